@@ -1,0 +1,38 @@
+// swift-tools-version: 6.1
+// Privet: a userspace dataplane that plays AWS PrivateLink on Linux network namespaces.
+// Module graph and its rules: ../shared/DESIGN.md ("Modules"). Arrows only point down:
+//   privet → PacketIO → PacketWire, CPcap
+import PackageDescription
+
+let package = Package(
+    name: "privet",
+    products: [
+        .executable(name: "privet", targets: ["privet"]),
+        .library(name: "PacketWire", targets: ["PacketWire"]),
+        .library(name: "PacketIO", targets: ["PacketIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libpcap from Debian's libpcap-dev; the module map links -lpcap even without pkg-config.
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        // Typed zero-copy views over packet bytes. No Foundation, nothing allocated per packet.
+        .target(name: "PacketWire"),
+        // Capture files (libpcap) now; TUN ports and namespaces later.
+        .target(name: "PacketIO", dependencies: ["CPcap", "PacketWire"]),
+        .executableTarget(
+            name: "privet",
+            dependencies: [
+                "PacketWire", "PacketIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PacketWireTests", dependencies: ["PacketWire"]),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire"]),
+    ]
+)

@@ -1,0 +1,65 @@
+import CPcap
+import PacketWire
+
+/// One packet as a capture holds it. `bytes` belongs to the reader and is valid only until the
+/// next call to `next()`.
+public struct CapturedPacket {
+    /// 1-based position in the file.
+    public let number: Int
+    /// Capture time in nanoseconds since the Unix epoch.
+    public let timestampNanoseconds: Int64
+    /// Length of the packet on the wire; more than `bytes.count` when the capture cut it (snaplen).
+    public let originalLength: Int
+    public let bytes: UnsafeRawBufferPointer
+}
+
+/// Reads pcap and pcapng files through libpcap (`pcap_open_offline`), with nanosecond timestamps.
+public final class CaptureReader {
+    public let path: String
+    public let linkType: LinkType
+    private let handle: OpaquePointer
+    private var count = 0
+
+    public init(path: String) throws(CaptureError) {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let handle = pcap_open_offline_with_tstamp_precision(
+            path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
+            throw .cannotOpen(path: path, reason: String(decoding: errorBuffer.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self))
+        }
+        let dlt = pcap_datalink(handle)
+        guard let linkType = LinkType(dlt: dlt) else {
+            let name = pcap_datalink_val_to_name(dlt).map { String(cString: $0) } ?? "unknown"
+            pcap_close(handle)
+            throw .unsupportedLinkType(path: path, dlt: dlt, name: name)
+        }
+        self.path = path
+        self.handle = handle
+        self.linkType = linkType
+    }
+
+    deinit { pcap_close(handle) }
+
+    /// The next packet, nil at the end of the file. A corrupt or truncated record throws, naming
+    /// its packet number; every packet before it has already been returned.
+    public func next() throws(CaptureError) -> CapturedPacket? {
+        var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
+        var data: UnsafePointer<UInt8>? = nil
+        switch pcap_next_ex(handle, &header, &data) {
+        case 1:
+            guard let header, let data else { return nil }
+            count += 1
+            let seconds = Int64(header.pointee.ts.tv_sec)
+            // With PCAP_TSTAMP_PRECISION_NANO, tv_usec carries nanoseconds.
+            let nanoseconds = Int64(header.pointee.ts.tv_usec)
+            return CapturedPacket(
+                number: count,
+                timestampNanoseconds: seconds * 1_000_000_000 + nanoseconds,
+                originalLength: Int(header.pointee.len),
+                bytes: UnsafeRawBufferPointer(start: data, count: Int(header.pointee.caplen)))
+        case PCAP_ERROR_BREAK:
+            return nil
+        default:
+            throw .corrupt(path: path, packetNumber: count + 1, reason: String(cString: pcap_geterr(handle)))
+        }
+    }
+}
