@@ -56,11 +56,11 @@ public enum PacketText {
             if !options.isEmpty { text += ", options [\(options)]" }
             return text + ", length \(tcp.payload.count)"
         case .udp(let udp):
-            var text = "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): "
+            let text = "\(source).\(udp.sourcePort) > \(destination).\(udp.destinationPort): "
+                + "UDP, length \(udp.payload.count)"
             if udp.destinationPort == GENEVEHeader.udpPort, let inner = genevePart(udp.payload) {
-                return text + inner
+                return text + ": " + inner
             }
-            text += "UDP, length \(udp.payload.count)"
             return text
         case .icmpv4(let icmp):
             var text = "\(source) > \(destination): ICMP \(icmp.typeName)"

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import PacketIO
+
+/// `privet inspect` and `privet demo` as a user runs them: the built executable, its output and
+/// its exit status.
+@Suite("privet inspect and demo")
+struct InspectCommandTests {
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func inspectPrintsLinesAndSummary() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("sample.pcap")
+        try SampleCapture.write(path: path)
+        let result = try runProgram(privetExecutable()!, ["inspect", path])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let count = SampleCapture.frames().count
+        #expect(lines[0] == "1 1700000000.000000000 IP 10.0.1.10.40000 > 10.0.2.20.80: Flags [S], seq 1000, win 65535, "
+                + "options [mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7], length 0")
+        #expect(lines[2].contains("vlan 100, IP 10.0.1.10.40000 > 10.0.2.20.80: Flags [P.], seq 1001, ack 5001"))
+        #expect(lines[count - 1].hasSuffix("malformed IPv4: bad header length, length 54"))
+        #expect(result.output.contains("\(count) packets, "))
+        #expect(result.output.contains("  IPv4 TCP: 4\n"))
+        #expect(result.output.contains("malformed: 1\n  IPv4: bad header length: 1"))
+
+        let limited = try runProgram(privetExecutable()!, ["inspect", path, "--count", "3"])
+        #expect(limited.status == 0)
+        #expect(limited.output.hasPrefix("1 "))
+        #expect(limited.output.contains("\n3 ") && !limited.output.contains("\n4 "))
+        #expect(limited.output.contains("3 packets, "))
+    }
+
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func inspectFailsClearly() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let missing = folder.file("missing.pcap")
+        let result = try runProgram(privetExecutable()!, ["inspect", missing])
+        #expect(result.status == 1)
+        #expect(result.error.contains("\(missing): cannot open capture"))
+
+        // A capture cut inside its last packet: the packets before it, the summary, then the error.
+        let path = folder.file("cut.pcap")
+        try SampleCapture.write(path: path)
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data.removeLast(10)
+        try data.write(to: URL(fileURLWithPath: path))
+        let cut = try runProgram(privetExecutable()!, ["inspect", path])
+        let count = SampleCapture.frames().count
+        #expect(cut.status == 1)
+        #expect(cut.output.contains("\n\(count - 1) "))
+        #expect(cut.output.contains("\(count - 1) packets, "))
+        #expect(cut.error.contains("\(path): packet \(count): truncated"))
+
+        let usage = try runProgram(privetExecutable()!, ["inspect", path, "--count", "0"])
+        #expect(usage.status != 0 && usage.status != 1)
+        #expect(usage.error.contains("--count must be at least 1"))
+    }
+
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func demoWritesAndInspectsACapture() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let result = try runProgram(privetExecutable()!, ["demo", "--output", folder.path])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(FileManager.default.fileExists(atPath: folder.file("sample.pcap")))
+        #expect(result.output.contains("\(SampleCapture.frames().count) packets, "))
+    }
+}
