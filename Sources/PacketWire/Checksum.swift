@@ -7,41 +7,54 @@
 
 public enum InternetChecksum {
     /// The one's-complement sum of `count` bytes at `start`, an odd last byte padded with zero.
+    ///
+    /// 32-bit native-order words are added into four independent 64-bit accumulators, 32 bytes a
+    /// round: no carry can be lost below 16 GiB, so the loop is plain additions with no
+    /// carry chain between them, and the carries are folded back in once at the end. On this
+    /// machine that is about 15x the plain 16-bit loop over 1500 bytes (Benchmarks/).
     @inlinable
     public static func sum(_ start: UnsafeRawPointer, count: Int) -> UInt32 {
-        var accumulator: UInt64 = 0
+        var a: UInt64 = 0
+        var b: UInt64 = 0
+        var c: UInt64 = 0
+        var d: UInt64 = 0
         var offset = 0
-        // Four 64-bit words per round, end-around carry kept in the accumulator's overflow.
         while offset + 32 <= count {
-            var carry: UInt64 = 0
-            for word in 0..<4 {
-                let (sum, overflow) = accumulator.addingReportingOverflow(
-                    start.loadUnaligned(fromByteOffset: offset + 8 * word, as: UInt64.self))
-                accumulator = sum
-                carry &+= overflow ? 1 : 0
-            }
-            accumulator = addWithCarry(accumulator, carry)
+            let w = start.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let x = start.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            let y = start.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
+            let z = start.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
+            a &+= (w & 0xFFFF_FFFF) &+ (w >> 32)
+            b &+= (x & 0xFFFF_FFFF) &+ (x >> 32)
+            c &+= (y & 0xFFFF_FFFF) &+ (y >> 32)
+            d &+= (z & 0xFFFF_FFFF) &+ (z >> 32)
             offset += 32
         }
-        while offset + 8 <= count {
-            accumulator = addWithCarry(
-                accumulator, start.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        if offset + 16 <= count {
+            let x = start.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let y = start.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+            a &+= (x & 0xFFFF_FFFF) &+ (x >> 32)
+            b &+= (y & 0xFFFF_FFFF) &+ (y >> 32)
+            offset += 16
+        }
+        var accumulator = (a &+ b) &+ (c &+ d)
+        if offset + 8 <= count {
+            let x = start.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            accumulator &+= (x & 0xFFFF_FFFF) &+ (x >> 32)
             offset += 8
         }
         if offset + 4 <= count {
-            accumulator = addWithCarry(
-                accumulator, UInt64(start.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            accumulator &+= UInt64(start.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
             offset += 4
         }
         if offset + 2 <= count {
-            accumulator = addWithCarry(
-                accumulator, UInt64(start.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            accumulator &+= UInt64(start.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
             offset += 2
         }
         if offset < count {
             // In native order the lone byte sits where a zero-padded word would put it.
             let byte = UInt16(start.load(fromByteOffset: offset, as: UInt8.self))
-            accumulator = addWithCarry(accumulator, UInt64(UInt16(bigEndian: byte << 8)))
+            accumulator &+= UInt64(UInt16(bigEndian: byte << 8))
         }
         let native = foldToUInt16(accumulator)
         return UInt32(UInt16(bigEndian: native))
@@ -164,12 +177,6 @@ public enum InternetChecksum {
             total += (address.low >> UInt64(shift)) & 0xFFFF
         }
         return UInt32(foldToUInt16(total))
-    }
-
-    @inlinable @inline(__always)
-    static func addWithCarry(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        let (sum, overflow) = a.addingReportingOverflow(b)
-        return sum &+ (overflow ? 1 : 0)
     }
 
     @inlinable @inline(__always)
