@@ -24,7 +24,10 @@ public final class CaptureReader {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline_with_tstamp_precision(
             path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
-            throw .cannotOpen(path: path, reason: String(decoding: errorBuffer.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self))
+            var reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)
+            // libpcap starts some messages with the path; the error names it already.
+            if reason.hasPrefix(path + ": ") { reason.removeFirst(path.count + 2) }
+            throw .cannotOpen(path: path, reason: reason)
         }
         let dlt = pcap_datalink(handle)
         guard let linkType = LinkType(dlt: dlt) else {
