@@ -32,7 +32,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "PacketWireTests", dependencies: ["PacketWire"]),
-        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire"]),
+        // Helpers the test targets share (seeded randomness); not part of the product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
     ]
 )

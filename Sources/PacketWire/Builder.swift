@@ -156,7 +156,7 @@ public enum TransportFields: Equatable, Sendable {
         switch self {
         case .tcp(let tcp): return tcp.headerLength
         case .udp: return UDPDatagram.Offset.header
-        case .icmp: return ICMPv4Message.Offset.header
+        case .icmp: return ICMPOffset.header
         case .raw: return 0
         }
     }
@@ -239,9 +239,7 @@ public enum PacketBuilder {
             source: ip.source, destination: ip.destination, protocol: proto, length: total - headerLength)
         writeTransport(transport, payload: payload, at: base + headerLength, pseudoHeaderSum: pseudo, ipv4: true)
         // The header checksum last, over the finished header (RFC 791).
-        base.writeU16(0, at: IPv4Packet.Offset.checksum)
-        base.writeU16(InternetChecksum.finish(InternetChecksum.sum(UnsafeRawPointer(base), count: headerLength)),
-                      at: IPv4Packet.Offset.checksum)
+        InternetChecksum.store(base, count: headerLength, fieldOffset: IPv4Packet.Offset.checksum)
         return total
     }
 
@@ -377,9 +375,9 @@ public enum PacketBuilder {
                     .updateChecksum(pseudoHeaderSum: pseudoHeaderSum)
             }
         case .icmp(let icmp):
-            base.writeU8(icmp.type, at: ICMPv4Message.Offset.type)
-            base.writeU8(icmp.code, at: ICMPv4Message.Offset.code)
-            base.writeU32(icmp.restOfHeader, at: ICMPv4Message.Offset.identifier)
+            base.writeU8(icmp.type, at: ICMPOffset.type)
+            base.writeU8(icmp.code, at: ICMPOffset.code)
+            base.writeU32(icmp.restOfHeader, at: ICMPOffset.restOfHeader)
             // ICMPv4 sums the message alone; ICMPv6 adds the pseudo-header (RFC 4443 §2.3).
             let message = UnsafeMutableRawBufferPointer(start: base, count: length)
             if ipv4 {

@@ -66,6 +66,25 @@ public enum InternetChecksum {
         return sum(base, count: bytes.count)
     }
 
+    /// True when the checksum over `count` bytes at `start`, plus `pseudoHeaderSum`, verifies
+    /// (the folded sum, field included, is all ones).
+    @inlinable
+    public static func verifies(_ start: UnsafeMutableRawPointer, count: Int, pseudoHeaderSum: UInt32 = 0) -> Bool {
+        fold(add(pseudoHeaderSum, sum(UnsafeRawPointer(start), count: count))) == 0xFFFF
+    }
+
+    /// Computes the checksum of `count` bytes at `start` plus `pseudoHeaderSum`, with the field at
+    /// `fieldOffset` taken as zero, and stores it there. Returns the value stored.
+    @inlinable @discardableResult
+    public static func store(
+        _ start: UnsafeMutableRawPointer, count: Int, fieldOffset: Int, pseudoHeaderSum: UInt32 = 0
+    ) -> UInt16 {
+        start.writeU16(0, at: fieldOffset)
+        let value = finish(add(pseudoHeaderSum, sum(UnsafeRawPointer(start), count: count)))
+        start.writeU16(value, at: fieldOffset)
+        return value
+    }
+
     /// The plain RFC 1071 loop over big-endian words; the reference the fast sum is tested against.
     public static func referenceSum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var total: UInt32 = 0

@@ -83,39 +83,14 @@ public struct GENEVEOption {
 }
 
 /// The options of a validated GENEVE header, in order.
-@frozen
-public struct GENEVEOptions: Sequence {
-    public let base: UnsafeMutableRawPointer
-    public let count: Int
+public typealias GENEVEOptions = OptionList<GENEVEOptionWalk>
 
+public enum GENEVEOptionWalk: OptionWalk {
+    /// The header's initialiser proved that the options tile the area exactly.
     @inlinable
-    public init(base: UnsafeMutableRawPointer, count: Int) {
-        self.base = base
-        self.count = count
-    }
-
-    @inlinable
-    public func makeIterator() -> Iterator { Iterator(base: base, count: count) }
-
-    @frozen
-    public struct Iterator: IteratorProtocol {
-        @usableFromInline let base: UnsafeMutableRawPointer
-        @usableFromInline let count: Int
-        @usableFromInline var offset = 0
-
-        @inlinable
-        init(base: UnsafeMutableRawPointer, count: Int) {
-            self.base = base
-            self.count = count
-        }
-
-        /// The header's initialiser proved that the options tile the area exactly.
-        @inlinable
-        public mutating func next() -> GENEVEOption? {
-            guard offset < count else { return nil }
-            let option = GENEVEOption(base: base + offset)
-            offset += GENEVEOption.headerLength + option.dataLength
-            return option
-        }
+    public static func next(_ base: UnsafeMutableRawPointer, count: Int, offset: inout Int) -> GENEVEOption? {
+        let option = GENEVEOption(base: base + offset)
+        offset += GENEVEOption.headerLength + option.dataLength
+        return option
     }
 }

@@ -79,9 +79,7 @@ public struct IPv4Packet {
     @inlinable public var carriesTransportHeader: Bool { fragmentOffset == 0 }
 
     @inlinable
-    public var headerChecksumIsValid: Bool {
-        InternetChecksum.fold(InternetChecksum.sum(UnsafeRawPointer(base), count: headerLength)) == 0xFFFF
-    }
+    public var headerChecksumIsValid: Bool { InternetChecksum.verifies(base, count: headerLength) }
 
     /// The pseudo-header sum for the transport checksum (RFC 9293 §3.1), over the whole datagram's
     /// transport length.
@@ -95,9 +93,7 @@ public struct IPv4Packet {
     /// Recomputes the header checksum from scratch.
     @inlinable
     public func updateHeaderChecksum() {
-        base.writeU16(0, at: Offset.checksum)
-        base.writeU16(InternetChecksum.finish(InternetChecksum.sum(UnsafeRawPointer(base), count: headerLength)),
-                      at: Offset.checksum)
+        InternetChecksum.store(base, count: headerLength, fieldOffset: Offset.checksum)
     }
 
     /// Rewrites the source address, keeping the header checksum and the transport checksum
@@ -129,8 +125,7 @@ public struct IPv4Packet {
         base.writeU16(InternetChecksum.update(headerChecksum, old: old, new: address.value), at: Offset.checksum)
         guard carriesTransportHeader else { return }
         TransportChecksum.adjust(
-            protocol: self.protocol, segment: payload, ipv4: true,
-            delta: InternetChecksum.delta(old: old, new: address.value))
+            protocol: self.protocol, segment: payload, delta: InternetChecksum.delta(old: old, new: address.value))
     }
 }
 
@@ -143,22 +138,23 @@ public enum TransportChecksum {
         switch proto {
         case .tcp: return TCPSegment.Offset.checksum
         case .udp: return UDPDatagram.Offset.checksum
-        case .icmpv6: return ICMPv6Message.Offset.checksum
+        case .icmpv6: return ICMPOffset.checksum
         default: return nil
         }
     }
 
     /// Applies a checksum `delta` (RFC 1624) to the transport checksum in `segment`, if it has one.
-    /// A UDP checksum of zero over IPv4 means "none" (RFC 768) and stays zero; an updated UDP
-    /// checksum that comes out as zero is sent as 0xFFFF.
+    /// A UDP checksum of zero means "none" over IPv4 (RFC 768) and is invalid over IPv6: either way
+    /// a rewrite leaves it zero rather than invent one. An updated UDP checksum that comes out as
+    /// zero is sent as 0xFFFF.
     @inlinable @inline(__always)
     public static func adjust(
-        protocol proto: IPProtocol, segment: UnsafeMutableRawBufferPointer, ipv4: Bool, delta: UInt32
+        protocol proto: IPProtocol, segment: UnsafeMutableRawBufferPointer, delta: UInt32
     ) {
         guard let offset = fieldOffset(proto), segment.count >= offset + 2,
               let base = segment.nonEmptyBase else { return }
         let current = base.readU16(at: offset)
-        if proto == .udp && current == 0 && ipv4 { return }
+        if proto == .udp && current == 0 { return }
         var updated = InternetChecksum.apply(delta, to: current)
         if proto == .udp && updated == 0 { updated = 0xFFFF }
         base.writeU16(updated, at: offset)

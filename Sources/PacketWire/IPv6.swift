@@ -178,7 +178,6 @@ public struct IPv6Packet {
         base.writeIPv6Address(address, at: offset)
         guard carriesTransportHeader, offset == Offset.source || offset == finalDestinationOffset else { return }
         TransportChecksum.adjust(
-            protocol: upperLayerProtocol, segment: upperLayer, ipv4: false,
-            delta: InternetChecksum.delta(old: old, new: address))
+            protocol: upperLayerProtocol, segment: upperLayer, delta: InternetChecksum.delta(old: old, new: address))
     }
 }

@@ -63,23 +63,9 @@ public enum PacketText {
             }
             return text
         case .icmpv4(let icmp):
-            var text = "\(source) > \(destination): ICMP \(icmp.typeName)"
-            if icmp.type == ICMPv4Message.MessageType.echoRequest || icmp.type == ICMPv4Message.MessageType.echoReply {
-                text += ", id \(icmp.identifier), seq \(icmp.sequenceNumber)"
-            }
-            if let quoted = icmp.quotedPacket {
-                text += ", quoting \(quoted.source) > \(quoted.destination) \(quoted.protocol.name)"
-            }
-            return text + ", length \(icmp.count)"
+            return "\(source) > \(destination): ICMP " + icmpLine(icmp)
         case .icmpv6(let icmp):
-            var text = "\(source) > \(destination): ICMP6, \(icmp.typeName)"
-            if icmp.type == ICMPv6Message.MessageType.echoRequest || icmp.type == ICMPv6Message.MessageType.echoReply {
-                text += ", id \(icmp.identifier), seq \(icmp.sequenceNumber)"
-            }
-            if let quoted = icmp.quotedPacket {
-                text += ", quoting \(quoted.source) > \(quoted.destination) \(quoted.upperLayerProtocol.name)"
-            }
-            return text + ", length \(icmp.count)"
+            return "\(source) > \(destination): ICMP6, " + icmpLine(icmp)
         case .fragment(let proto):
             let (identification, offset, more, length) = fragment ?? ("0", 0, false, 0)
             return "\(source) > \(destination): \(proto.name) fragment id \(identification) offset \(offset)"
@@ -89,6 +75,13 @@ public enum PacketText {
         case .none:
             return "\(source) > \(destination)"
         }
+    }
+
+    static func icmpLine(_ icmp: some ICMPMessage) -> String {
+        var text = icmp.typeName
+        if icmp.isEcho { text += ", id \(icmp.identifier), seq \(icmp.sequenceNumber)" }
+        if let quoted = icmp.quotedSummary { text += ", quoting " + quoted }
+        return text + ", length \(icmp.count)"
     }
 
     static func tcpOptions(_ options: TCPOptions) -> String {

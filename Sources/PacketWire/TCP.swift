@@ -86,16 +86,13 @@ public struct TCPSegment {
     /// True when the checksum over the segment and `pseudoHeaderSum` verifies.
     @inlinable
     public func checksumIsValid(pseudoHeaderSum: UInt32) -> Bool {
-        let total = InternetChecksum.add(pseudoHeaderSum, InternetChecksum.sum(UnsafeRawPointer(base), count: count))
-        return InternetChecksum.fold(total) == 0xFFFF
+        InternetChecksum.verifies(base, count: count, pseudoHeaderSum: pseudoHeaderSum)
     }
 
     /// Recomputes the checksum over the whole segment.
     @inlinable
     public func updateChecksum(pseudoHeaderSum: UInt32) {
-        base.writeU16(0, at: Offset.checksum)
-        let total = InternetChecksum.add(pseudoHeaderSum, InternetChecksum.sum(UnsafeRawPointer(base), count: count))
-        base.writeU16(InternetChecksum.finish(total), at: Offset.checksum)
+        InternetChecksum.store(base, count: count, fieldOffset: Offset.checksum, pseudoHeaderSum: pseudoHeaderSum)
     }
 
     /// Rewrites the source port with an incremental checksum update.
@@ -110,7 +107,8 @@ public struct TCPSegment {
     func rewritePort(at offset: Int, to port: UInt16) {
         let old = base.readU16(at: offset)
         base.writeU16(port, at: offset)
-        base.writeU16(InternetChecksum.update(checksum, old: old, new: port), at: Offset.checksum)
+        TransportChecksum.adjust(protocol: .tcp, segment: UnsafeMutableRawBufferPointer(start: base, count: count),
+                                 delta: InternetChecksum.delta(old: old, new: port))
     }
 }
 
@@ -130,68 +128,43 @@ public enum TCPOption: Equatable, Sendable {
     case malformed(kind: UInt8)
 }
 
-/// The options area of a TCP header, walked lazily. Iteration stops at end-of-list, at the end of
-/// the area, or after a malformed option; it never reads past the header.
-@frozen
-public struct TCPOptions: Sequence {
-    public let base: UnsafeMutableRawPointer
-    public let count: Int
+/// The options area of a TCP header. Iteration stops at end-of-list, at the end of the area, or
+/// after a malformed option; it never reads past the header.
+public typealias TCPOptions = OptionList<TCPOptionWalk>
 
+public enum TCPOptionWalk: OptionWalk {
     @inlinable
-    public init(base: UnsafeMutableRawPointer, count: Int) {
-        self.base = base
-        self.count = count
-    }
-
-    @inlinable
-    public func makeIterator() -> Iterator { Iterator(base: base, count: count) }
-
-    @frozen
-    public struct Iterator: IteratorProtocol {
-        @usableFromInline let base: UnsafeMutableRawPointer
-        @usableFromInline let count: Int
-        @usableFromInline var offset = 0
-
-        @inlinable
-        init(base: UnsafeMutableRawPointer, count: Int) {
-            self.base = base
-            self.count = count
-        }
-
-        @inlinable
-        public mutating func next() -> TCPOption? {
-            guard offset < count else { return nil }
-            let kind = base.readU8(at: offset)
-            switch kind {
-            case 0:
+    public static func next(_ base: UnsafeMutableRawPointer, count: Int, offset: inout Int) -> TCPOption? {
+        let kind = base.readU8(at: offset)
+        switch kind {
+        case 0:
+            offset = count
+            return .endOfList
+        case 1:
+            offset += 1
+            return .noOperation
+        default:
+            guard offset + 2 <= count else {
                 offset = count
-                return .endOfList
-            case 1:
-                offset += 1
-                return .noOperation
-            default:
-                guard offset + 2 <= count else {
-                    offset = count
-                    return .malformed(kind: kind)
-                }
-                let length = Int(base.readU8(at: offset + 1))
-                guard length >= 2, offset + length <= count else {
-                    offset = count
-                    return .malformed(kind: kind)
-                }
-                let start = offset + 2
-                offset += length
-                switch (kind, length) {
-                case (2, 4): return .maximumSegmentSize(base.readU16(at: start))
-                case (3, 3): return .windowScale(base.readU8(at: start))
-                case (4, 2): return .sackPermitted
-                case (5, _) where (length - 2) % 8 == 0 && length > 2: return .sack(blocks: (length - 2) / 8)
-                case (8, 10): return .timestamps(value: base.readU32(at: start), echoReply: base.readU32(at: start + 4))
-                case (2, _), (3, _), (4, _), (5, _), (8, _):
-                    offset = count
-                    return .malformed(kind: kind)
-                default: return .unknown(kind: kind, length: length)
-                }
+                return .malformed(kind: kind)
+            }
+            let length = Int(base.readU8(at: offset + 1))
+            guard length >= 2, offset + length <= count else {
+                offset = count
+                return .malformed(kind: kind)
+            }
+            let start = offset + 2
+            offset += length
+            switch (kind, length) {
+            case (2, 4): return .maximumSegmentSize(base.readU16(at: start))
+            case (3, 3): return .windowScale(base.readU8(at: start))
+            case (4, 2): return .sackPermitted
+            case (5, _) where (length - 2) % 8 == 0 && length > 2: return .sack(blocks: (length - 2) / 8)
+            case (8, 10): return .timestamps(value: base.readU32(at: start), echoReply: base.readU32(at: start + 4))
+            case (2, _), (3, _), (4, _), (5, _), (8, _):
+                offset = count
+                return .malformed(kind: kind)
+            default: return .unknown(kind: kind, length: length)
             }
         }
     }

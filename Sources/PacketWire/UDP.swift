@@ -42,17 +42,14 @@ public struct UDPDatagram {
     @inlinable
     public func checksumIsValid(pseudoHeaderSum: UInt32, ipv4: Bool) -> Bool {
         if checksum == 0 { return ipv4 }
-        let total = InternetChecksum.add(pseudoHeaderSum, InternetChecksum.sum(UnsafeRawPointer(base), count: length))
-        return InternetChecksum.fold(total) == 0xFFFF
+        return InternetChecksum.verifies(base, count: length, pseudoHeaderSum: pseudoHeaderSum)
     }
 
     /// Computes the checksum from scratch; a result of zero is sent as 0xFFFF (RFC 768).
     @inlinable
     public func updateChecksum(pseudoHeaderSum: UInt32) {
-        base.writeU16(0, at: Offset.checksum)
-        let total = InternetChecksum.add(pseudoHeaderSum, InternetChecksum.sum(UnsafeRawPointer(base), count: length))
-        let value = InternetChecksum.finish(total)
-        base.writeU16(value == 0 ? 0xFFFF : value, at: Offset.checksum)
+        let value = InternetChecksum.store(base, count: length, fieldOffset: Offset.checksum, pseudoHeaderSum: pseudoHeaderSum)
+        if value == 0 { base.writeU16(0xFFFF, at: Offset.checksum) }
     }
 
     @inlinable
@@ -65,10 +62,7 @@ public struct UDPDatagram {
     func rewritePort(at offset: Int, to port: UInt16) {
         let old = base.readU16(at: offset)
         base.writeU16(port, at: offset)
-        // Zero means "no checksum" (IPv4) and must stay zero; a nonzero result that comes out as
-        // zero is sent as 0xFFFF.
-        guard checksum != 0 else { return }
-        let updated = InternetChecksum.update(checksum, old: old, new: port)
-        base.writeU16(updated == 0 ? 0xFFFF : updated, at: Offset.checksum)
+        TransportChecksum.adjust(protocol: .udp, segment: UnsafeMutableRawBufferPointer(start: base, count: length),
+                                 delta: InternetChecksum.delta(old: old, new: port))
     }
 }

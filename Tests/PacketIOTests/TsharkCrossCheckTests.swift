@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PacketIO
 import PacketWire
+import TestSupport
 
 /// `privet inspect` against tshark: the same capture, the same fields, packet by packet.
 @Suite("Cross-check with tshark")
@@ -35,7 +36,7 @@ struct TsharkCrossCheckTests {
     /// A seeded mix of Ethernet frames: 0 to 2 VLAN tags; IPv4 or IPv6 (with extension headers);
     /// TCP with options, UDP, ICMP; plus the sample capture's frames.
     static func variedFrames(count: Int, seed: UInt64) -> [[UInt8]] {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var frames = SampleCapture.frames().map(\.bytes)
         for _ in 0..<count {
             let v4 = random.bool()
@@ -189,18 +190,8 @@ struct TsharkCrossCheckTests {
     }
 }
 
-/// SplitMix64, seeded, so the varied capture is the same in every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SeededGenerator {
     mutating func bool() -> Bool { next() & 1 == 1 }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
     mutating func port() -> UInt16 { UInt16(truncatingIfNeeded: next()) }
 }

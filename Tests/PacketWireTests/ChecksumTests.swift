@@ -1,5 +1,6 @@
 import Testing
 import PacketWire
+import TestSupport
 
 @Suite("Checksums")
 struct ChecksumTests {

@@ -1,5 +1,6 @@
 import Testing
 import PacketWire
+import TestSupport
 
 // Negative vectors: one per malformation reason, each a valid golden vector (see
 // GoldenVectorTests) with the bytes named in its description changed.

@@ -1,5 +1,6 @@
 import PacketWire
 
+
 /// Bytes from a hex string (whitespace ignored), as the golden vectors are written.
 func bytes(_ hex: String) -> [UInt8] {
     let digits = hex.filter { !$0.isWhitespace }
@@ -18,25 +19,6 @@ func bytes(_ hex: String) -> [UInt8] {
 func withPacket<R>(_ packet: [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
     var copy = packet
     return try copy.withUnsafeMutableBytes { try body($0) }
-}
-
-/// SplitMix64: a small seeded generator so that random tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension Array where Element == UInt8 {
-    static func random(count: Int, using generator: inout SeededGenerator) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
 }
 
 /// The transport checksum of a packet recomputed from scratch, for comparison with what a
