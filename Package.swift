@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // Privet: a userspace dataplane that plays AWS PrivateLink on Linux network namespaces.
 // Module graph and its rules: ../shared/DESIGN.md ("Modules"). Arrows only point down:
-//   privet → PacketIO → PacketWire, CPcap
+//   privet → Topology, PacketIO → PacketWire (PacketIO also CPcap)
 import PackageDescription
 
 let package = Package(
@@ -10,9 +10,11 @@ let package = Package(
         .executable(name: "privet", targets: ["privet"]),
         .library(name: "PacketWire", targets: ["PacketWire"]),
         .library(name: "PacketIO", targets: ["PacketIO"]),
+        .library(name: "Topology", targets: ["Topology"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libpcap from Debian's libpcap-dev; the module map links -lpcap even without pkg-config.
@@ -25,10 +27,12 @@ let package = Package(
         .target(name: "PacketWire"),
         // Capture files (libpcap) now; TUN ports and namespaces later.
         .target(name: "PacketIO", dependencies: ["CPcap", "PacketWire"]),
+        // The AWS-shaped model: the YAML file, validation, IDs, names, addresses, describe.
+        .target(name: "Topology", dependencies: ["PacketWire", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "privet",
             dependencies: [
-                "PacketWire", "PacketIO",
+                "PacketWire", "PacketIO", "Topology",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -36,5 +40,6 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"]),
     ]
 )

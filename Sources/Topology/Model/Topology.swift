@@ -1,0 +1,334 @@
+import PacketWire
+
+// The resolved topology: every reference checked and turned into a `Ref`, every ID, name and
+// address decided. Immutable; the same file always resolves to the same topology.
+
+/// A reference to the `index`-th element of one of the topology's lists.
+public struct Ref<Element>: Hashable, Sendable, Comparable {
+    public let index: Int
+    public init(_ index: Int) { self.index = index }
+    public static func < (lhs: Ref, rhs: Ref) -> Bool { lhs.index < rhs.index }
+}
+
+public struct Topology: Sendable {
+    public var region: String
+    public var zones: [Zone]
+    public var accounts: [Account]
+    public var vpcs: [VPC]
+    public var subnets: [Subnet]
+    public var routeTables: [RouteTable]
+    public var prefixLists: [PrefixList]
+    public var securityGroups: [SecurityGroup]
+    public var networkInterfaces: [NetworkInterface]
+    public var hosts: [Host]
+    public var loadBalancers: [LoadBalancer]
+    public var targetGroups: [TargetGroup]
+    public var endpointServices: [EndpointService]
+    public var endpoints: [Endpoint]
+    public var hostedZones: [HostedZone]
+
+    public subscript(ref: Ref<Zone>) -> Zone { zones[ref.index] }
+    public subscript(ref: Ref<VPC>) -> VPC { vpcs[ref.index] }
+    public subscript(ref: Ref<Subnet>) -> Subnet { subnets[ref.index] }
+    public subscript(ref: Ref<RouteTable>) -> RouteTable { routeTables[ref.index] }
+    public subscript(ref: Ref<PrefixList>) -> PrefixList { prefixLists[ref.index] }
+    public subscript(ref: Ref<SecurityGroup>) -> SecurityGroup { securityGroups[ref.index] }
+    public subscript(ref: Ref<NetworkInterface>) -> NetworkInterface { networkInterfaces[ref.index] }
+    public subscript(ref: Ref<Host>) -> Host { hosts[ref.index] }
+    public subscript(ref: Ref<LoadBalancer>) -> LoadBalancer { loadBalancers[ref.index] }
+    public subscript(ref: Ref<TargetGroup>) -> TargetGroup { targetGroups[ref.index] }
+    public subscript(ref: Ref<EndpointService>) -> EndpointService { endpointServices[ref.index] }
+    public subscript(ref: Ref<Endpoint>) -> Endpoint { endpoints[ref.index] }
+}
+
+public struct Zone: Sendable, Equatable {
+    public var name: String
+    /// The AZ ID (`use1-az1`): zones of different accounts match by it.
+    public var id: String
+}
+
+public struct Account: Sendable, Equatable {
+    public var name: String
+    public var id: String
+}
+
+public struct VPC: Sendable {
+    public var name: String
+    public var id: String
+    public var accountID: String
+    public var cidr: IPv4Prefix
+    public var ipv6Cidr: IPv6Prefix?
+    public var enableDnsSupport: Bool
+    public var enableDnsHostnames: Bool
+    public var internetGateway: InternetGateway?
+    /// The table of subnets that name none.
+    public var mainRouteTable: Ref<RouteTable>
+    /// The Amazon-provided DNS server: the VPC CIDR's base plus two.
+    public var resolver: IPv4Address { cidr.address(at: 2) }
+}
+
+public struct InternetGateway: Sendable {
+    public var id: String
+    public var edgeRouteTable: Ref<RouteTable>?
+}
+
+public struct Subnet: Sendable {
+    public var name: String
+    public var id: String
+    public var vpc: Ref<VPC>
+    public var zone: Ref<Zone>
+    public var cidr: IPv4Prefix?
+    public var ipv6Cidr: IPv6Prefix?
+    public var routeTable: Ref<RouteTable>
+}
+
+public struct RouteTable: Sendable {
+    public var name: String
+    public var id: String
+    public var vpc: Ref<VPC>
+    public var isMain: Bool
+    /// The routes, `local` ones and gateway endpoints' prefix-list routes included.
+    public var routes: [Route]
+}
+
+public struct Route: Sendable {
+    public enum Destination: Sendable, Hashable {
+        case ipv4(IPv4Prefix)
+        case ipv6(IPv6Prefix)
+        case prefixList(Ref<PrefixList>)
+    }
+
+    public enum Target: Sendable, Equatable {
+        case local
+        case internetGateway
+        case gatewayLoadBalancerEndpoint(Ref<Endpoint>)
+        /// Added by associating the route table with a gateway endpoint (aws-behaviour.md §7).
+        case gatewayEndpoint(Ref<Endpoint>)
+    }
+
+    public var destination: Destination
+    public var target: Target
+}
+
+public struct PrefixList: Sendable {
+    public var id: String
+    public var name: String
+    public var cidrs: [IPv4Prefix]
+}
+
+public struct SecurityGroup: Sendable {
+    public var name: String
+    public var id: String
+    public var vpc: Ref<VPC>
+    public var ingress: [SecurityGroupRule]
+    public var egress: [SecurityGroupRule]
+}
+
+public struct SecurityGroupRule: Sendable, Equatable {
+    public enum IPProtocolMatch: String, Sendable {
+        case all, tcp, udp, icmp, icmpv6
+    }
+
+    public enum Peer: Sendable, Equatable {
+        case ipv4(IPv4Prefix)
+        case ipv6(IPv6Prefix)
+        case securityGroup(Ref<SecurityGroup>)
+        case prefixList(Ref<PrefixList>)
+    }
+
+    public var protocolMatch: IPProtocolMatch
+    public var ports: ClosedRange<UInt16>
+    public var peer: Peer
+}
+
+/// An elastic network interface: a port of the dataplane.
+public struct NetworkInterface: Sendable {
+    public enum Owner: Sendable, Equatable {
+        case host(Ref<Host>)
+        case loadBalancer(Ref<LoadBalancer>)
+        case endpoint(Ref<Endpoint>)
+    }
+
+    public var id: String
+    public var subnet: Ref<Subnet>
+    public var owner: Owner
+    public var ipv4: IPv4Address?
+    public var ipv6: IPv6Address?
+    public var securityGroups: [Ref<SecurityGroup>]
+    public var sourceDestCheck: Bool
+    /// Created by AWS for an endpoint or a load balancer; visible, not manageable (§4).
+    public var requesterManaged: Bool
+    /// True for every endpoint ENI with an IPv6 address (aws-behaviour.md §5).
+    public var denyAllIgwTraffic: Bool
+}
+
+public struct Host: Sendable {
+    public enum Placement: Sendable {
+        /// In a VPC, behind its ENI.
+        case vpc(Ref<NetworkInterface>)
+        /// Outside every VPC: on the internet, or in an AWS service's network (`network` is then
+        /// the service name).
+        case external(network: String, ipv4: IPv4Address?, ipv6: IPv6Address?)
+    }
+
+    public enum ServerKind: String, Sendable {
+        case http
+        case tcpEcho = "tcp-echo"
+        case udpEcho = "udp-echo"
+    }
+
+    public struct Server: Sendable, Equatable {
+        public var kind: ServerKind
+        public var port: UInt16
+    }
+
+    public var name: String
+    public var placement: Placement
+    public var server: Server?
+}
+
+public struct LoadBalancer: Sendable {
+    public enum Kind: String, Sendable {
+        case network, gateway
+    }
+
+    /// One node per enabled zone, with its own ENI (and so its own private IP) in that zone.
+    public struct Node: Sendable {
+        public var zone: Ref<Zone>
+        public var subnet: Ref<Subnet>
+        public var interface: Ref<NetworkInterface>
+    }
+
+    public struct Listener: Sendable {
+        public var protocolName: String
+        public var port: UInt16
+        public var targetGroup: Ref<TargetGroup>
+        /// Seconds (aws-behaviour.md §1: 350 by default, 60...6000).
+        public var idleTimeout: Int
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var vpc: Ref<VPC>
+    public var nodes: [Node]
+    public var crossZone: Bool
+    public var dualstack: Bool
+    public var securityGroups: [Ref<SecurityGroup>]
+    public var listeners: [Listener]
+    public var dnsName: String
+}
+
+public struct TargetGroup: Sendable {
+    public struct Target: Sendable {
+        public var host: Ref<Host>
+        public var interface: Ref<NetworkInterface>
+        public var port: UInt16
+        public var zone: Ref<Zone>
+    }
+
+    public struct HealthCheck: Sendable, Equatable {
+        public var protocolName: String
+        /// Nil: the traffic port of each target.
+        public var port: UInt16?
+        public var path: String?
+        public var interval: Int
+        public var timeout: Int
+        public var healthyThreshold: Int
+        public var unhealthyThreshold: Int
+    }
+
+    public enum CrossZone: String, Sendable {
+        case enabled = "true"
+        case disabled = "false"
+        case useLoadBalancerConfiguration = "use_load_balancer_configuration"
+    }
+
+    public var name: String
+    public var protocolName: String
+    public var port: UInt16
+    public var vpc: Ref<VPC>
+    public var targets: [Target]
+    public var healthCheck: HealthCheck
+    public var deregistrationDelay: Int
+    public var connectionTermination: Bool
+    public var crossZone: CrossZone
+    public var stickiness: String
+    public var targetFailover: String
+}
+
+public struct EndpointService: Sendable {
+    public enum Kind: String, Sendable {
+        case interface = "Interface"
+        case gatewayLoadBalancer = "GatewayLoadBalancer"
+    }
+
+    public var name: String
+    public var id: String
+    public var serviceName: String
+    public var accountID: String
+    public var kind: Kind
+    public var loadBalancers: [Ref<LoadBalancer>]
+    public var acceptanceRequired: Bool
+    public var allowedPrincipals: [String]
+    public var privateDnsName: String?
+    public var privateDnsNameVerification: String
+    public var supportsIPv4: Bool
+    public var supportsIPv6: Bool
+    public var supportedRegions: [String]
+    /// `<vpce-svc-id>.<region>.vpce.amazonaws.com`.
+    public var dnsName: String
+}
+
+public struct Endpoint: Sendable {
+    public enum Kind: String, Sendable {
+        case interface = "Interface"
+        case gatewayLoadBalancer = "GatewayLoadBalancer"
+        case gateway = "Gateway"
+    }
+
+    public enum Service: Sendable, Equatable {
+        case endpointService(Ref<EndpointService>)
+        /// An AWS service reached through a gateway endpoint, by its prefix list.
+        case gateway(Ref<PrefixList>)
+    }
+
+    public struct DNSName: Sendable, Equatable {
+        public var name: String
+        /// Nil for the regional name; the zone for a zonal one.
+        public var zone: Ref<Zone>?
+    }
+
+    public var name: String
+    public var id: String
+    public var kind: Kind
+    public var vpc: Ref<VPC>
+    public var service: Service
+    public var serviceName: String
+    /// One ENI per subnet, at most one subnet per zone (interface, GWLB endpoints).
+    public var interfaces: [Ref<NetworkInterface>]
+    public var securityGroups: [Ref<SecurityGroup>]
+    public var privateDnsEnabled: Bool
+    public var ipAddressType: String
+    public var dnsRecordIpType: String
+    public var principal: String
+    public var state: ConnectionState
+    /// Regional name first, then one zonal name per zone (interface endpoints).
+    public var dnsNames: [DNSName]
+    /// The service's private DNS name when it answers in this VPC: enabled here, and verified.
+    public var privateDnsName: String?
+    public var routeTables: [Ref<RouteTable>]
+}
+
+public struct HostedZone: Sendable {
+    public struct Record: Sendable, Equatable {
+        public var name: String
+        public var type: String
+        public var ttl: Int
+        public var values: [String]
+    }
+
+    public var name: String
+    public var isPrivate: Bool
+    public var vpcs: [Ref<VPC>]
+    public var records: [Record]
+}

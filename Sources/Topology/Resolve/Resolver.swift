@@ -1,0 +1,221 @@
+import PacketWire
+
+/// The outcome of reading a topology file: the topology when the file has no errors, and every
+/// diagnostic (errors and warnings) in file order.
+public struct TopologyLoad: Sendable {
+    public let topology: Topology?
+    public let diagnostics: [Diagnostic]
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+}
+
+extension Topology {
+    /// Reads, checks and resolves a topology from the bytes of a YAML file.
+    public static func load(yaml bytes: [UInt8]) -> TopologyLoad {
+        let log = DiagnosticLog()
+        let document = YAMLDocument(bytes: bytes, log: log)
+        guard let root = document.root else {
+            if !log.hasErrors { log.error(SourceLocation(line: 1, column: 1), "the file is empty; a topology needs at least 'region'") }
+            return TopologyLoad(topology: nil, diagnostics: log.sorted)
+        }
+        guard let spec = SpecParser(log: log).parse(root) else {
+            return TopologyLoad(topology: nil, diagnostics: log.sorted)
+        }
+        var resolver = Resolver(spec: spec, log: log)
+        let topology = resolver.resolve()
+        return TopologyLoad(topology: log.hasErrors ? nil : topology, diagnostics: log.sorted)
+    }
+
+    public static func load(yaml text: String) -> TopologyLoad { load(yaml: Array(text.utf8)) }
+}
+
+/// Names of one kind of resource, for looking references up (with a did-you-mean).
+struct Directory {
+    let kind: String
+    private(set) var indices: [String: Int] = [:]
+    private(set) var names: [String] = []
+
+    init(kind: String) { self.kind = kind }
+
+    /// Registers `name` at `index`; a second use of a name is an error at the second place.
+    mutating func add(_ name: Located<String>, index: Int, log: DiagnosticLog) {
+        if indices[name.value] != nil {
+            log.error(name.location, "a \(kind) named '\(name.value)' is already defined; names must be unique")
+            return
+        }
+        indices[name.value] = index
+        names.append(name.value)
+    }
+
+    /// The index named by `reference`, or nil after reporting an unknown reference.
+    func find(_ reference: Located<String>, from subject: String, log: DiagnosticLog) -> Int? {
+        if let index = indices[reference.value] { return index }
+        let hint = suggestion(for: reference.value, among: names).map { "; did you mean '\($0)'?" } ?? ""
+        log.error(reference.location, "\(subject) refers to unknown \(kind) '\(reference.value)'\(hint)")
+        return nil
+    }
+}
+
+/// Turns a spec into a topology, checking everything it can and reporting to the log. When the
+/// log holds errors the topology it returns is incomplete and must not be used.
+struct Resolver {
+    let spec: TopologySpec
+    let log: DiagnosticLog
+    var topology: Topology
+
+    var zones = Directory(kind: "zone")
+    var zoneIDs = Directory(kind: "zone ID")
+    var accounts = Directory(kind: "account")
+    var vpcs = Directory(kind: "VPC")
+    var subnets = Directory(kind: "subnet")
+    var routeTables = Directory(kind: "route table")
+    var prefixLists = Directory(kind: "prefix list")
+    var hosts = Directory(kind: "host")
+    var loadBalancers = Directory(kind: "load balancer")
+    var targetGroups = Directory(kind: "target group")
+    var endpointServices = Directory(kind: "endpoint service")
+    var endpoints = Directory(kind: "endpoint")
+    /// Security group names are unique per VPC, as in AWS.
+    var securityGroupsByVPC: [Int: Directory] = [:]
+    /// Addresses claimed in each subnet, for the "taken twice" check and allocation.
+    var claimedIPv4: [Int: [IPv4Address: String]] = [:]
+    var claimedIPv6: [Int: [IPv6Address: String]] = [:]
+    /// ENIs whose addresses are allocated once every designated address is claimed.
+    var pendingAllocations: [(interface: Int, ipv4: Bool, ipv6: Bool, what: String, location: SourceLocation)] = []
+
+    static let defaultAccountID = "123456789012"
+
+    init(spec: TopologySpec, log: DiagnosticLog) {
+        self.spec = spec
+        self.log = log
+        topology = Topology(region: spec.region.value, zones: [], accounts: [], vpcs: [], subnets: [], routeTables: [],
+                            prefixLists: [], securityGroups: [], networkInterfaces: [], hosts: [], loadBalancers: [],
+                            targetGroups: [], endpointServices: [], endpoints: [], hostedZones: [])
+    }
+
+    mutating func resolve() -> Topology {
+        resolveRegionAndZones()
+        resolveAccounts()
+        resolveVPCs()
+        declareRouteTables()
+        resolveSubnets()
+        resolvePrefixLists()
+        resolveSecurityGroups()
+        declareNames()
+        resolveHosts()
+        resolveLoadBalancers()
+        resolveTargetGroups()
+        resolveEndpointServices()
+        resolveEndpoints()
+        resolveRoutes()
+        allocateAddresses()
+        resolveHostedZones()
+        return topology
+    }
+
+    /// Names that later sections refer to before their own section is resolved.
+    mutating func declareNames() {
+        for (index, host) in spec.hosts.enumerated() { hosts.add(host.name, index: index, log: log) }
+        for (index, balancer) in spec.loadBalancers.enumerated() { loadBalancers.add(balancer.name, index: index, log: log) }
+        for (index, group) in spec.targetGroups.enumerated() { targetGroups.add(group.name, index: index, log: log) }
+        for (index, service) in spec.endpointServices.enumerated() { endpointServices.add(service.name, index: index, log: log) }
+        for (index, endpoint) in spec.endpoints.enumerated() { endpoints.add(endpoint.name, index: index, log: log) }
+    }
+
+    // MARK: Region, zones, accounts
+
+    mutating func resolveRegionAndZones() {
+        let region = spec.region
+        if !region.value.isEmpty && !Resolver.isRegionName(region.value) {
+            log.error(region.location, "'region' must be a region name like 'us-east-1', not '\(region.value)'")
+        }
+        if spec.zones.isEmpty { log.error(region.location, "the topology needs at least one zone under 'zones'") }
+        for (index, zone) in spec.zones.enumerated() {
+            zones.add(zone.name, index: index, log: log)
+            zoneIDs.add(zone.id, index: index, log: log)
+            if !zone.name.value.hasPrefix(region.value) || zone.name.value.count != region.value.count + 1 {
+                log.error(zone.name.location, "zone '\(zone.name.value)' is not a zone of region '\(region.value)' (expected '\(region.value)' and one letter)")
+            }
+            if !Resolver.isZoneID(zone.id.value) {
+                log.error(zone.id.location, "zone ID '\(zone.id.value)' of zone '\(zone.name.value)' must look like 'use1-az1'")
+            }
+            topology.zones.append(Zone(name: zone.name.value, id: zone.id.value))
+        }
+    }
+
+    mutating func resolveAccounts() {
+        for (index, account) in spec.accounts.enumerated() {
+            accounts.add(account.name, index: index, log: log)
+            if !Resolver.isAccountID(account.id.value) {
+                log.error(account.id.location, "account ID '\(account.id.value)' of account '\(account.name.value)' must be 12 digits")
+            }
+            topology.accounts.append(Account(name: account.name.value, id: account.id.value))
+        }
+    }
+
+    /// An account given by name (from `accounts`) or by 12-digit ID; the first account, or
+    /// AWS's documentation account 123456789012, when none is given.
+    func accountID(_ reference: Located<String>?, for subject: String) -> String {
+        guard let reference else { return topology.accounts.first?.id ?? Resolver.defaultAccountID }
+        if Resolver.isAccountID(reference.value) { return reference.value }
+        guard let index = accounts.find(reference, from: subject, log: log) else { return Resolver.defaultAccountID }
+        return topology.accounts[index].id
+    }
+
+    /// A zone by name or by AZ ID.
+    func zone(_ reference: Located<String>, for subject: String) -> Ref<Zone>? {
+        if let index = zoneIDs.indices[reference.value] { return Ref(index) }
+        return zones.find(reference, from: subject, log: log).map(Ref.init)
+    }
+
+    /// The ID given in the file (checked for its prefix), or one derived from the name.
+    func resourceID(_ given: Located<String>?, prefix: String, kind: String, name: String) -> String {
+        guard let given else { return Names.resourceID(prefix, kind: kind, name: name) }
+        let digits = given.value.dropFirst(prefix.count + 1)
+        if !given.value.hasPrefix(prefix + "-") || digits.isEmpty || digits.count > 17
+            || !digits.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
+            log.error(given.location, "'\(given.value)' is not a \(kind) ID: expected '\(prefix)-' and up to 17 lowercase hex digits")
+        }
+        return given.value
+    }
+
+    static func isRegionName(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count >= 3 && parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLowercase && $0.isLetter } }
+            && !parts.last!.isEmpty && parts.last!.allSatisfy { $0.isNumber }
+    }
+
+    static func isZoneID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[1].hasPrefix("az"), parts[1].count > 2,
+              parts[1].dropFirst(2).allSatisfy({ $0.isNumber }), !parts[0].isEmpty else { return false }
+        return parts[0].allSatisfy { ($0.isLowercase && $0.isLetter) || $0.isNumber }
+    }
+
+    static func isAccountID(_ text: String) -> Bool {
+        text.count == 12 && text.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    // MARK: Values
+
+    func ipv4Prefix(_ text: Located<String>, field: String, of subject: String) -> IPv4Prefix? {
+        if let prefix = IPv4Prefix(text.value) { return prefix }
+        if IPv4Prefix.hostBitsSet(text.value), let (address, length) = IPv4Prefix.components(text.value) {
+            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' has host bits set; did you mean '\(IPv4Prefix(containing: address, length: length))'?")
+        } else {
+            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' is not an IPv4 CIDR block (like 10.0.0.0/16)")
+        }
+        return nil
+    }
+
+    func ipv6Prefix(_ text: Located<String>, field: String, of subject: String) -> IPv6Prefix? {
+        if let prefix = IPv6Prefix(text.value) { return prefix }
+        if IPv6Prefix.hostBitsSet(text.value), let (address, length) = IPv6Prefix.components(text.value) {
+            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' has host bits set; did you mean '\(IPv6Prefix(containing: address, length: length))'?")
+        } else {
+            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' is not an IPv6 CIDR block (like fd00:1::/56)")
+        }
+        return nil
+    }
+}

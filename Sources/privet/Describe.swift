@@ -1,0 +1,47 @@
+import ArgumentParser
+import Topology
+
+struct Describe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a topology: services, endpoints, ENIs, DNS names, load balancers, routes.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, mermaid
+    }
+
+    @Argument(help: "The topology file (YAML); omit with --default.")
+    var topology: String?
+
+    @Flag(help: "Describe the embedded default topology (the one `privet demo` runs).")
+    var `default` = false
+
+    @Flag(help: "With --default: print the default topology's YAML instead, to start a file from.")
+    var yaml = false
+
+    @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: Format = .text
+
+    func validate() throws {
+        if `default` == (topology != nil) { throw ValidationError("give a topology file or --default, not both or neither") }
+        if yaml && !`default` { throw ValidationError("--yaml goes with --default") }
+    }
+
+    func run() throws {
+        if yaml {
+            print(Topology.defaultYAML)
+            return
+        }
+        let name = topology ?? "default topology"
+        let load = try topology.map { try TopologyFile.read($0) } ?? Topology.load(yaml: Topology.defaultYAML)
+        guard let model = load.topology else {
+            for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: name) + "\n") }
+            throw CLIError("\(name): \(load.errors.count) error(s); run `privet validate` for the list")
+        }
+        for warning in load.warnings { writeToStandardError(warning.rendered(file: name) + "\n") }
+        switch format {
+        case .text: print(TopologyDescription(model).text, terminator: "")
+        case .json: print(TopologyDescription(model).json)
+        case .mermaid: print(TopologyDescription(model).mermaid, terminator: "")
+        }
+    }
+}
