@@ -41,5 +41,7 @@ let package = Package(
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"]),
+        // The privet executable as a user runs it.
+        .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "Topology", "TestSupport"]),
     ]
 )

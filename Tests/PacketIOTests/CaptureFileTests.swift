@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import PacketIO
 import PacketWire
+import TestSupport
 
 @Suite("Capture files")
 struct CaptureFileTests {

@@ -44,7 +44,7 @@ public struct VPCSpec {
 }
 
 public struct InternetGatewaySpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     public var id: Located<String>?
     /// The route table associated with the gateway itself (an edge association), which routes
     /// traffic coming in from the internet (aws-behaviour.md §6, typical GWLB routing).
@@ -69,7 +69,7 @@ public struct RouteTableSpec {
 }
 
 public struct RouteSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     /// A CIDR, or a prefix list ID (`pl-...`).
     public var destination: Located<String>
     /// `local`, `internetGateway`, or the name of a Gateway Load Balancer endpoint.
@@ -93,7 +93,7 @@ public struct SecurityGroupSpec {
 }
 
 public struct RuleSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     /// `tcp`, `udp`, `icmp`, `icmpv6` or `all`.
     public var protocolName: Located<String>
     /// "80", "1024-65535"; nil for all ports.
@@ -118,7 +118,7 @@ public struct HostSpec {
 }
 
 public struct ServerSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     /// `http`, `tcp-echo` or `udp-echo`.
     public var kind: Located<String>
     public var port: Located<Int>
@@ -136,7 +136,7 @@ public struct LoadBalancerSpec {
 }
 
 public struct ListenerSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     public var protocolName: Located<String>?
     public var port: Located<Int>?
     public var targetGroup: Located<String>
@@ -162,13 +162,13 @@ public struct TargetGroupSpec {
 }
 
 public struct TargetSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     public var host: Located<String>
     public var port: Located<Int>?
 }
 
 public struct HealthCheckSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     public var protocolName: Located<String>?
     /// A port, or `traffic-port`.
     public var port: Located<String>?
@@ -229,7 +229,7 @@ public struct HostedZoneSpec {
 }
 
 public struct RecordSpec {
-    public var location: SourceLocation
+    public var location: FilePosition
     public var name: Located<String>
     /// `A`, `AAAA`, `CNAME` or `TXT`.
     public var type: Located<String>

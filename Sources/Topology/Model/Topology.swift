@@ -246,7 +246,8 @@ public struct TargetGroup: Sendable {
     public var name: String
     public var protocolName: String
     public var port: UInt16
-    public var vpc: Ref<VPC>
+    /// The VPC of its load balancer, or of its targets; nil for a group with neither.
+    public var vpc: Ref<VPC>?
     public var targets: [Target]
     public var healthCheck: HealthCheck
     public var deregistrationDelay: Int

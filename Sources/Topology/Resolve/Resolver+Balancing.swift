@@ -50,7 +50,7 @@ extension Resolver {
             if kind == .gateway && balancer.listeners.count != 1 {
                 log.error(balancer.name.location, "\(subject) is a Gateway Load Balancer: it has exactly one listener, not \(balancer.listeners.count)")
             }
-            var seenPorts: [String: SourceLocation] = [:]
+            var seenPorts: [String: FilePosition] = [:]
             for (listener, written) in zip(listeners, balancer.listeners) where kind == .network {
                 let key = "\(listener.protocolName)/\(listener.port)"
                 if let first = seenPorts[key] {
@@ -60,7 +60,7 @@ extension Resolver {
             }
             let suffix = Names.hex(Names.stableHash("elb", balancer.name.value), digits: 16)
             topology.loadBalancers.append(LoadBalancer(
-                name: balancer.name.value, kind: kind, vpc: Ref(vpc ?? 0), nodes: nodes,
+                name: balancer.name.value, kind: kind, vpc: vpc.map(Ref.init) ?? placeholder(), nodes: nodes,
                 crossZone: balancer.crossZone?.value ?? false, dualstack: dualstack, securityGroups: groups,
                 listeners: listeners, dnsName: "\(balancer.name.value)-\(suffix).elb.\(spec.region.value).amazonaws.com"))
         }
@@ -83,10 +83,8 @@ extension Resolver {
             return LoadBalancer.Listener(protocolName: "GENEVE", port: 6081, targetGroup: Ref(group),
                                          idleTimeout: listener.idleTimeout?.value ?? 350)
         case .network:
-            guard let protocolName = listener.protocolName, let port = listener.port else {
-                log.error(listener.location, "a listener of \(subject) needs 'protocol' and 'port'")
-                return nil
-            }
+            // The parser reported a missing or invalid protocol or port already.
+            guard let protocolName = listener.protocolName, let port = listener.port else { return nil }
             // Which target-group protocols each NLB listener protocol forwards to.
             let compatible: [String: [String]] = ["TCP": ["TCP", "TCP_UDP"], "UDP": ["UDP", "TCP_UDP"],
                                                   "TCP_UDP": ["TCP_UDP"], "TLS": ["TCP", "TLS"]]
@@ -151,7 +149,7 @@ extension Resolver {
                 log.error(first.location, "\(subject): stickiness and target failover are Gateway Load Balancer settings; this group uses \(group.protocolName.value)")
             }
             topology.targetGroups.append(TargetGroup(
-                name: group.name.value, protocolName: group.protocolName.value, port: UInt16(port), vpc: Ref(vpc ?? 0),
+                name: group.name.value, protocolName: group.protocolName.value, port: UInt16(port), vpc: vpc.map(Ref.init),
                 targets: targets, healthCheck: healthCheck(group, geneve: geneve, of: subject),
                 deregistrationDelay: group.deregistrationDelay?.value ?? 300,
                 connectionTermination: group.connectionTermination?.value ?? true,

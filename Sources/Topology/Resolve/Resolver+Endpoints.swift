@@ -93,12 +93,18 @@ extension Resolver {
         for (index, endpoint) in spec.endpoints.enumerated() {
             let subject = "endpoint '\(endpoint.name.value)'"
             let kind = Endpoint.Kind(rawValue: endpoint.type.value) ?? .interface
-            let vpcIndex = vpcs.find(endpoint.vpc, from: subject, log: log) ?? 0
-            let vpc = topology.vpcs.indices.contains(vpcIndex) ? topology.vpcs[vpcIndex] : nil
+            guard let vpcIndex = vpcs.find(endpoint.vpc, from: subject, log: log) else {
+                topology.endpoints.append(Endpoint(
+                    name: endpoint.name.value, id: "", kind: kind, vpc: placeholder(), service: .gateway(placeholder()),
+                    serviceName: "", interfaces: [], securityGroups: [], privateDnsEnabled: false, ipAddressType: "",
+                    dnsRecordIpType: "", principal: "", state: .failed, dnsNames: [], privateDnsName: nil, routeTables: []))
+                continue
+            }
+            let vpc: VPC? = topology.vpcs[vpcIndex]
             let id = resourceID(endpoint.id, prefix: "vpce", kind: "VPC endpoint", name: endpoint.name.value)
             let (service, serviceName) = endpointService(endpoint, kind: kind, subject: subject)
             var model = Endpoint(
-                name: endpoint.name.value, id: id, kind: kind, vpc: Ref(vpcIndex), service: service ?? .gateway(Ref(0)),
+                name: endpoint.name.value, id: id, kind: kind, vpc: Ref(vpcIndex), service: service ?? .gateway(placeholder()),
                 serviceName: serviceName, interfaces: [], securityGroups: [], privateDnsEnabled: false,
                 ipAddressType: "ipv4", dnsRecordIpType: "ipv4", principal: "", state: .available, dnsNames: [],
                 privateDnsName: nil, routeTables: [])

@@ -10,7 +10,7 @@ extension Resolver {
             let server = host.server.map { Host.Server(kind: Host.ServerKind(rawValue: $0.kind.value) ?? .http, port: UInt16($0.port.value)) }
             if let subnetReference = host.subnet {
                 guard let subnet = subnets.find(subnetReference, from: subject, log: log) else {
-                    topology.hosts.append(Host(name: host.name.value, placement: .vpc(Ref(0)), server: server))
+                    topology.hosts.append(Host(name: host.name.value, placement: .vpc(placeholder()), server: server))
                     continue
                 }
                 var ipv4: Located<String>?
@@ -73,7 +73,7 @@ extension Resolver {
     mutating func addInterface(
         subnet: Int, owner: NetworkInterface.Owner, idName: String, ipv4: Located<String>?, ipv6: Located<String>?,
         securityGroups: [Ref<SecurityGroup>], sourceDestCheck: Bool, requesterManaged: Bool,
-        what: String, location: SourceLocation, wantIPv4: Bool = true, wantIPv6: Bool = true
+        what: String, location: FilePosition, wantIPv4: Bool = true, wantIPv6: Bool = true
     ) -> Ref<NetworkInterface> {
         let index = topology.networkInterfaces.count
         let subnetModel = topology.subnets[subnet]

@@ -43,10 +43,10 @@ extension Resolver {
     mutating func declareRouteTables() {
         for (index, table) in spec.routeTables.enumerated() {
             routeTables.add(table.name, index: index, log: log)
-            let vpc = vpcs.find(table.vpc, from: "route table '\(table.name.value)'", log: log) ?? 0
+            let vpc = vpcs.find(table.vpc, from: "route table '\(table.name.value)'", log: log)
             topology.routeTables.append(RouteTable(
                 name: table.name.value, id: resourceID(table.id, prefix: "rtb", kind: "route table", name: table.name.value),
-                vpc: Ref(vpc), isMain: false, routes: []))
+                vpc: vpc.map(Ref.init) ?? placeholder(), isMain: false, routes: []))
         }
         for (index, vpc) in topology.vpcs.enumerated() {
             topology.routeTables.append(RouteTable(
@@ -112,17 +112,19 @@ extension Resolver {
                     }
                 }
             }
-            let zone = self.zone(subnet.zone, for: subject) ?? Ref(0)
-            var table = Ref<RouteTable>(0)
+            let zone = self.zone(subnet.zone, for: subject) ?? placeholder()
+            var table: Ref<RouteTable>
             if let vpcIndex {
                 table = topology.vpcs[vpcIndex].mainRouteTable
                 if let reference = subnet.routeTable, let named = routeTable(reference, inVPC: vpcIndex, for: subject) {
                     table = named
                 }
+            } else {
+                table = placeholder()
             }
             topology.subnets.append(Subnet(
                 name: subnet.name.value, id: resourceID(subnet.id, prefix: "subnet", kind: "subnet", name: subnet.name.value),
-                vpc: Ref(vpcIndex ?? 0), zone: zone, cidr: cidr, ipv6Cidr: ipv6, routeTable: table))
+                vpc: vpcIndex.map(Ref.init) ?? placeholder(), zone: zone, cidr: cidr, ipv6Cidr: ipv6, routeTable: table))
         }
     }
 
@@ -155,11 +157,15 @@ extension Resolver {
             let index = spec.securityGroups.count + defaults.count
             defaults.append((vpc, index))
             securityGroupsByVPC[vpc, default: Directory(kind: "security group")]
-                .add(Located("default", at: SourceLocation(line: 1, column: 1)), index: index, log: log)
+                .add(Located("default", at: FilePosition(line: 1, column: 1)), index: index, log: log)
         }
         for group in spec.securityGroups {
             let subject = "security group '\(group.name.value)'"
-            let vpc = vpcs.indices[group.vpc.value] ?? 0
+            guard let vpc = vpcs.indices[group.vpc.value] else {
+                // The VPC was reported unknown above.
+                topology.securityGroups.append(SecurityGroup(name: group.name.value, id: "", vpc: placeholder(), ingress: [], egress: []))
+                continue
+            }
             let ingress = group.ingress.compactMap { rule($0, vpc: vpc, of: subject) }
             let egress = group.egress.map { $0.compactMap { rule($0, vpc: vpc, of: subject) } } ?? Resolver.allowAllEgress
             topology.securityGroups.append(SecurityGroup(
@@ -246,7 +252,7 @@ extension Resolver {
             guard vpcIndex < topology.vpcs.count else { continue }
             let vpc = topology.vpcs[vpcIndex]
             var written: [Route] = []
-            var seen: [Route.Destination: SourceLocation] = [:]
+            var seen: [Route.Destination: FilePosition] = [:]
             for route in table.routes {
                 guard let destination = routeDestination(route.destination, of: subject) else { continue }
                 if let first = seen[destination] {

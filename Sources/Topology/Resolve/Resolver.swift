@@ -16,7 +16,7 @@ extension Topology {
         let log = DiagnosticLog()
         let document = YAMLDocument(bytes: bytes, log: log)
         guard let root = document.root else {
-            if !log.hasErrors { log.error(SourceLocation(line: 1, column: 1), "the file is empty; a topology needs at least 'region'") }
+            if !log.hasErrors { log.error(FilePosition(line: 1, column: 1), "the file is empty; a topology needs at least 'region'") }
             return TopologyLoad(topology: nil, diagnostics: log.sorted)
         }
         guard let spec = SpecParser(log: log).parse(root) else {
@@ -82,7 +82,12 @@ struct Resolver {
     var claimedIPv4: [Int: [IPv4Address: String]] = [:]
     var claimedIPv6: [Int: [IPv6Address: String]] = [:]
     /// ENIs whose addresses are allocated once every designated address is claimed.
-    var pendingAllocations: [(interface: Int, ipv4: Bool, ipv6: Bool, what: String, location: SourceLocation)] = []
+    var pendingAllocations: [(interface: Int, ipv4: Bool, ipv6: Bool, what: String, location: FilePosition)] = []
+
+    /// Set when a reference could not be resolved and a placeholder stands in its place: the
+    /// phases after the current one would read the placeholder, so resolution stops after it
+    /// (every problem of the phases run so far is reported).
+    var dangling = false
 
     static let defaultAccountID = "123456789012"
 
@@ -95,23 +100,24 @@ struct Resolver {
     }
 
     mutating func resolve() -> Topology {
-        resolveRegionAndZones()
-        resolveAccounts()
-        resolveVPCs()
-        declareRouteTables()
-        resolveSubnets()
-        resolvePrefixLists()
-        resolveSecurityGroups()
-        declareNames()
-        resolveHosts()
-        resolveLoadBalancers()
-        resolveTargetGroups()
-        resolveEndpointServices()
-        resolveEndpoints()
-        resolveRoutes()
-        allocateAddresses()
-        resolveHostedZones()
+        let phases: [(inout Resolver) -> Void] = [
+            { $0.resolveRegionAndZones() }, { $0.resolveAccounts() }, { $0.resolveVPCs() }, { $0.declareRouteTables() },
+            { $0.resolveSubnets() }, { $0.resolvePrefixLists() }, { $0.resolveSecurityGroups() }, { $0.declareNames() },
+            { $0.resolveHosts() }, { $0.resolveLoadBalancers() }, { $0.resolveTargetGroups() },
+            { $0.resolveEndpointServices() }, { $0.resolveEndpoints() }, { $0.resolveRoutes() },
+            { $0.allocateAddresses() }, { $0.resolveHostedZones() },
+        ]
+        for phase in phases {
+            phase(&self)
+            if dangling { break }
+        }
         return topology
+    }
+
+    /// A stand-in for a reference that did not resolve (already reported).
+    mutating func placeholder<Element>() -> Ref<Element> {
+        dangling = true
+        return Ref(0)
     }
 
     /// Names that later sections refer to before their own section is resolved.

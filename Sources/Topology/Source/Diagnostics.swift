@@ -1,5 +1,5 @@
 /// A place in the topology file: 1-based line and column, as editors count them.
-public struct SourceLocation: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct FilePosition: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let line: Int
     public let column: Int
 
@@ -8,7 +8,7 @@ public struct SourceLocation: Hashable, Comparable, Sendable, CustomStringConver
         self.column = column
     }
 
-    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+    public static func < (lhs: FilePosition, rhs: FilePosition) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
     }
 
@@ -18,9 +18,9 @@ public struct SourceLocation: Hashable, Comparable, Sendable, CustomStringConver
 /// A value read from the file, with where it was written.
 public struct Located<Value> {
     public let value: Value
-    public let location: SourceLocation
+    public let location: FilePosition
 
-    public init(_ value: Value, at location: SourceLocation) {
+    public init(_ value: Value, at location: FilePosition) {
         self.value = value
         self.location = location
     }
@@ -37,10 +37,10 @@ public struct Diagnostic: Equatable, Sendable, CustomStringConvertible {
     }
 
     public let severity: Severity
-    public let location: SourceLocation
+    public let location: FilePosition
     public let message: String
 
-    public init(_ severity: Severity, at location: SourceLocation, _ message: String) {
+    public init(_ severity: Severity, at location: FilePosition, _ message: String) {
         self.severity = severity
         self.location = location
         self.message = message
@@ -58,11 +58,11 @@ public struct Diagnostic: Equatable, Sendable, CustomStringConvertible {
 final class DiagnosticLog {
     private(set) var diagnostics: [Diagnostic] = []
 
-    func error(_ location: SourceLocation, _ message: String) {
+    func error(_ location: FilePosition, _ message: String) {
         diagnostics.append(Diagnostic(.error, at: location, message))
     }
 
-    func warning(_ location: SourceLocation, _ message: String) {
+    func warning(_ location: FilePosition, _ message: String) {
         diagnostics.append(Diagnostic(.warning, at: location, message))
     }
 

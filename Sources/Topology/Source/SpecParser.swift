@@ -32,7 +32,7 @@ struct SpecParser {
         spec.routeTables = items(&top, "routeTables", "route table") { reader in
             guard let name = reader.string("name", required: true), let vpc = reader.string("vpc", required: true) else { return nil }
             var table = RouteTableSpec(name: name, id: reader.string("id"), vpc: vpc)
-            table.routes = items(&reader, "routes", "route of route table '\(name.value)'") { route in
+            table.routes = items(&reader, "routes", "route", of: "route table '\(name.value)'") { route in
                 guard let destination = route.string("destination", required: true),
                       let target = route.string("target", required: true) else { return nil }
                 return RouteSpec(location: route.location, destination: destination, target: target)
@@ -46,9 +46,9 @@ struct SpecParser {
         spec.securityGroups = items(&top, "securityGroups", "security group") { reader in
             guard let name = reader.string("name", required: true), let vpc = reader.string("vpc", required: true) else { return nil }
             var group = SecurityGroupSpec(name: name, id: reader.string("id"), vpc: vpc)
-            group.ingress = items(&reader, "ingress", "ingress rule of security group '\(name.value)'") { rule(&$0) }
+            group.ingress = items(&reader, "ingress", "ingress rule", of: "security group '\(name.value)'") { rule(&$0) }
             if reader.has("egress") {
-                group.egress = items(&reader, "egress", "egress rule of security group '\(name.value)'") { rule(&$0) }
+                group.egress = items(&reader, "egress", "egress rule", of: "security group '\(name.value)'") { rule(&$0) }
             } else {
                 _ = reader.node("egress")
             }
@@ -67,14 +67,16 @@ struct SpecParser {
     /// Reads each item of the list `key` of `parent` as a mapping. Items are named in messages by
     /// their `name` (or `id`) when they have one, else by position.
     private func items<T>(
-        _ parent: inout MappingReader, _ key: String, _ kind: String, _ read: (inout MappingReader) -> T?
+        _ parent: inout MappingReader, _ key: String, _ kind: String, of owner: String? = nil,
+        _ read: (inout MappingReader) -> T?
     ) -> [T] {
-        parent.list(key).enumerated().compactMap { index, node in
-            var subject = "\(kind) \(index + 1)"
+        let suffix = owner.map { " of \($0)" } ?? ""
+        return parent.list(key).enumerated().compactMap { index, node in
+            var subject = "\(kind) \(index + 1)\(suffix)"
             if case .mapping(let mapping) = node {
                 for field in ["name", "id"] {
                     if let value = mapping[field]?.scalar?.string {
-                        subject = "\(kind) '\(value)'"
+                        subject = "\(kind) '\(value)'\(suffix)"
                         break
                     }
                 }
@@ -148,11 +150,13 @@ struct SpecParser {
         balancer.crossZone = reader.bool("crossZone")
         balancer.ipAddressType = reader.choice("ipAddressType", ["ipv4", "dualstack"])
         balancer.securityGroups = reader.strings("securityGroups")
-        balancer.listeners = items(&reader, "listeners", "listener of load balancer '\(name.value)'") { listener in
+        balancer.listeners = items(&reader, "listeners", "listener", of: "load balancer '\(name.value)'") { listener in
             guard let targetGroup = listener.string("targetGroup", required: true) else { return nil }
+            // A Network Load Balancer listener has a protocol and a port; a GWLB listener has neither.
+            let network = type.value == "network"
             return ListenerSpec(location: listener.location,
-                                protocolName: listener.choice("protocol", ["TCP", "UDP", "TCP_UDP", "TLS"]),
-                                port: listener.int("port", in: 1...65535), targetGroup: targetGroup,
+                                protocolName: listener.choice("protocol", ["TCP", "UDP", "TCP_UDP", "TLS"], required: network),
+                                port: listener.int("port", in: 1...65535, required: network), targetGroup: targetGroup,
                                 idleTimeout: listener.int("idleTimeout", in: 60...6000))
         }
         return balancer
@@ -164,7 +168,7 @@ struct SpecParser {
             return nil
         }
         var group = TargetGroupSpec(name: name, protocolName: protocolName, port: reader.int("port", in: 1...65535))
-        group.targets = items(&reader, "targets", "target of target group '\(name.value)'") { target in
+        group.targets = items(&reader, "targets", "target", of: "target group '\(name.value)'") { target in
             guard let host = target.string("host", required: true) else { return nil }
             return TargetSpec(location: target.location, host: host, port: target.int("port", in: 1...65535))
         }
@@ -233,7 +237,7 @@ struct SpecParser {
         guard let name = reader.string("name", required: true) else { return nil }
         var zone = HostedZoneSpec(name: name, isPrivate: reader.bool("private")?.value ?? false)
         zone.vpcs = reader.strings("vpcs")
-        zone.records = items(&reader, "records", "record of hosted zone '\(name.value)'") { record in
+        zone.records = items(&reader, "records", "record", of: "hosted zone '\(name.value)'") { record in
             guard let recordName = record.string("name", required: true),
                   let type = record.choice("type", ["A", "AAAA", "CNAME", "TXT"], required: true) else { return nil }
             return RecordSpec(location: record.location, name: recordName, type: type,

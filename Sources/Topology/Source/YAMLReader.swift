@@ -16,7 +16,7 @@ struct YAMLDocument {
     }
 
     private static func compose(_ bytes: [UInt8], log: DiagnosticLog) -> Node? {
-        let start = SourceLocation(line: 1, column: 1)
+        let start = FilePosition(line: 1, column: 1)
         guard bytes.count <= maximumSize else {
             log.error(start, "the file is \(bytes.count) bytes; a topology file may be at most \(maximumSize) bytes")
             return nil
@@ -25,14 +25,14 @@ struct YAMLDocument {
             log.error(location(ofByte: firstInvalidUTF8(bytes), in: bytes), "the file is not UTF-8 text")
             return nil
         }
-        if let (depth, location) = nestingTooDeep(text) {
-            log.error(location, "nesting deeper than \(maximumDepth) levels (at least \(depth)); a topology needs only a few")
+        if let (location, problem) = prescan(text) {
+            log.error(location, problem)
             return nil
         }
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            let (location, problem) = describe(error)
+            let (location, problem) = describe(error, text: text)
             log.error(location, "YAML syntax: \(problem)")
         } catch {
             log.error(start, "YAML syntax: \(error)")
@@ -41,26 +41,52 @@ struct YAMLDocument {
     }
 
     /// Where and what, from Yams' error (its own description adds a snippet we do not want).
-    private static func describe(_ error: YamlError) -> (SourceLocation, String) {
+    private static func describe(_ error: YamlError, text: String) -> (FilePosition, String) {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let prefix = context.map { "\($0.text) " } ?? ""
-            return (SourceLocation(mark), prefix + problem)
+            return (FilePosition(mark), prefix + problem)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return (SourceLocation(context.mark), "duplicate key \(keys) in one mapping")
+            let second = duplicates.first.flatMap { secondOccurrence(of: $0, after: context.mark, in: text) }
+            return (second ?? FilePosition(context.mark), "duplicate key \(keys) in one mapping")
         case .reader(let problem, _, _, _):
-            return (SourceLocation(line: 1, column: 1), problem)
+            return (FilePosition(line: 1, column: 1), problem)
         default:
-            return (SourceLocation(line: 1, column: 1), "\(error)")
+            return (FilePosition(line: 1, column: 1), "\(error)")
         }
     }
 
-    /// An upper bound on nesting depth, found without parsing: on each line, the indentation plus
-    /// the block indicators ("- ", ": ", "? ") outside quotes, plus open flow brackets. True depth
-    /// never exceeds it, so a document under the limit is safe to compose.
-    static func nestingTooDeep(_ text: String) -> (Int, SourceLocation)? {
+    /// Where `key` is written a second time at the indentation of its first use after `mark`:
+    /// Yams names the mapping, not the repeated key.
+    static func secondOccurrence(of key: String, after mark: Mark, in text: String) -> FilePosition? {
+        var firstColumn: Int?
+        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where offset + 1 >= mark.line {
+            var rest = Substring(line)
+            var column = 1
+            while rest.first == " " || rest.first == "-" || rest.first == "{" || rest.first == "," {
+                rest = rest.dropFirst()
+                column += 1
+            }
+            guard rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).first == ":" else { continue }
+            if let firstColumn {
+                if firstColumn == column { return FilePosition(line: offset + 1, column: column) }
+            } else {
+                firstColumn = column
+            }
+        }
+        return nil
+    }
+
+    /// What must be refused before Yams sees the text, found without parsing:
+    /// - nesting deeper than the limit. The bound used is, on each line, the indentation plus the
+    ///   block indicators ("- ", ": ", "? ") outside quotes, plus open flow brackets; true depth
+    ///   never exceeds it, so a document under the limit is safe to compose.
+    /// - aliases (`*name`): Yams expands them as it composes, so a few lines of nested aliases
+    ///   ("billion laughs") would grow into billions of nodes. A topology never needs one.
+    static func prescan(_ text: String) -> (FilePosition, String)? {
         var flowDepth = 0
         var lineNumber = 1
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -85,17 +111,19 @@ struct YAMLDocument {
                     case "[", "{": flowDepth += 1
                     case "]", "}": flowDepth = max(0, flowDepth - 1)
                     case " " where previous == "-" || previous == ":" || previous == "?": depth += 1
+                    case "*" where previous == " " || previous == "[" || previous == "{" || previous == "," || column == depth + 1:
+                        return (FilePosition(line: lineNumber, column: column), "YAML aliases (*name) are not supported; write the value out")
                     default: break
                     }
                     if character == "#" && (previous == " " || column == 1) { break }
                 }
                 previous = character
                 if depth + flowDepth > maximumDepth {
-                    return (depth + flowDepth, SourceLocation(line: lineNumber, column: column))
+                    return (FilePosition(line: lineNumber, column: column), tooDeep(depth + flowDepth))
                 }
             }
             if depth + flowDepth > maximumDepth {
-                return (depth + flowDepth, SourceLocation(line: lineNumber, column: max(1, column)))
+                return (FilePosition(line: lineNumber, column: max(1, column)), tooDeep(depth + flowDepth))
             }
             lineNumber += 1
         }
@@ -103,6 +131,10 @@ struct YAMLDocument {
     }
 
     /// The offset of the first byte that is not part of valid UTF-8.
+    static func tooDeep(_ depth: Int) -> String {
+        "nesting deeper than \(maximumDepth) levels (at least \(depth)); a topology needs only a few"
+    }
+
     static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
         var iterator = bytes.makeIterator()
         var decoder = Unicode.UTF8()
@@ -113,23 +145,23 @@ struct YAMLDocument {
         return offset
     }
 
-    static func location(ofByte offset: Int, in bytes: [UInt8]) -> SourceLocation {
+    static func location(ofByte offset: Int, in bytes: [UInt8]) -> FilePosition {
         var line = 1, column = 1
         for byte in bytes[..<min(offset, bytes.count)] {
             if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
         }
-        return SourceLocation(line: line, column: column)
+        return FilePosition(line: line, column: column)
     }
 }
 
-extension SourceLocation {
+extension FilePosition {
     init(_ mark: Mark?) {
         self.init(line: mark?.line ?? 1, column: mark?.column ?? 1)
     }
 }
 
 extension Node {
-    var location: SourceLocation { SourceLocation(mark) }
+    var location: FilePosition { FilePosition(mark) }
 
     /// What a user would call this kind of node, for messages.
     var kindName: String {
@@ -145,10 +177,10 @@ extension Node {
 /// Reads one YAML mapping field by field, reporting to the log: missing required fields, values
 /// of the wrong kind, and (in `finish`) fields nobody asked for, with a did-you-mean.
 struct MappingReader {
-    let location: SourceLocation
+    let location: FilePosition
     /// What the mapping is, for messages: "vpc 'consumer'", "route 2 of route table 'app'".
     var subject: String
-    private let pairs: [(key: String, keyLocation: SourceLocation, value: Node)]
+    private let pairs: [(key: String, keyLocation: FilePosition, value: Node)]
     private var asked: [String] = []
     private let log: DiagnosticLog
 
@@ -157,7 +189,7 @@ struct MappingReader {
             log.error(node.location, "\(subject) must be a mapping of fields, not \(node.kindName)")
             return nil
         }
-        var pairs: [(String, SourceLocation, Node)] = []
+        var pairs: [(String, FilePosition, Node)] = []
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
                 log.error(key.location, "\(subject) has a key that is \(key.kindName); keys are names")
@@ -189,7 +221,7 @@ struct MappingReader {
     func has(_ key: String) -> Bool { pairs.contains { $0.key == key } }
 
     /// Where `key` was written, or the mapping's own place.
-    func location(of key: String) -> SourceLocation {
+    func location(of key: String) -> FilePosition {
         pairs.first { $0.key == key }?.keyLocation ?? location
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PacketIO
+import TestSupport
 
 /// `privet inspect` and `privet demo` as a user runs them: the built executable, its output and
 /// its exit status.
