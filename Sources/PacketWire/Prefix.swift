@@ -1,9 +1,41 @@
 // Address prefixes (CIDR blocks, RFC 4632; IPv6 RFC 4291 §2.3): what subnets, routes and rules are
 // made of.
 
+/// What IPv4 and IPv6 prefixes share: text in and out, and the host-bits check.
+public protocol AddressPrefix: Hashable, Sendable, CustomStringConvertible {
+    associatedtype Address: Equatable
+    /// "IPv4" or "IPv6", for messages.
+    static var familyName: String { get }
+    /// A prefix to show as an example in messages.
+    static var example: String { get }
+    var network: Address { get }
+    init(containing address: Address, length: Int)
+    /// The address and length of "address/length" text, host bits or not.
+    static func components(_ text: String) -> (Address, Int)?
+}
+
+extension AddressPrefix {
+    /// "address/length" text; nil when it is not one, or when bits past the length are set
+    /// (`hostBitsSet` tells that case apart).
+    public init?(_ text: String) {
+        guard let (address, length) = Self.components(text) else { return nil }
+        self.init(containing: address, length: length)
+        guard network == address else { return nil }
+    }
+
+    /// True for text like "10.0.0.1/16": a prefix whose address has bits set past its length.
+    public static func hostBitsSet(_ text: String) -> Bool {
+        guard let (address, length) = components(text) else { return false }
+        return Self(containing: address, length: length).network != address
+    }
+}
+
 /// An IPv4 prefix: a network address and a length 0...32. Bits past the length are zero.
 @frozen
-public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
+public struct IPv4Prefix: AddressPrefix {
+    public static let familyName = "IPv4"
+    public static let example = "10.0.0.0/16"
+
     public let network: IPv4Address
     public let length: Int
 
@@ -15,21 +47,6 @@ public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
         self.network = IPv4Address(address.value & IPv4Prefix.mask(length))
     }
 
-    /// "a.b.c.d/n" text; nil when it is not one, or when bits past the length are set
-    /// (`hostBitsSet` tells that case apart).
-    public init?(_ text: String) {
-        guard let (address, length) = IPv4Prefix.components(text),
-              IPv4Prefix.mask(length) & address.value == address.value else { return nil }
-        self.init(containing: address, length: length)
-    }
-
-    /// True for text like "10.0.0.1/16": a prefix whose address has bits set past its length.
-    public static func hostBitsSet(_ text: String) -> Bool {
-        guard let (address, length) = components(text) else { return false }
-        return mask(length) & address.value != address.value
-    }
-
-    /// The address and length of "address/length" text, host bits or not.
     public static func components(_ text: String) -> (IPv4Address, Int)? {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let address = IPv4Address(parts[0]), parts[1].count <= 2,
@@ -67,7 +84,10 @@ public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
 
 /// An IPv6 prefix: a network address and a length 0...128. Bits past the length are zero.
 @frozen
-public struct IPv6Prefix: Hashable, Sendable, CustomStringConvertible {
+public struct IPv6Prefix: AddressPrefix {
+    public static let familyName = "IPv6"
+    public static let example = "fd00:1::/56"
+
     public let network: IPv6Address
     public let length: Int
 

@@ -205,23 +205,22 @@ struct Resolver {
 
     // MARK: Values
 
-    func ipv4Prefix(_ text: Located<String>, field: String, of subject: String) -> IPv4Prefix? {
-        if let prefix = IPv4Prefix(text.value) { return prefix }
-        if IPv4Prefix.hostBitsSet(text.value), let (address, length) = IPv4Prefix.components(text.value) {
-            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' has host bits set; did you mean '\(IPv4Prefix(containing: address, length: length))'?")
+    /// A CIDR block of either family, with a message naming the field when it is not one.
+    func prefix<P: AddressPrefix>(_ text: Located<String>, field: String, of subject: String) -> P? {
+        if let prefix = P(text.value) { return prefix }
+        if P.hostBitsSet(text.value), let (address, length) = P.components(text.value) {
+            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' has host bits set; did you mean '\(P(containing: address, length: length))'?")
         } else {
-            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' is not an IPv4 CIDR block (like 10.0.0.0/16)")
+            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' is not an \(P.familyName) CIDR block (like \(P.example))")
         }
         return nil
     }
 
+    func ipv4Prefix(_ text: Located<String>, field: String, of subject: String) -> IPv4Prefix? {
+        prefix(text, field: field, of: subject)
+    }
+
     func ipv6Prefix(_ text: Located<String>, field: String, of subject: String) -> IPv6Prefix? {
-        if let prefix = IPv6Prefix(text.value) { return prefix }
-        if IPv6Prefix.hostBitsSet(text.value), let (address, length) = IPv6Prefix.components(text.value) {
-            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' has host bits set; did you mean '\(IPv6Prefix(containing: address, length: length))'?")
-        } else {
-            log.error(text.location, "'\(field)' of \(subject): '\(text.value)' is not an IPv6 CIDR block (like fd00:1::/56)")
-        }
-        return nil
+        prefix(text, field: field, of: subject)
     }
 }
