@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "PacketWire", targets: ["PacketWire"]),
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Topology", targets: ["Topology"]),
+        .library(name: "Dataplane", targets: ["Dataplane"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,8 +28,12 @@ let package = Package(
         .target(name: "PacketWire"),
         // Capture files (libpcap) now; TUN ports and namespaces later.
         .target(name: "PacketIO", dependencies: ["CPcap", "PacketWire"]),
-        // The AWS-shaped model: the YAML file, validation, IDs, names, addresses, describe.
-        .target(name: "Topology", dependencies: ["PacketWire", .product(name: "Yams", package: "Yams")]),
+        // The hot path: flow table, NAT, NLB target choice, LPM routing, filters. No I/O, no clock,
+        // no Foundation.
+        .target(name: "Dataplane", dependencies: ["PacketWire"]),
+        // The AWS-shaped model: the YAML file, validation, IDs, names, addresses, describe; it
+        // compiles into the dataplane's tables.
+        .target(name: "Topology", dependencies: ["PacketWire", "Dataplane", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "privet",
             dependencies: [
@@ -41,6 +46,7 @@ let package = Package(
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Topology", "PacketWire", "TestSupport"]),
         // The privet executable as a user runs it.
         .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "Topology", "TestSupport"]),
     ]

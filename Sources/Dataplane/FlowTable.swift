@@ -1,0 +1,268 @@
+import PacketWire
+// The flow table: one session per connection, found from either direction.
+//
+// Trade-offs, chosen for a hot path that must not allocate or stall:
+// - Fixed capacity. Sessions live in one preallocated array, buckets in another; nothing grows
+//   after start. A full table refuses the new session (the caller counts it); established
+//   sessions are never evicted to make room.
+// - Two keys per session: the forward key (as the initiator sends) and the reverse key (as the
+//   responder sends, after any translation). Each key occupies one slot, so a reply is found with
+//   the same one lookup as the request.
+// - Buckets are one 64-byte cache line: 8 slots of a 16-bit hash signature and a 32-bit entry
+//   (session index and direction). Each key may sit in one of two buckets (two hash choices), the
+//   less loaded at insert time; a lookup reads at most two lines, then the session to confirm the
+//   full key. Buckets are sized for at most 50% slot load at capacity, where a failed insert
+//   (both buckets full) is vanishingly rare; it is counted like a full table, never an eviction.
+// - Removal clears its slots at once: no tombstones, no rehash.
+// - Expiry is the caller's: lazily when a lookup finds an idle session, and by a bounded sweep
+//   (`sweepCursor`) that visits a few sessions per batch.
+
+/// One connection's state. The forward translation rewrites a forward packet so that it reads
+/// as `reverse.reversed`, and a reply packet so that it reads as `forward.reversed`: the two keys
+/// are the whole NAT state.
+@frozen
+public struct Session {
+    public var forward: FlowKey
+    public var reverse: FlowKey
+    /// Where forward and reverse packets leave.
+    public var forwardPort: UInt16
+    public var reversePort: UInt16
+    public var kind: SessionKind
+    public var tcpState: TCPTrackState
+    /// Clamp the MSS of SYN and SYN-ACK segments (through an endpoint).
+    public var clampMSS: Bool
+    public var inUse: Bool
+    public var lastSeen: Int64
+    public var idleTimeout: Int64
+    /// The target (translated sessions) in the current tables, or `Session.none`.
+    public var target: UInt32
+    /// The source-port allocator whose port the session holds, or `Session.none`.
+    public var portAllocator: UInt32
+    /// The endpoint the session entered by, or `UInt16.max`.
+    public var endpoint: UInt16
+    public var natPort: UInt16
+    public var packets: (forward: UInt32, reverse: UInt32)
+    public var bytes: (forward: UInt64, reverse: UInt64)
+    /// Start of the current flow-log aggregation interval.
+    public var intervalStart: Int64
+
+    public static let none = UInt32.max
+
+    @inlinable
+    public func key(_ direction: FlowDirection) -> FlowKey { direction == .forward ? forward : reverse }
+}
+
+public enum SessionKind: UInt8, Sendable {
+    /// Forwarded as it is (VPC-local, internet gateway, gateway endpoint).
+    case plain
+    /// Consumer → interface endpoint → NLB → target, translated both ways.
+    case endpoint
+}
+
+/// Which key of a session a packet matched.
+public enum FlowDirection: UInt8, Sendable {
+    case forward = 0
+    case reverse = 1
+}
+
+public final class FlowTable {
+    public let capacity: Int
+    public let bucketCount: Int
+    private let bucketMask: Int
+    public let seed: UInt64
+    /// Buckets of 64 bytes: 8 × UInt16 signatures, then 8 × UInt32 entries, then padding.
+    private let buckets: UnsafeMutableRawPointer
+    public let sessions: UnsafeMutablePointer<Session>
+    private let freeList: UnsafeMutablePointer<UInt32>
+    private var freeCount: Int
+    public private(set) var count = 0
+    /// Where the next expiry sweep starts.
+    public var sweepCursor = 0
+
+    static let slotsPerBucket = 8
+    static let bucketBytes = 64
+
+    /// Bytes a table of `capacity` sessions takes: sessions, buckets and the free list.
+    public static func memoryFootprint(capacity: Int) -> Int {
+        capacity * MemoryLayout<Session>.stride + bucketCount(for: capacity) * bucketBytes + capacity * 4
+    }
+
+    static func bucketCount(for capacity: Int) -> Int {
+        // 2 keys per session, at most half of the slots used at capacity.
+        var count = 1
+        while count * slotsPerBucket < 4 * max(capacity, 1) { count <<= 1 }
+        return count
+    }
+
+    public init(capacity: Int, seed: UInt64) {
+        precondition(capacity > 0 && capacity < Int(UInt32.max >> 1), "flow table capacity out of range")
+        self.capacity = capacity
+        self.seed = seed
+        bucketCount = FlowTable.bucketCount(for: capacity)
+        bucketMask = bucketCount - 1
+        buckets = .allocate(byteCount: bucketCount * FlowTable.bucketBytes, alignment: 64)
+        buckets.initializeMemory(as: UInt8.self, repeating: 0, count: bucketCount * FlowTable.bucketBytes)
+        sessions = .allocate(capacity: capacity)
+        freeList = .allocate(capacity: capacity)
+        for index in 0..<capacity {
+            (sessions + index).initialize(to: Session(
+                forward: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0, destinationPort: 0, proto: .tcp),
+                reverse: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0, destinationPort: 0, proto: .tcp),
+                forwardPort: 0, reversePort: 0, kind: .plain, tcpState: .none, clampMSS: false, inUse: false,
+                lastSeen: 0, idleTimeout: 0, target: Session.none, portAllocator: Session.none, endpoint: UInt16.max,
+                natPort: 0, packets: (0, 0), bytes: (0, 0), intervalStart: 0))
+            // Hand out low indices first: the sweep and the tests read better that way.
+            freeList[index] = UInt32(capacity - 1 - index)
+        }
+        freeCount = capacity
+    }
+
+    deinit {
+        buckets.deallocate()
+        sessions.deinitialize(count: capacity)
+        sessions.deallocate()
+        freeList.deallocate()
+    }
+
+    // MARK: Slots
+
+    @inline(__always)
+    private func signatures(_ bucket: Int) -> UnsafeMutablePointer<UInt16> {
+        (buckets + bucket * FlowTable.bucketBytes).assumingMemoryBound(to: UInt16.self)
+    }
+
+    @inline(__always)
+    private func entries(_ bucket: Int) -> UnsafeMutablePointer<UInt32> {
+        (buckets + bucket * FlowTable.bucketBytes + 16).assumingMemoryBound(to: UInt32.self)
+    }
+
+    @inline(__always)
+    private static func signature(_ hash: UInt64) -> UInt16 {
+        let value = UInt16(truncatingIfNeeded: hash >> 48)
+        return value == 0 ? 1 : value
+    }
+
+    @inline(__always)
+    private func candidates(_ hash: UInt64) -> (Int, Int) {
+        (Int(truncatingIfNeeded: hash) & bucketMask, Int(truncatingIfNeeded: hash >> 24) & bucketMask)
+    }
+
+    // MARK: Lookup
+
+    /// The session holding `key` in either direction, or nil.
+    @inline(__always)
+    public func lookup(_ key: FlowKey) -> (session: Int, direction: FlowDirection)? {
+        lookup(key, hash: key.hash(seed: seed))
+    }
+
+    @inline(__always)
+    public func lookup(_ key: FlowKey, hash: UInt64) -> (session: Int, direction: FlowDirection)? {
+        let signature = FlowTable.signature(hash)
+        let (first, second) = candidates(hash)
+        if let found = find(key, signature: signature, in: first) { return found }
+        if second != first, let found = find(key, signature: signature, in: second) { return found }
+        return nil
+    }
+
+    @inline(__always)
+    private func find(_ key: FlowKey, signature: UInt16, in bucket: Int) -> (session: Int, direction: FlowDirection)? {
+        let signatures = self.signatures(bucket)
+        let entries = self.entries(bucket)
+        for slot in 0..<FlowTable.slotsPerBucket where signatures[slot] == signature {
+            let entry = entries[slot]
+            let index = Int(entry >> 1)
+            let direction: FlowDirection = entry & 1 == 0 ? .forward : .reverse
+            if sessions[index].key(direction) == key { return (index, direction) }
+        }
+        return nil
+    }
+
+    // MARK: Insert and remove
+
+    /// Why an insert failed.
+    public enum InsertFailure: Error {
+        /// Every session is in use.
+        case full
+        /// Both candidate buckets of a key are full.
+        case bucketsFull
+    }
+
+    /// Takes a free session for `forward`/`reverse` and indexes both keys. The caller fills in the
+    /// rest of the session. The keys must not be in the table already.
+    public func insert(forward: FlowKey, reverse: FlowKey) -> Result<Int, InsertFailure> {
+        guard freeCount > 0 else { return .failure(.full) }
+        let index = Int(freeList[freeCount - 1])
+        guard let forwardSlot = freeSlot(for: forward.hash(seed: seed)) else { return .failure(.bucketsFull) }
+        place(forwardSlot, entry: UInt32(index) << 1)
+        guard let reverseSlot = freeSlot(for: reverse.hash(seed: seed)) else {
+            clear(forwardSlot)
+            return .failure(.bucketsFull)
+        }
+        place(reverseSlot, entry: UInt32(index) << 1 | 1)
+        freeCount -= 1
+        count += 1
+        sessions[index].forward = forward
+        sessions[index].reverse = reverse
+        sessions[index].inUse = true
+        return .success(index)
+    }
+
+    /// Frees a session and its two slots.
+    public func remove(_ index: Int) {
+        guard sessions[index].inUse else { return }
+        for direction in 0..<2 {
+            let hash = sessions[index].key(direction == 0 ? .forward : .reverse).hash(seed: seed)
+            let entry = UInt32(index) << 1 | UInt32(direction)
+            let (first, second) = candidates(hash)
+            for pass in 0..<2 {
+                let bucket = pass == 0 ? first : second
+                let entries = self.entries(bucket)
+                let signatures = self.signatures(bucket)
+                for slot in 0..<FlowTable.slotsPerBucket where signatures[slot] != 0 && entries[slot] == entry {
+                    signatures[slot] = 0
+                }
+            }
+        }
+        sessions[index].inUse = false
+        freeList[freeCount] = UInt32(index)
+        freeCount += 1
+        count -= 1
+    }
+
+    private struct Slot {
+        let bucket: Int
+        let slot: Int
+        let signature: UInt16
+    }
+
+    /// A free slot in the less loaded of the key's two buckets.
+    private func freeSlot(for hash: UInt64) -> Slot? {
+        let (first, second) = candidates(hash)
+        let signature = FlowTable.signature(hash)
+        var best: Slot?
+        var bestLoad = Int.max
+        for pass in 0..<2 {
+            let bucket = pass == 0 ? first : second
+            let signatures = self.signatures(bucket)
+            var load = 0
+            var free = -1
+            for slot in 0..<FlowTable.slotsPerBucket {
+                if signatures[slot] != 0 { load += 1 } else if free < 0 { free = slot }
+            }
+            if free >= 0 && load < bestLoad {
+                best = Slot(bucket: bucket, slot: free, signature: signature)
+                bestLoad = load
+            }
+        }
+        return best
+    }
+
+    private func place(_ slot: Slot, entry: UInt32) {
+        signatures(slot.bucket)[slot.slot] = slot.signature
+        entries(slot.bucket)[slot.slot] = entry
+    }
+
+    private func clear(_ slot: Slot) {
+        signatures(slot.bucket)[slot.slot] = 0
+    }
+}

@@ -1,0 +1,76 @@
+// Source ports for the NLB's source NAT. PrivateLink traffic always reaches targets from the NLB's
+// own address, with about 55,000 simultaneous connections per (NLB IP, target IP:port)
+// (aws-behaviour.md §2); beyond that new connections fail.
+//
+// Trade-offs: one bitmap per (NLB node, target) pair, all in one preallocated block (6.9 KB a
+// pair); allocation scans 64 ports per word from a rotating cursor, so it is O(1) amortised while
+// the pool is not nearly full, and deterministic (the same sequence of flows gets the same ports).
+
+public final class PortAllocators {
+    /// 55,000 ports per pair: 10000 through 64999.
+    public static let firstPort: UInt16 = 10000
+    public static let portsPerPool = 55_000
+    static let wordsPerPool = (portsPerPool + 63) / 64
+
+    public let poolCount: Int
+    public let portsPerPool: Int
+    private let words: UnsafeMutablePointer<UInt64>
+    private let cursors: UnsafeMutablePointer<Int>
+    private let inUse: UnsafeMutablePointer<Int>
+    private let wordsPerPool: Int
+
+    /// `poolCount` pools of `portsPerPool` ports (fewer than 55,000 in tests of exhaustion).
+    public init(poolCount: Int, portsPerPool: Int = PortAllocators.portsPerPool) {
+        precondition(portsPerPool > 0 && portsPerPool <= PortAllocators.portsPerPool)
+        self.poolCount = poolCount
+        self.portsPerPool = portsPerPool
+        wordsPerPool = (portsPerPool + 63) / 64
+        words = .allocate(capacity: max(1, poolCount * wordsPerPool))
+        cursors = .allocate(capacity: max(1, poolCount))
+        inUse = .allocate(capacity: max(1, poolCount))
+        words.initialize(repeating: 0, count: max(1, poolCount * wordsPerPool))
+        cursors.initialize(repeating: 0, count: max(1, poolCount))
+        inUse.initialize(repeating: 0, count: max(1, poolCount))
+        // Bits past the last port of the last word are marked used so they are never handed out.
+        let spare = wordsPerPool * 64 - portsPerPool
+        if spare > 0 {
+            for pool in 0..<poolCount { words[pool * wordsPerPool + wordsPerPool - 1] = ~(UInt64.max >> UInt64(spare)) }
+        }
+    }
+
+    deinit {
+        words.deallocate()
+        cursors.deallocate()
+        inUse.deallocate()
+    }
+
+    /// A free port of `pool`, or nil when all are taken.
+    @inline(__always)
+    public func allocate(pool: Int) -> UInt16? {
+        guard inUse[pool] < portsPerPool else { return nil }
+        let base = words + pool * wordsPerPool
+        var word = cursors[pool]
+        while base[word] == UInt64.max {
+            word += 1
+            if word == wordsPerPool { word = 0 }
+        }
+        let bit = (~base[word]).trailingZeroBitCount
+        base[word] |= 1 << UInt64(bit)
+        cursors[pool] = word
+        inUse[pool] += 1
+        return PortAllocators.firstPort + UInt16(word * 64 + bit)
+    }
+
+    /// Returns `port` to `pool`.
+    @inline(__always)
+    public func release(pool: Int, port: UInt16) {
+        let offset = Int(port - PortAllocators.firstPort)
+        let mask: UInt64 = 1 << UInt64(offset % 64)
+        let word = words + pool * wordsPerPool + offset / 64
+        guard word.pointee & mask != 0 else { return }
+        word.pointee &= ~mask
+        inUse[pool] -= 1
+    }
+
+    public func used(pool: Int) -> Int { inUse[pool] }
+}
