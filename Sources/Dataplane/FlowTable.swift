@@ -40,7 +40,12 @@ public struct Session {
     public var portAllocator: UInt32
     /// The endpoint the session entered by, or `UInt16.max`.
     public var endpoint: UInt16
+    /// The global number of the NLB node that translated it, or `UInt16.max`.
+    public var node: UInt16
     public var natPort: UInt16
+    /// The endpoint ENI it entered by (translated sessions), or `Session.none`.
+    public var endpointInterface: UInt32
+    public var flowStart: Int64
     public var packets: (forward: UInt32, reverse: UInt32)
     public var bytes: (forward: UInt64, reverse: UInt64)
     /// Start of the current flow-log aggregation interval.
@@ -110,7 +115,8 @@ public final class FlowTable {
                 reverse: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0, destinationPort: 0, proto: .tcp),
                 forwardPort: 0, reversePort: 0, kind: .plain, tcpState: .none, clampMSS: false, inUse: false,
                 lastSeen: 0, idleTimeout: 0, target: Session.none, portAllocator: Session.none, endpoint: UInt16.max,
-                natPort: 0, packets: (0, 0), bytes: (0, 0), intervalStart: 0))
+                node: UInt16.max, natPort: 0, endpointInterface: Session.none, flowStart: 0, packets: (0, 0), bytes: (0, 0),
+                intervalStart: 0))
             // Hand out low indices first: the sweep and the tests read better that way.
             freeList[index] = UInt32(capacity - 1 - index)
         }

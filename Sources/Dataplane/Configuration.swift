@@ -1,0 +1,33 @@
+/// The dataplane's knobs, with AWS's values as defaults. Times are in nanoseconds.
+public struct DataplaneConfiguration: Sendable {
+    public static let second: Int64 = 1_000_000_000
+
+    /// Sessions the flow table holds; fixed at start.
+    public var flowCapacity = 1 << 16
+    /// Seed of every flow hash: the same seed, the same choices, on every run.
+    public var seed: UInt64 = 0x5052_4956_4554
+    /// Packets over this many bytes arriving at an endpoint are dropped, without ICMP
+    /// (aws-behaviour.md §4).
+    public var endpointMTU = 8500
+    /// The MSS that SYN and SYN-ACK segments through an endpoint are clamped to. AWS says it
+    /// clamps but not to what; these leave room for the IP and TCP headers in 8500 bytes
+    /// (inferred).
+    public var mssClampIPv4: UInt16 = 8460
+    public var mssClampIPv6: UInt16 = 8440
+    /// How long a session stays after both FINs or a RST, for the last packets in flight.
+    public var closedLinger: Int64 = 2 * second
+    /// Connection tracking of security groups for flows that are not translated (EC2 defaults:
+    /// TCP established 432000 s; UDP 30 s, 180 s once a stream; other protocols 60 s, inferred).
+    public var trackedTCPTimeout: Int64 = 432_000 * second
+    public var trackedUDPTimeout: Int64 = 30 * second
+    public var trackedUDPStreamTimeout: Int64 = 180 * second
+    public var trackedOtherTimeout: Int64 = 60 * second
+    /// Sessions the expiry sweep visits per batch.
+    public var sweepBudget = 64
+    /// Source ports per (NLB address, target) pair (aws-behaviour.md §2: about 55,000).
+    public var portsPerPool = 55_000
+    /// The flow-log aggregation interval (AWS: 60 s or 600 s, default 600 s).
+    public var flowLogInterval: Int64 = 600 * second
+
+    public init() {}
+}

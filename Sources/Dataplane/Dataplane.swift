@@ -1,0 +1,433 @@
+import PacketWire
+
+// The VPC fabric, one batch at a time (DESIGN.md, "The model" and "The hot path").
+//
+// A packet that matches a session takes the fast path: translate if the session does, track TCP,
+// count, out of the session's port. A packet that matches none is a new flow: source/destination
+// check, route lookup in its subnet's table, security groups, and for an interface endpoint the
+// NLB's choice of target and its source NAT; then a session, so that the next packets and the
+// replies take the fast path.
+
+public final class Dataplane {
+    public private(set) var tables: ForwardingTables
+    public let configuration: DataplaneConfiguration
+    public let flows: FlowTable
+    public private(set) var counters: Counters
+    private var ports: PortAllocators
+    private var balancer: Balancer
+    /// Endpoint states, changed by events without a new set of tables.
+    public private(set) var endpointStates: [ForwardingTables.EndpointState]
+    /// Finished flow-log intervals, drained by the caller.
+    public let flowRecords: FlowRecordBuffer
+
+    public init(tables: ForwardingTables, configuration: DataplaneConfiguration = DataplaneConfiguration()) {
+        self.tables = tables
+        self.configuration = configuration
+        flows = FlowTable(capacity: configuration.flowCapacity, seed: configuration.seed)
+        balancer = Balancer(tables: tables, healthy: [Bool](repeating: true, count: tables.targets.count))
+        ports = PortAllocators(poolCount: balancer.poolCount, portsPerPool: configuration.portsPerPool)
+        counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: balancer.nodeCount,
+                            targets: tables.targets.count)
+        endpointStates = tables.endpoints.map(\.state)
+        // Up to 8 records a session (4 ENIs, 2 directions); per batch, at most one interval
+        // roll-over and one end per packet, and one end per swept session.
+        flowRecords = FlowRecordBuffer(capacity: 8 * (2 * PacketBatch.capacity + configuration.sweepBudget))
+    }
+
+    /// The global number of a load balancer node, as counters index nodes.
+    public func nodeIndex(balancer: Int, node: Int) -> Int { self.balancer.nodeBase[balancer] + node }
+
+    public func isHealthy(target: Int) -> Bool { balancer.healthy[target] }
+
+    // MARK: Control (between batches)
+
+    public func setTargetHealth(_ target: Int, healthy: Bool) {
+        balancer.setHealthy(target, healthy, tables: tables)
+    }
+
+    public func setEndpointState(_ endpoint: Int, _ state: ForwardingTables.EndpointState) {
+        endpointStates[endpoint] = state
+    }
+
+    // MARK: The batch
+
+    /// Decides every packet of `batch` at time `now` (nanoseconds, the caller's clock), rewriting
+    /// packets in place, then lets the expiry sweep visit a few sessions.
+    public func process(_ batch: PacketBatch, now: Int64) {
+        for index in 0..<batch.count {
+            let verdict = decide(batch, index, now: now)
+            batch.verdicts[index] = verdict
+            if let port = verdict.port {
+                counters.sent(port: port, bytes: batch.lengths[index])
+            } else if let reason = verdict.dropReason {
+                counters.dropped(reason)
+            }
+        }
+        sweep(now: now, budget: configuration.sweepBudget)
+    }
+
+    @inline(__always)
+    private func decide(_ batch: PacketBatch, _ index: Int, now: Int64) -> Verdict {
+        let ingress = batch.ingressPorts[index]
+        guard ingress >= 0 && ingress < tables.ports.count else { return .drop(.unknownPort) }
+        counters.received(port: ingress, bytes: batch.lengths[index])
+        guard let packet = ParsedPacket(batch.bytes(index)) else { return .drop(.malformed) }
+        if packet.isFragment { return .drop(.malformed) }
+        if packet.isICMPError { return icmpError(packet, ingress: ingress, now: now) }
+        let hash = packet.key.hash(seed: configuration.seed)
+        if let (session, direction) = flows.lookup(packet.key, hash: hash) {
+            let record = flows.sessions + session
+            if now &- record.pointee.lastSeen <= record.pointee.idleTimeout {
+                return established(packet, session: session, direction: direction, batch: batch, index: index, now: now)
+            }
+            // Idle past its timeout: the flow is gone, and this packet is judged as a new one
+            // (a non-SYN segment to an endpoint or NLB gets a RST, aws-behaviour.md §1).
+            endSession(session, now: now, reason: .expired)
+        }
+        return newFlow(packet, ingress: ingress, batch: batch, index: index, now: now)
+    }
+
+    // MARK: Fast path
+
+    @inline(__always)
+    private func established(_ packet: ParsedPacket, session index: Int, direction: FlowDirection, batch: PacketBatch,
+                             index packetIndex: Int, now: Int64) -> Verdict {
+        let session = flows.sessions + index
+        let bytes = batch.lengths[packetIndex]
+        if session.pointee.kind == .endpoint {
+            if direction == .forward && packet.length > configuration.endpointMTU { return .drop(.endpointOversize) }
+            let target = Int(session.pointee.target)
+            if !balancer.healthy[target] && tables.targetGroups[tables.targets[target].targetGroup].connectionTermination
+                && !balancer.isFailingOpen(target: target) {
+                // The NLB resets connections tied to an unhealthy target (aws-behaviour.md §2).
+                endSession(index, now: now, reason: .terminated)
+                return reset(packet, batch: batch, index: packetIndex, cause: .unhealthyTarget)
+            }
+            packet.rewrite(as: direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed)
+            if packet.isSYN && session.pointee.clampMSS {
+                packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
+            }
+            counters.translated(endpoint: Int(session.pointee.endpoint), node: Int(session.pointee.node), target: target,
+                                bytes: bytes, newFlow: false)
+        }
+        track(session, packet: packet, direction: direction, bytes: bytes, now: now)
+        if session.pointee.tcpState == .closed && session.pointee.idleTimeout > configuration.closedLinger {
+            session.pointee.idleTimeout = configuration.closedLinger
+        }
+        return .forward(Int(direction == .forward ? session.pointee.forwardPort : session.pointee.reversePort))
+    }
+
+    /// TCP state, idle time and the flow's counts.
+    @inline(__always)
+    private func track(_ session: UnsafeMutablePointer<Session>, packet: ParsedPacket, direction: FlowDirection, bytes: Int,
+                       now: Int64) {
+        if packet.isTCP {
+            session.pointee.tcpState = session.pointee.tcpState.after(packet.tcpFlags, direction: direction)
+        } else if direction == .reverse && packet.key.proto == IPProtocol.udp.rawValue && session.pointee.kind == .plain {
+            // A reply makes a UDP flow a stream, tracked longer (EC2 connection tracking).
+            session.pointee.idleTimeout = configuration.trackedUDPStreamTimeout
+        }
+        if now &- session.pointee.intervalStart >= configuration.flowLogInterval {
+            flowRecords.record(session.pointee, tables: tables, end: now)
+            session.pointee.packets = (0, 0)
+            session.pointee.bytes = (0, 0)
+            session.pointee.intervalStart = now
+        }
+        session.pointee.lastSeen = now
+        if direction == .forward {
+            session.pointee.packets.forward &+= 1
+            session.pointee.bytes.forward &+= UInt64(bytes)
+        } else {
+            session.pointee.packets.reverse &+= 1
+            session.pointee.bytes.reverse &+= UInt64(bytes)
+        }
+    }
+
+    // MARK: New flows
+
+    private func newFlow(_ packet: ParsedPacket, ingress: Int, batch: PacketBatch, index: Int, now: Int64) -> Verdict {
+        switch tables.ports[ingress].kind {
+        case .interface(let interface):
+            let eni = tables.interfaces[interface]
+            if eni.sourceDestCheck && !owns(eni, packet.key.source) { return .drop(.sourceDestinationCheck) }
+            return route(packet, vpc: eni.vpc, table: tables.subnetRouteTables[eni.subnet], from: interface,
+                         ingress: ingress, batch: batch, index: index, now: now)
+        case .internetGateway(let vpc):
+            return route(packet, vpc: vpc, table: tables.vpcs[vpc].edgeRouteTable, from: nil, ingress: ingress,
+                         batch: batch, index: index, now: now)
+        case .serviceNetwork:
+            return .drop(.serviceCannotInitiate)
+        }
+    }
+
+    private func owns(_ eni: ForwardingTables.Interface, _ address: FlowAddress) -> Bool {
+        address.isIPv4 ? eni.ipv4.map { FlowAddress($0) == address } ?? false : eni.ipv6.map { FlowAddress($0) == address } ?? false
+    }
+
+    /// Where the route table sends a new flow. `from` is the sending ENI (nil from the internet).
+    private func route(_ packet: ParsedPacket, vpc: Int, table: Int?, from: Int?, ingress: Int, batch: PacketBatch,
+                       index: Int, now: Int64) -> Verdict {
+        let destination = packet.key.destination
+        var target: ForwardingTables.RouteTarget?
+        if let table {
+            let routes = tables.routeTables[table]
+            let found = destination.isIPv4 ? routes.ipv4.lookup(destination.ipv4) : routes.ipv6.lookup(destination.ipv6)
+            target = found.map { routes.targets[Int($0)] }
+        } else {
+            // The internet gateway without an edge route table delivers to the VPC's addresses.
+            let vpcModel = tables.vpcs[vpc]
+            let local = destination.isIPv4 ? vpcModel.cidr.contains(destination.ipv4)
+                : vpcModel.ipv6Cidr?.contains(destination.ipv6) ?? false
+            target = local ? .local : nil
+        }
+        guard let target else { return .drop(.noRoute) }
+        switch target {
+        case .local:
+            guard let owner = tables.interface(vpc: vpc, address: destination) else { return .drop(.noSuchAddress) }
+            switch tables.interfaces[owner].owner {
+            case .host(let port):
+                if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
+                if !tables.allows(owner, ingress: true, proto: packet.key.ipProtocol, port: packet.key.destinationPort,
+                                  peer: packet.key.source, peerInterface: from) {
+                    return .drop(.securityGroupIngress)
+                }
+                return plainSession(packet, egress: port, ingress: ingress, now: now, batch: batch, index: index)
+            case .endpoint(let endpoint):
+                if from == nil {
+                    // Endpoint ENIs have no public address; their IPv6 address is closed to the
+                    // internet gateway by denyAllIgwTraffic (aws-behaviour.md §5).
+                    return .drop(destination.isIPv4 ? .noSuchAddress : .denyAllIgwTraffic)
+                }
+                return endpointFlow(packet, endpoint: endpoint, interface: owner, from: from, ingress: ingress,
+                                    batch: batch, index: index, now: now)
+            case .loadBalancerNode:
+                // No session matched: the provider side cannot start a connection through the
+                // NLB (aws-behaviour.md §4); a later segment of a forgotten flow gets a RST (§1).
+                if packet.isTCP && packet.isSYN && !packet.isACK { return .drop(.providerInitiated) }
+                if packet.isTCP && !packet.isRST { return reset(packet, batch: batch, index: index, cause: .noFlow) }
+                return .drop(.noSession)
+            }
+        case .internetGateway:
+            guard let port = tables.vpcs[vpc].internetGatewayPort else { return .drop(.noRoute) }
+            if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
+            return plainSession(packet, egress: port, ingress: ingress, now: now, batch: batch, index: index)
+        case .gatewayEndpoint(let port):
+            if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
+            return plainSession(packet, egress: port, ingress: ingress, now: now, batch: batch, index: index)
+        case .gatewayLoadBalancerEndpoint:
+            return .drop(.gatewayLoadBalancerEndpoint)
+        }
+    }
+
+    private func egressAllowed(_ interface: Int, _ packet: ParsedPacket) -> Bool {
+        let destination = packet.key.destination
+        let peer = tables.interface(vpc: tables.interfaces[interface].vpc, address: destination)
+        return tables.allows(interface, ingress: false, proto: packet.key.ipProtocol, port: packet.key.destinationPort,
+                             peer: destination, peerInterface: peer)
+    }
+
+    /// A session for a flow forwarded as it is.
+    private func plainSession(_ packet: ParsedPacket, egress: Int, ingress: Int, now: Int64, batch: PacketBatch,
+                              index: Int) -> Verdict {
+        guard case .success(let session) = flows.insert(forward: packet.key, reverse: packet.key.reversed) else {
+            return .drop(.flowTableFull)
+        }
+        let record = flows.sessions + session
+        let timeout: Int64
+        switch packet.key.ipProtocol {
+        case .tcp: timeout = configuration.trackedTCPTimeout
+        case .udp: timeout = configuration.trackedUDPTimeout
+        default: timeout = configuration.trackedOtherTimeout
+        }
+        start(record, kind: .plain, forwardPort: egress, reversePort: ingress, timeout: timeout, tcp: packet, now: now)
+        counters.sessionsCreated &+= 1
+        track(record, packet: packet, direction: .forward, bytes: batch.lengths[index], now: now)
+        return .forward(egress)
+    }
+
+    private func start(_ record: UnsafeMutablePointer<Session>, kind: SessionKind, forwardPort: Int, reversePort: Int,
+                       timeout: Int64, tcp packet: ParsedPacket, now: Int64) {
+        record.pointee.kind = kind
+        record.pointee.forwardPort = UInt16(forwardPort)
+        record.pointee.reversePort = UInt16(reversePort)
+        record.pointee.idleTimeout = timeout
+        record.pointee.lastSeen = now
+        record.pointee.intervalStart = now
+        record.pointee.flowStart = now
+        record.pointee.packets = (0, 0)
+        record.pointee.bytes = (0, 0)
+        record.pointee.clampMSS = kind == .endpoint
+        record.pointee.target = Session.none
+        record.pointee.portAllocator = Session.none
+        record.pointee.endpoint = UInt16.max
+        record.pointee.endpointInterface = Session.none
+        record.pointee.node = UInt16.max
+        // A TCP session starts from the initiator's SYN; one picked up mid-stream (allowed for
+        // tracked, untranslated flows) starts established.
+        record.pointee.tcpState = packet.isTCP ? (packet.isSYN && !packet.isACK ? .synSent : .established) : .none
+    }
+
+    // MARK: Interface endpoint → NLB → target
+
+    private func endpointFlow(_ packet: ParsedPacket, endpoint: Int, interface: Int, from: Int?, ingress: Int,
+                              batch: PacketBatch, index: Int, now: Int64) -> Verdict {
+        switch endpointStates[endpoint] {
+        case .available: break
+        case .pendingAcceptance: return .drop(.endpointPendingAcceptance)
+        case .pending: return .drop(.endpointPending)
+        case .rejected: return .drop(.endpointRejected)
+        case .expired: return .drop(.endpointExpired)
+        case .failed: return .drop(.endpointFailed)
+        case .deleting: return .drop(.endpointDeleting)
+        case .deleted: return .drop(.endpointDeleted)
+        }
+        guard packet.isTCP else { return .drop(.endpointNotTCP) }
+        guard packet.length <= configuration.endpointMTU else { return .drop(.endpointOversize) }
+        if !packet.isSYN || packet.isACK {
+            return packet.isRST ? .drop(.noSession) : reset(packet, batch: batch, index: index, cause: .noFlow)
+        }
+        if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
+        if !tables.allows(interface, ingress: true, proto: .tcp, port: packet.key.destinationPort, peer: packet.key.source,
+                          peerInterface: from) {
+            return .drop(.securityGroupIngress)
+        }
+        guard let balancerIndex = tables.endpoints[endpoint].loadBalancer else { return .drop(.noLoadBalancerNode) }
+        let loadBalancer = tables.loadBalancers[balancerIndex]
+        guard let listener = loadBalancer.listeners.firstIndex(where: { $0.port == packet.key.destinationPort }) else {
+            return .drop(.noListener)
+        }
+        let zone = tables.interfaces[interface].zone
+        guard let node = loadBalancer.nodes.firstIndex(where: { $0.zone == zone }) else { return .drop(.noLoadBalancerNode) }
+        let nodeInterface = tables.interfaces[loadBalancer.nodes[node].interface]
+        // The NLB's security groups see the client's address (aws-behaviour.md §3).
+        if !nodeInterface.securityGroups.isEmpty
+            && !tables.allows(loadBalancer.nodes[node].interface, ingress: true, proto: .tcp,
+                              port: packet.key.destinationPort, peer: packet.key.source, peerInterface: from) {
+            return .drop(.securityGroupIngress)
+        }
+        let choiceHash = FlowHash.targetChoice(packet.key, initialSequence: packet.sequence, seed: configuration.seed)
+        guard let (target, pool) = balancer.choose(balancer: balancerIndex, listener: listener, node: node, hash: choiceHash) else {
+            return .drop(.noTarget)
+        }
+        let targetModel = tables.targets[target]
+        let targetInterface = tables.interfaces[targetModel.interface]
+        guard case .host(let targetPort) = targetInterface.owner else { return .drop(.noTarget) }
+        // PrivateLink traffic reaches the target from the NLB node's address (§3).
+        let nodeAddress: FlowAddress
+        let targetAddress: FlowAddress
+        if packet.key.isIPv4 {
+            guard let a = nodeInterface.ipv4, let b = targetInterface.ipv4 else { return .drop(.noIPv6Path) }
+            nodeAddress = FlowAddress(a)
+            targetAddress = FlowAddress(b)
+        } else {
+            guard let a = nodeInterface.ipv6, let b = targetInterface.ipv6 else { return .drop(.noIPv6Path) }
+            nodeAddress = FlowAddress(a)
+            targetAddress = FlowAddress(b)
+        }
+        if !tables.allows(targetModel.interface, ingress: true, proto: .tcp, port: targetModel.port, peer: nodeAddress,
+                          peerInterface: loadBalancer.nodes[node].interface) {
+            return .drop(.securityGroupIngress)
+        }
+        guard let natPort = ports.allocate(pool: pool) else { return .drop(.portExhausted) }
+        var reverse = packet.key
+        reverse.sourceHigh = targetAddress.high
+        reverse.sourceLow = targetAddress.low
+        reverse.destinationHigh = nodeAddress.high
+        reverse.destinationLow = nodeAddress.low
+        reverse.sourcePort = targetModel.port
+        reverse.destinationPort = natPort
+        guard case .success(let session) = flows.insert(forward: packet.key, reverse: reverse) else {
+            ports.release(pool: pool, port: natPort)
+            return .drop(.flowTableFull)
+        }
+        let record = flows.sessions + session
+        start(record, kind: .endpoint, forwardPort: targetPort, reversePort: ingress,
+              timeout: loadBalancer.listeners[listener].idleTimeout, tcp: packet, now: now)
+        record.pointee.target = UInt32(target)
+        record.pointee.portAllocator = UInt32(pool)
+        record.pointee.natPort = natPort
+        record.pointee.endpoint = UInt16(endpoint)
+        record.pointee.endpointInterface = UInt32(interface)
+        record.pointee.node = UInt16(nodeIndex(balancer: balancerIndex, node: node))
+        counters.sessionsCreated &+= 1
+        counters.translated(endpoint: endpoint, node: Int(record.pointee.node), target: target,
+                            bytes: batch.lengths[index], newFlow: true)
+        packet.rewrite(as: reverse.reversed)
+        packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
+        track(record, packet: packet, direction: .forward, bytes: batch.lengths[index], now: now)
+        return .forward(targetPort)
+    }
+
+    // MARK: Resets and ICMP errors
+
+    /// Answers the packet with a RST from where it was sent to, back out of its ingress port.
+    private func reset(_ packet: ParsedPacket, batch: PacketBatch, index: Int, cause: ResetCause) -> Verdict {
+        let buffer = UnsafeMutableRawBufferPointer(start: batch.packets[index], count: batch.capacities[index])
+        guard let length = packet.writeReset(into: buffer) else { return .drop(.malformed) }
+        batch.lengths[index] = length
+        counters.reset(cause)
+        return .forward(batch.ingressPorts[index])
+    }
+
+    /// An ICMP error about a tracked flow follows that flow's reply path. For a translated flow
+    /// both the outer addresses and the quoted packet inside are translated back, so that the
+    /// sender recognises its own packet.
+    private func icmpError(_ packet: ParsedPacket, ingress: Int, now: Int64) -> Verdict {
+        guard let quote = ICMPQuote(packet) else { return .drop(.noSession) }
+        // The quoted packet went out in some direction; its reversed key is what that flow's other
+        // side sends, so the lookup says which way the error travels.
+        guard let (index, direction) = flows.lookup(quote.key.reversed) else { return .drop(.noSession) }
+        let session = flows.sessions + index
+        let outgoing = direction == .forward ? session.pointee.forwardPort : session.pointee.reversePort
+        if session.pointee.kind == .endpoint {
+            let outer = direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed
+            // The quoted packet becomes the packet as its sender sent it.
+            let original = direction == .forward ? session.pointee.reverse : session.pointee.forward
+            quote.translate(outer: packet, outerSource: outer.source, outerDestination: outer.destination, quoted: original)
+        }
+        session.pointee.lastSeen = now
+        return .forward(Int(outgoing))
+    }
+
+    // MARK: Expiry
+
+    enum EndReason {
+        case expired, closed, terminated
+    }
+
+    /// Ends a session: its source port back to the pool, its last flow-log interval recorded.
+    func endSession(_ index: Int, now: Int64, reason: EndReason) {
+        let session = flows.sessions + index
+        guard session.pointee.inUse else { return }
+        if session.pointee.portAllocator != Session.none {
+            ports.release(pool: Int(session.pointee.portAllocator), port: session.pointee.natPort)
+        }
+        flowRecords.record(session.pointee, tables: tables, end: min(now, session.pointee.lastSeen))
+        switch reason {
+        case .expired: counters.sessionsExpired &+= 1
+        case .closed, .terminated: counters.sessionsClosed &+= 1
+        }
+        flows.remove(index)
+    }
+
+    /// Visits up to `budget` sessions from the sweep cursor, ending those idle past their timeout.
+    public func sweep(now: Int64, budget: Int) {
+        var cursor = flows.sweepCursor
+        for _ in 0..<min(budget, flows.capacity) {
+            let session = flows.sessions + cursor
+            if session.pointee.inUse && now &- session.pointee.lastSeen > session.pointee.idleTimeout {
+                endSession(cursor, now: now, reason: session.pointee.tcpState == .closed ? .closed : .expired)
+            }
+            cursor += 1
+            if cursor == flows.capacity { cursor = 0 }
+        }
+        flows.sweepCursor = cursor
+    }
+
+    /// Ends every session (at the end of a replay), recording their last intervals.
+    public func endAllSessions(now: Int64) {
+        for index in 0..<flows.capacity where flows.sessions[index].inUse {
+            endSession(index, now: now, reason: .expired)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// Up to 256 packets handed to the dataplane together, with their ingress ports; each leaves
+/// with a verdict. Storage is allocated once; the packets themselves are the caller's, and the
+/// dataplane rewrites them in place (a packet may shrink, as when it becomes a RST).
+public final class PacketBatch {
+    public static let capacity = 256
+
+    public private(set) var count = 0
+    /// Where each packet starts.
+    public let packets: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    public let lengths: UnsafeMutablePointer<Int>
+    /// Bytes the packet may grow to from its start.
+    public let capacities: UnsafeMutablePointer<Int>
+    public let ingressPorts: UnsafeMutablePointer<Int>
+    public let verdicts: UnsafeMutablePointer<Verdict>
+
+    public init() {
+        packets = .allocate(capacity: PacketBatch.capacity)
+        lengths = .allocate(capacity: PacketBatch.capacity)
+        capacities = .allocate(capacity: PacketBatch.capacity)
+        ingressPorts = .allocate(capacity: PacketBatch.capacity)
+        verdicts = .allocate(capacity: PacketBatch.capacity)
+        verdicts.initialize(repeating: .drop(.malformed), count: PacketBatch.capacity)
+    }
+
+    deinit {
+        packets.deallocate()
+        lengths.deallocate()
+        capacities.deallocate()
+        ingressPorts.deallocate()
+        verdicts.deallocate()
+    }
+
+    public var isFull: Bool { count == PacketBatch.capacity }
+
+    /// Adds a packet; false when the batch is full.
+    @inline(__always)
+    @discardableResult
+    public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int) -> Bool {
+        guard count < PacketBatch.capacity else { return false }
+        packets[count] = packet
+        lengths[count] = length
+        capacities[count] = capacity
+        ingressPorts[count] = ingressPort
+        count += 1
+        return true
+    }
+
+    public func removeAll() { count = 0 }
+
+    /// The bytes of packet `index` as they are now.
+    @inline(__always)
+    public func bytes(_ index: Int) -> UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: packets[index], count: lengths[index])
+    }
+}

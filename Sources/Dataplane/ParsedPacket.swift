@@ -1,0 +1,127 @@
+import PacketWire
+
+/// A packet as the dataplane needs it: its flow key, its views, and the TCP fields that the
+/// tracker and the RST generator read. Made by one validating parse.
+struct ParsedPacket {
+    var ipv4: IPv4Packet?
+    var ipv6: IPv6Packet?
+    var key: FlowKey
+    /// Bytes of the IP packet (header included).
+    var length: Int
+    var transport: UnsafeMutableRawBufferPointer
+    var tcpFlags: UInt16 = 0
+    var sequence: UInt32 = 0
+    var acknowledgment: UInt32 = 0
+    /// TCP payload bytes.
+    var payloadLength = 0
+    var isFragment = false
+    /// An ICMP or ICMPv6 error, whose quoted packet names the flow it is about.
+    var isICMPError = false
+
+    @inline(__always) var isTCP: Bool { key.proto == IPProtocol.tcp.rawValue }
+    @inline(__always) var isSYN: Bool { tcpFlags & 0x002 != 0 }
+    @inline(__always) var isRST: Bool { tcpFlags & 0x004 != 0 }
+    @inline(__always) var isACK: Bool { tcpFlags & 0x010 != 0 }
+
+    /// Parses an IP packet (no link header); nil when malformed.
+    @inline(__always)
+    init?(_ bytes: UnsafeMutableRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+        let version = base.load(as: UInt8.self) >> 4
+        let proto: IPProtocol
+        if version == 4 {
+            guard let packet = try? IPv4Packet(bytes) else { return nil }
+            ipv4 = packet
+            ipv6 = nil
+            proto = packet.protocol
+            length = packet.totalLength
+            transport = packet.payload
+            isFragment = packet.isFragment
+            key = FlowKey(source: packet.source, destination: packet.destination, sourcePort: 0, destinationPort: 0, proto: proto)
+        } else if version == 6 {
+            guard let packet = try? IPv6Packet(bytes) else { return nil }
+            ipv4 = nil
+            ipv6 = packet
+            proto = packet.upperLayerProtocol
+            length = packet.availableLength
+            transport = packet.upperLayer
+            isFragment = packet.isFragment
+            key = FlowKey(source: packet.source, destination: packet.destination, sourcePort: 0, destinationPort: 0, proto: proto)
+        } else {
+            return nil
+        }
+        guard !isFragment else { return }
+        switch proto {
+        case .tcp:
+            guard let tcp = try? TCPSegment(transport) else { return nil }
+            key.sourcePort = tcp.sourcePort
+            key.destinationPort = tcp.destinationPort
+            tcpFlags = tcp.flags.rawValue
+            sequence = tcp.sequenceNumber
+            acknowledgment = tcp.acknowledgmentNumber
+            payloadLength = tcp.payload.count
+        case .udp:
+            guard let udp = try? UDPDatagram(transport) else { return nil }
+            key.sourcePort = udp.sourcePort
+            key.destinationPort = udp.destinationPort
+        case .icmp where version == 4:
+            guard let icmp = try? ICMPv4Message(transport) else { return nil }
+            isICMPError = icmp.isError
+            // An echo's identifier stands for both ports, so that the reply matches the request.
+            if icmp.isEcho {
+                key.sourcePort = icmp.identifier
+                key.destinationPort = icmp.identifier
+            }
+        case .icmpv6 where version == 6:
+            guard let icmp = try? ICMPv6Message(transport) else { return nil }
+            isICMPError = icmp.isError
+            if icmp.isEcho {
+                key.sourcePort = icmp.identifier
+                key.destinationPort = icmp.identifier
+            }
+        default:
+            break
+        }
+    }
+
+    /// Rewrites addresses and ports so that the packet reads as `target`.
+    @inline(__always)
+    func rewrite(as target: FlowKey) {
+        if let ipv4 {
+            ipv4.rewriteFlow(source: target.sourceIPv4, destination: target.destinationIPv4,
+                             sourcePort: target.sourcePort, destinationPort: target.destinationPort)
+        } else if let ipv6 {
+            ipv6.rewriteFlow(source: target.sourceIPv6, destination: target.destinationIPv6,
+                             sourcePort: target.sourcePort, destinationPort: target.destinationPort)
+        }
+    }
+
+    /// Lowers the MSS option of a SYN or SYN-ACK to the endpoint's clamp.
+    @inline(__always)
+    func clampMSS(ipv4 maximum4: UInt16, ipv6 maximum6: UInt16) {
+        guard let tcp = try? TCPSegment(transport) else { return }
+        tcp.clampMaximumSegmentSize(to: ipv4 != nil ? maximum4 : maximum6)
+    }
+
+    /// Writes, over the packet, the RST a TCP endpoint answers it with (RFC 9293 §3.10.7.1:
+    /// with ACK, the RST takes its sequence number from the segment's acknowledgment; without,
+    /// it acknowledges the segment). Returns the RST's length.
+    func writeReset(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        var fields = TCPFields(sourcePort: key.destinationPort, destinationPort: key.sourcePort, flags: .rst)
+        fields.window = 0
+        if isACK {
+            fields.sequenceNumber = acknowledgment
+        } else {
+            fields.flags = [.rst, .ack]
+            let consumed = UInt32(truncatingIfNeeded: payloadLength) &+ (isSYN ? 1 : 0) &+ (tcpFlags & 0x001 != 0 ? 1 : 0)
+            fields.acknowledgmentNumber = sequence &+ consumed
+        }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        if ipv4 != nil {
+            let ip = IPv4Fields(source: key.destinationIPv4, destination: key.sourceIPv4)
+            return PacketBuilder.ipv4(ip, .tcp(fields), payload: empty, into: buffer)
+        }
+        let ip = IPv6Fields(source: key.destinationIPv6, destination: key.sourceIPv6)
+        return PacketBuilder.ipv6(ip, .tcp(fields), payload: empty, into: buffer)
+    }
+}

@@ -1,0 +1,353 @@
+import PacketWire
+
+// The forwarding tables: what the dataplane knows of the topology, in its own vocabulary.
+// Built once by the topology compiler, immutable afterwards; a reload builds a new set and the
+// dataplane swaps it in between batches. Indices are positions in these arrays.
+
+public final class ForwardingTables {
+    /// A port is where packets enter and leave the fabric: a host's ENI, a VPC's internet
+    /// gateway, or the network of an AWS service reached through gateway endpoints.
+    public struct Port: Sendable {
+        public enum Kind: Sendable, Equatable {
+            case interface(Int)
+            case internetGateway(vpc: Int)
+            case serviceNetwork(prefixList: Int)
+        }
+
+        public var kind: Kind
+        /// For reports and capture file names: the host name, `igw-<vpc>`, the service name.
+        public var name: String
+
+        public init(kind: Kind, name: String) {
+            self.kind = kind
+            self.name = name
+        }
+    }
+
+    public struct Interface: Sendable {
+        public enum Owner: Sendable, Equatable {
+            case host(port: Int)
+            case endpoint(Int)
+            case loadBalancerNode(balancer: Int, node: Int)
+        }
+
+        public var id: String
+        public var accountID: String
+        public var vpc: Int
+        public var subnet: Int
+        /// Index of the zone by AZ ID (zones of all accounts share one numbering).
+        public var zone: Int
+        public var ipv4: IPv4Address?
+        public var ipv6: IPv6Address?
+        public var owner: Owner
+        public var securityGroups: [Int]
+        public var sourceDestCheck: Bool
+        public var denyAllIgwTraffic: Bool
+
+        public init(id: String, accountID: String, vpc: Int, subnet: Int, zone: Int, ipv4: IPv4Address?, ipv6: IPv6Address?,
+                    owner: Owner, securityGroups: [Int], sourceDestCheck: Bool, denyAllIgwTraffic: Bool) {
+            self.id = id
+            self.accountID = accountID
+            self.vpc = vpc
+            self.subnet = subnet
+            self.zone = zone
+            self.ipv4 = ipv4
+            self.ipv6 = ipv6
+            self.owner = owner
+            self.securityGroups = securityGroups
+            self.sourceDestCheck = sourceDestCheck
+            self.denyAllIgwTraffic = denyAllIgwTraffic
+        }
+    }
+
+    public struct VPC: Sendable {
+        public var name: String
+        public var cidr: IPv4Prefix
+        public var ipv6Cidr: IPv6Prefix?
+        public var internetGatewayPort: Int?
+        public var edgeRouteTable: Int?
+
+        public init(name: String, cidr: IPv4Prefix, ipv6Cidr: IPv6Prefix?, internetGatewayPort: Int?, edgeRouteTable: Int?) {
+            self.name = name
+            self.cidr = cidr
+            self.ipv6Cidr = ipv6Cidr
+            self.internetGatewayPort = internetGatewayPort
+            self.edgeRouteTable = edgeRouteTable
+        }
+    }
+
+    public enum RouteTarget: Sendable, Equatable {
+        case local
+        case internetGateway
+        case gatewayLoadBalancerEndpoint(Int)
+        /// To the service network port of a gateway endpoint's service.
+        case gatewayEndpoint(port: Int)
+    }
+
+    public struct RouteTable {
+        public var ipv4 = RouteTrie(addressBytes: 4)
+        public var ipv6 = RouteTrie(addressBytes: 16)
+        public var targets: [RouteTarget] = []
+
+        public init() {}
+
+        /// Routes go in with the longest-prefix rule; at equal length, the later one wins, so
+        /// add prefix-list routes first (an explicit route with the same prefix beats them,
+        /// aws-behaviour.md §7).
+        public mutating func add(_ prefix: IPv4Prefix, _ target: RouteTarget) {
+            targets.append(target)
+            ipv4.insert(prefix, value: Int32(targets.count - 1))
+        }
+
+        public mutating func add(_ prefix: IPv6Prefix, _ target: RouteTarget) {
+            targets.append(target)
+            ipv6.insert(prefix, value: Int32(targets.count - 1))
+        }
+    }
+
+    public struct SecurityGroup: Sendable {
+        public var ingress: [Rule]
+        public var egress: [Rule]
+
+        public init(ingress: [Rule], egress: [Rule]) {
+            self.ingress = ingress
+            self.egress = egress
+        }
+
+        public struct Rule: Sendable {
+            public enum Peer: Sendable {
+                case ipv4(IPv4Prefix)
+                case ipv6(IPv6Prefix)
+                case securityGroup(Int)
+                case prefixList([IPv4Prefix])
+            }
+
+            /// Nil for every protocol.
+            public var proto: IPProtocol?
+            public var ports: ClosedRange<UInt16>
+            public var peer: Peer
+
+            public init(proto: IPProtocol?, ports: ClosedRange<UInt16>, peer: Peer) {
+                self.proto = proto
+                self.ports = ports
+                self.peer = peer
+            }
+        }
+    }
+
+    /// The state of an endpoint's connection, as far as traffic cares.
+    public enum EndpointState: UInt8, Sendable {
+        case available, pendingAcceptance, pending, rejected, expired, failed, deleting, deleted
+    }
+
+    public struct Endpoint: Sendable {
+        public var id: String
+        public var state: EndpointState
+        /// The NLB each of the endpoint's ENIs uses (one NLB per ENI, aws-behaviour.md §4).
+        public var loadBalancer: Int?
+
+        public init(id: String, state: EndpointState, loadBalancer: Int?) {
+            self.id = id
+            self.state = state
+            self.loadBalancer = loadBalancer
+        }
+    }
+
+    public struct LoadBalancer: Sendable {
+        public struct Node: Sendable {
+            public var zone: Int
+            public var interface: Int
+            public init(zone: Int, interface: Int) {
+                self.zone = zone
+                self.interface = interface
+            }
+        }
+
+        public struct Listener: Sendable {
+            public var port: UInt16
+            public var targetGroup: Int
+            /// Nanoseconds.
+            public var idleTimeout: Int64
+            public init(port: UInt16, targetGroup: Int, idleTimeout: Int64) {
+                self.port = port
+                self.targetGroup = targetGroup
+                self.idleTimeout = idleTimeout
+            }
+        }
+
+        public var name: String
+        public var nodes: [Node]
+        public var listeners: [Listener]
+
+        public init(name: String, nodes: [Node], listeners: [Listener]) {
+            self.name = name
+            self.nodes = nodes
+            self.listeners = listeners
+        }
+    }
+
+    public struct TargetGroup: Sendable {
+        public var name: String
+        public var crossZone: Bool
+        public var connectionTermination: Bool
+        public var targets: [Int]
+
+        public init(name: String, crossZone: Bool, connectionTermination: Bool, targets: [Int]) {
+            self.name = name
+            self.crossZone = crossZone
+            self.connectionTermination = connectionTermination
+            self.targets = targets
+        }
+    }
+
+    public struct Target: Sendable {
+        /// The target's ENI, and so its host port and addresses.
+        public var interface: Int
+        public var port: UInt16
+        public var zone: Int
+        public var targetGroup: Int
+        /// Who the target is across reloads: the same key keeps its sessions.
+        public var stableKey: UInt64
+        public var name: String
+
+        public init(interface: Int, port: UInt16, zone: Int, targetGroup: Int, stableKey: UInt64, name: String) {
+            self.interface = interface
+            self.port = port
+            self.zone = zone
+            self.targetGroup = targetGroup
+            self.stableKey = stableKey
+            self.name = name
+        }
+    }
+
+    public let ports: [Port]
+    public let interfaces: [Interface]
+    public let vpcs: [VPC]
+    /// The route table of each subnet.
+    public let subnetRouteTables: [Int]
+    public let routeTables: [RouteTable]
+    public let securityGroups: [SecurityGroup]
+    public let endpoints: [Endpoint]
+    public let loadBalancers: [LoadBalancer]
+    public let targetGroups: [TargetGroup]
+    public let targets: [Target]
+    /// Zone names by zone index, for reports.
+    public let zoneNames: [String]
+    let addresses: AddressMap
+
+    public init(ports: [Port], interfaces: [Interface], vpcs: [VPC], subnetRouteTables: [Int], routeTables: [RouteTable],
+                securityGroups: [SecurityGroup], endpoints: [Endpoint], loadBalancers: [LoadBalancer],
+                targetGroups: [TargetGroup], targets: [Target], zoneNames: [String]) {
+        self.ports = ports
+        self.interfaces = interfaces
+        self.vpcs = vpcs
+        self.subnetRouteTables = subnetRouteTables
+        self.routeTables = routeTables
+        self.securityGroups = securityGroups
+        self.endpoints = endpoints
+        self.loadBalancers = loadBalancers
+        self.targetGroups = targetGroups
+        self.targets = targets
+        self.zoneNames = zoneNames
+        addresses = AddressMap(interfaces: interfaces)
+    }
+
+    /// The interface that owns `address` in `vpc`, if any.
+    @inline(__always)
+    func interface(vpc: Int, address: FlowAddress) -> Int? { addresses.find(vpc: vpc, address: address) }
+
+    /// The port of the ENI owning an address anywhere (replay attributes captured packets so).
+    public func port(owning address: FlowAddress) -> Int? {
+        guard let interface = addresses.find(anyVPC: address) else { return nil }
+        if case .host(let port) = interfaces[interface].owner { return port }
+        return nil
+    }
+}
+
+/// An address of either family as the flow key holds it (IPv4-mapped for IPv4).
+public struct FlowAddress: Equatable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    @inlinable public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    @inlinable public init(_ address: IPv4Address) {
+        high = 0
+        low = 0x0000_FFFF_0000_0000 | UInt64(address.value)
+    }
+
+    @inlinable public init(_ address: IPv6Address) {
+        high = address.high
+        low = address.low
+    }
+
+    @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
+    @inlinable public var ipv4: IPv4Address { IPv4Address(UInt32(truncatingIfNeeded: low)) }
+    @inlinable public var ipv6: IPv6Address { IPv6Address(high: high, low: low) }
+}
+
+extension FlowKey {
+    @inlinable public var source: FlowAddress { FlowAddress(high: sourceHigh, low: sourceLow) }
+    @inlinable public var destination: FlowAddress { FlowAddress(high: destinationHigh, low: destinationLow) }
+}
+
+/// Interface addresses by (VPC, address): open addressing with linear probing, sized at twice
+/// the entries, built once. Used on a flow's first packet, so it avoids Swift's Dictionary
+/// (and its random-seeded Hasher).
+struct AddressMap {
+    private struct Entry {
+        var vpc: Int32 = -1
+        var interface: Int32 = -1
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+    }
+
+    private var entries: [Entry]
+    private let mask: Int
+
+    init(interfaces: [ForwardingTables.Interface]) {
+        var size = 8
+        while size < 4 * interfaces.count { size <<= 1 }
+        entries = [Entry](repeating: Entry(), count: size)
+        mask = size - 1
+        for (index, interface) in interfaces.enumerated() {
+            if let ipv4 = interface.ipv4 { insert(vpc: interface.vpc, address: FlowAddress(ipv4), interface: index) }
+            if let ipv6 = interface.ipv6 { insert(vpc: interface.vpc, address: FlowAddress(ipv6), interface: index) }
+        }
+    }
+
+    private static func hash(_ address: FlowAddress) -> Int {
+        Int(truncatingIfNeeded: FlowHash.mix(address.high, address.low))
+    }
+
+    private mutating func insert(vpc: Int, address: FlowAddress, interface: Int) {
+        var slot = AddressMap.hash(address) & mask
+        while entries[slot].interface >= 0 { slot = (slot + 1) & mask }
+        entries[slot] = Entry(vpc: Int32(vpc), interface: Int32(interface), high: address.high, low: address.low)
+    }
+
+    func find(vpc: Int, address: FlowAddress) -> Int? {
+        var slot = AddressMap.hash(address) & mask
+        while entries[slot].interface >= 0 {
+            let entry = entries[slot]
+            if entry.vpc == vpc && entry.high == address.high && entry.low == address.low { return Int(entry.interface) }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    /// The first interface with this address in any VPC (VPCs may overlap; replay attributes by
+    /// the first).
+    func find(anyVPC address: FlowAddress) -> Int? {
+        var slot = AddressMap.hash(address) & mask
+        while entries[slot].interface >= 0 {
+            let entry = entries[slot]
+            if entry.high == address.high && entry.low == address.low { return Int(entry.interface) }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+}

@@ -1,0 +1,100 @@
+// Rewrites that a translating dataplane does on every packet, each in one pass with one
+// incremental checksum update per checksum (RFC 1624).
+
+extension IPv4Packet {
+    /// Rewrites both addresses and, for TCP and UDP, both ports. The header checksum and the
+    /// transport checksum are updated incrementally; a later fragment has no ports to rewrite.
+    @inlinable
+    public func rewriteFlow(source: IPv4Address, destination: IPv4Address, sourcePort: UInt16, destinationPort: UInt16) {
+        let oldSource = base.readU32(at: Offset.source)
+        let oldDestination = base.readU32(at: Offset.destination)
+        let addressDelta = InternetChecksum.add(InternetChecksum.delta(old: oldSource, new: source.value),
+                                                InternetChecksum.delta(old: oldDestination, new: destination.value))
+        base.writeU32(source.value, at: Offset.source)
+        base.writeU32(destination.value, at: Offset.destination)
+        base.writeU16(InternetChecksum.apply(addressDelta, to: headerChecksum), at: Offset.checksum)
+        guard carriesTransportHeader else { return }
+        FlowPorts.rewrite(protocol: self.protocol, segment: payload, addressDelta: addressDelta,
+                          sourcePort: sourcePort, destinationPort: destinationPort)
+    }
+}
+
+extension IPv6Packet {
+    /// Rewrites both addresses and, for TCP and UDP, both ports, with one incremental update of
+    /// the transport checksum. Addresses in a routing header are left alone.
+    @inlinable
+    public func rewriteFlow(source: IPv6Address, destination: IPv6Address, sourcePort: UInt16, destinationPort: UInt16) {
+        let oldSource = self.source
+        let oldDestination = self.destination
+        base.writeIPv6Address(source, at: Offset.source)
+        base.writeIPv6Address(destination, at: Offset.destination)
+        guard carriesTransportHeader else { return }
+        var addressDelta = InternetChecksum.delta(old: oldSource, new: source)
+        if finalDestinationOffset == Offset.destination {
+            addressDelta = InternetChecksum.add(addressDelta, InternetChecksum.delta(old: oldDestination, new: destination))
+        }
+        FlowPorts.rewrite(protocol: upperLayerProtocol, segment: upperLayer, addressDelta: addressDelta,
+                          sourcePort: sourcePort, destinationPort: destinationPort)
+    }
+}
+
+/// The ports of TCP and UDP, which share their offsets (RFC 9293, RFC 768).
+public enum FlowPorts {
+    @inlinable @inline(__always)
+    public static func rewrite(protocol proto: IPProtocol, segment: UnsafeMutableRawBufferPointer, addressDelta: UInt32,
+                               sourcePort: UInt16, destinationPort: UInt16) {
+        var delta = addressDelta
+        if (proto == .tcp || proto == .udp), segment.count >= 4, let base = segment.nonEmptyBase {
+            let oldSource = base.readU16(at: 0)
+            let oldDestination = base.readU16(at: 2)
+            base.writeU16(sourcePort, at: 0)
+            base.writeU16(destinationPort, at: 2)
+            delta = InternetChecksum.add(delta, InternetChecksum.add(
+                InternetChecksum.delta(old: oldSource, new: sourcePort),
+                InternetChecksum.delta(old: oldDestination, new: destinationPort)))
+        }
+        TransportChecksum.adjust(protocol: proto, segment: segment, delta: delta)
+    }
+}
+
+extension TCPSegment {
+    /// Lowers an MSS option larger than `maximum` to it, keeping the checksum right; returns
+    /// whether the segment changed. A segment without the option is left as it is.
+    @inlinable
+    @discardableResult
+    public func clampMaximumSegmentSize(to maximum: UInt16) -> Bool {
+        var offset = Offset.minimumHeader
+        while offset < headerLength {
+            let kind = base.readU8(at: offset)
+            if kind == 0 { return false }
+            if kind == 1 { offset += 1; continue }
+            guard offset + 2 <= headerLength else { return false }
+            let length = Int(base.readU8(at: offset + 1))
+            guard length >= 2, offset + length <= headerLength else { return false }
+            if kind == 2 && length == 4 {
+                let current = base.readU16(at: offset + 2)
+                guard current > maximum else { return false }
+                base.writeU16(maximum, at: offset + 2)
+                // The value sits at offset + 2: aligned with the checksum's 16-bit words when the
+                // option starts at an even offset, straddling two of them otherwise.
+                if offset % 2 == 0 {
+                    base.writeU16(InternetChecksum.update(checksum, old: current, new: maximum), at: Offset.checksum)
+                } else {
+                    updateChecksumForOddRewrite(oldValue: current, newValue: maximum)
+                }
+                return true
+            }
+            offset += length
+        }
+        return false
+    }
+
+    /// A 16-bit value rewritten at an odd offset straddles two checksum words: its high byte is
+    /// the low byte of one word, its low byte the high byte of the next. Byte-swapping both values
+    /// gives their contribution to the sum (RFC 1071 §2(B)).
+    @inlinable
+    func updateChecksumForOddRewrite(oldValue: UInt16, newValue: UInt16) {
+        base.writeU16(InternetChecksum.update(checksum, old: oldValue.byteSwapped, new: newValue.byteSwapped),
+                      at: Offset.checksum)
+    }
+}
