@@ -161,7 +161,12 @@ public final class Dataplane {
     }
 
     private func owns(_ eni: ForwardingTables.Interface, _ address: FlowAddress) -> Bool {
-        address.isIPv4 ? eni.ipv4.map { FlowAddress($0) == address } ?? false : eni.ipv6.map { FlowAddress($0) == address } ?? false
+        if address.isIPv4 {
+            guard let own = eni.ipv4 else { return false }
+            return FlowAddress(own) == address
+        }
+        guard let own = eni.ipv6 else { return false }
+        return FlowAddress(own) == address
     }
 
     /// Where the route table sends a new flow. `from` is the sending ENI (nil from the internet).
@@ -172,12 +177,16 @@ public final class Dataplane {
         if let table {
             let routes = tables.routeTables[table]
             let found = destination.isIPv4 ? routes.ipv4.lookup(destination.ipv4) : routes.ipv6.lookup(destination.ipv6)
-            target = found.map { routes.targets[Int($0)] }
+            if let found { target = routes.targets[Int(found)] }
         } else {
             // The internet gateway without an edge route table delivers to the VPC's addresses.
             let vpcModel = tables.vpcs[vpc]
-            let local = destination.isIPv4 ? vpcModel.cidr.contains(destination.ipv4)
-                : vpcModel.ipv6Cidr?.contains(destination.ipv6) ?? false
+            var local = false
+            if destination.isIPv4 {
+                local = vpcModel.cidr.contains(destination.ipv4)
+            } else if let block = vpcModel.ipv6Cidr {
+                local = block.contains(destination.ipv6)
+            }
             target = local ? .local : nil
         }
         guard let target else { return .drop(.noRoute) }
@@ -293,11 +302,20 @@ public final class Dataplane {
         }
         guard let balancerIndex = tables.endpoints[endpoint].loadBalancer else { return .drop(.noLoadBalancerNode) }
         let loadBalancer = tables.loadBalancers[balancerIndex]
-        guard let listener = loadBalancer.listeners.firstIndex(where: { $0.port == packet.key.destinationPort }) else {
-            return .drop(.noListener)
+        // Plain loops: the generic algorithms allocate when they run unspecialised (debug builds).
+        var listener = -1
+        for index in 0..<loadBalancer.listeners.count where loadBalancer.listeners[index].port == packet.key.destinationPort {
+            listener = index
+            break
         }
+        guard listener >= 0 else { return .drop(.noListener) }
         let zone = tables.interfaces[interface].zone
-        guard let node = loadBalancer.nodes.firstIndex(where: { $0.zone == zone }) else { return .drop(.noLoadBalancerNode) }
+        var node = -1
+        for index in 0..<loadBalancer.nodes.count where loadBalancer.nodes[index].zone == zone {
+            node = index
+            break
+        }
+        guard node >= 0 else { return .drop(.noLoadBalancerNode) }
         let nodeInterface = tables.interfaces[loadBalancer.nodes[node].interface]
         // The NLB's security groups see the client's address (aws-behaviour.md §3).
         if !nodeInterface.securityGroups.isEmpty

@@ -87,9 +87,10 @@ extension ForwardingTables {
     /// The ENI of a load balancer node by its global number.
     func nodeInterface(globalNode: Int) -> Int? {
         var remaining = globalNode
-        for balancer in loadBalancers {
-            if remaining < balancer.nodes.count { return balancer.nodes[remaining].interface }
-            remaining -= balancer.nodes.count
+        for index in 0..<loadBalancers.count {
+            let nodes = loadBalancers[index].nodes
+            if remaining < nodes.count { return nodes[remaining].interface }
+            remaining -= nodes.count
         }
         return nil
     }

@@ -9,9 +9,12 @@ extension ForwardingTables {
     /// (ingress: `peer` is the source). `peerInterface` is the ENI at the other end, if it is one
     /// of ours (for rules that name a security group).
     func allows(_ interface: Int, ingress: Bool, proto: IPProtocol, port: UInt16, peer: FlowAddress, peerInterface: Int?) -> Bool {
-        for group in interfaces[interface].securityGroups {
-            let rules = ingress ? securityGroups[group].ingress : securityGroups[group].egress
-            for rule in rules where matches(rule, proto: proto, port: port, peer: peer, peerInterface: peerInterface) {
+        // Index loops: iterating arrays allocates when the iterator runs unspecialised (debug).
+        let groups = interfaces[interface].securityGroups
+        for groupIndex in 0..<groups.count {
+            let rules = ingress ? securityGroups[groups[groupIndex]].ingress : securityGroups[groups[groupIndex]].egress
+            for ruleIndex in 0..<rules.count
+            where matches(rules[ruleIndex], proto: proto, port: port, peer: peer, peerInterface: peerInterface) {
                 return true
             }
         }
@@ -21,7 +24,7 @@ extension ForwardingTables {
     private func matches(_ rule: SecurityGroup.Rule, proto: IPProtocol, port: UInt16, peer: FlowAddress, peerInterface: Int?) -> Bool {
         if let ruleProtocol = rule.proto {
             guard ruleProtocol == proto else { return false }
-            if proto == .tcp || proto == .udp, !rule.ports.contains(port) { return false }
+            if proto == .tcp || proto == .udp, port < rule.ports.lowerBound || port > rule.ports.upperBound { return false }
         }
         switch rule.peer {
         case .ipv4(let prefix):
@@ -30,9 +33,14 @@ extension ForwardingTables {
             return !peer.isIPv4 && prefix.contains(peer.ipv6)
         case .securityGroup(let group):
             guard let peerInterface else { return false }
-            return interfaces[peerInterface].securityGroups.contains(group)
+            // Plain loops: generic algorithms allocate when unspecialised (debug builds).
+            let groups = interfaces[peerInterface].securityGroups
+            for index in 0..<groups.count where groups[index] == group { return true }
+            return false
         case .prefixList(let cidrs):
-            return peer.isIPv4 && cidrs.contains { $0.contains(peer.ipv4) }
+            guard peer.isIPv4 else { return false }
+            for index in 0..<cidrs.count where cidrs[index].contains(peer.ipv4) { return true }
+            return false
         }
     }
 }

@@ -76,6 +76,7 @@ extension Topology {
             vpc: provider
             ingress:
               - {protocol: tcp, ports: 80, cidr: 10.10.0.0/16}
+              - {protocol: tcp, ports: 80, cidr: "fd00:10::/56"}
           - name: endpoint
             vpc: consumer
             ingress:

@@ -1,0 +1,113 @@
+import AllocationCounter
+import Testing
+import Dataplane
+import PacketWire
+import Topology
+
+/// The hot path allocates nothing (DESIGN.md): a million packets through the dataplane, counted
+/// by malloc itself.
+@Suite("Allocations")
+struct AllocationTests {
+    /// The counter does count: one array allocation is seen.
+    @Test func theCounterCounts() {
+        allocation_counter_start()
+        let array = [Int](repeating: 7, count: 1000 + Int.random(in: 0...1))
+        let count = allocation_counter_stop()
+        #expect(array.count > 999)
+        #expect(count >= 1)
+    }
+
+    @Test func aMillionForwardedPacketsAllocateNothing() {
+        let h = Harness { $0.flowCapacity = 4096 }
+        let client = h.ipv4("client-a")
+        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
+        let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
+        // 64 connections through the endpoint, opened before counting (new flows build state).
+        var natPorts: [UInt16] = []
+        for index in 0..<64 {
+            let syn = h.send(Harness.tcp(client, UInt16(30000 + index), endpoint, 80, .syn), from: h.port("client-a"))
+            natPorts.append(Seen(syn.bytes).sourcePort)
+        }
+        // A batch of 256 packets: both directions of every connection, kept in our own buffers.
+        let slot = 128
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: slot * 256, alignment: 64)
+        defer { buffer.deallocate() }
+        var templates: [([UInt8], Int)] = []
+        for index in 0..<128 {
+            let connection = index % 64
+            if index % 2 == 0 {
+                templates.append((Harness.tcp(client, UInt16(30000 + connection), endpoint, 80, .ack, seq: 1001, ack: 1, payload: 24),
+                                  h.port("client-a")))
+            } else {
+                templates.append((Harness.tcp(h.ipv4("web-a"), 80, node, natPorts[connection], .ack, seq: 1, ack: 1001, payload: 24),
+                                  h.port("web-a")))
+            }
+        }
+        let batch = PacketBatch()
+        func fill() {
+            batch.removeAll()
+            for index in 0..<256 {
+                let (bytes, port) = templates[index % 128]
+                let start = buffer + index * slot
+                bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                batch.append(start, length: bytes.count, capacity: slot, ingressPort: port)
+            }
+        }
+        fill()
+        h.dataplane.process(batch, now: 1_000_000_000)
+        allocation_counter_start()
+        var time: Int64 = 1_000_000_000
+        var forwarded = 0
+        for _ in 0..<(1_000_000 / 256 + 1) {
+            // Refilling copies bytes into the same buffers: no allocation either.
+            for index in 0..<256 {
+                let (bytes, _) = templates[index % 128]
+                bytes.withUnsafeBytes { (buffer + index * slot).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                batch.lengths[index] = bytes.count
+            }
+            time += 1_000_000
+            h.dataplane.process(batch, now: time)
+            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
+        }
+        let allocations = allocation_counter_stop()
+        #expect(forwarded >= 1_000_000, "every packet forwarded")
+        #expect(allocations == 0, "\(allocations) allocations over \(forwarded) packets")
+    }
+}
+
+extension AllocationTests {
+    /// New flows too: the NLB's choice, the source port, the session, the translation; and the
+    /// sweep that expires them.
+    @Test func newFlowsAndExpiryAllocateNothing() {
+        let h = Harness { $0.flowCapacity = 8192 }
+        let client = h.ipv4("client-a")
+        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
+        let batch = PacketBatch()
+        let slot = 128
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: slot * 256, alignment: 64)
+        defer { buffer.deallocate() }
+        var templates: [[UInt8]] = (0..<2048).map { Harness.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
+        let clientPort = h.port("client-a")
+        // Warm up once: a first call may build lazily initialised globals.
+        _ = h.send(Harness.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
+        allocation_counter_start()
+        var forwarded = 0
+        for round in 0..<8 {
+            batch.removeAll()
+            for index in 0..<256 {
+                let bytes = templates[round * 256 + index]
+                bytes.withUnsafeBytes { (buffer + index * slot).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                batch.append(buffer + index * slot, length: bytes.count, capacity: slot, ingressPort: clientPort)
+            }
+            h.dataplane.process(batch, now: Int64(round) * 1_000_000_000)
+            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
+        }
+        // Everything idles out: the sweep ends every session and records its flow log.
+        h.dataplane.endAllSessions(now: 10_000 * 1_000_000_000)
+        h.dataplane.flowRecords.drain { _ in }
+        let allocations = allocation_counter_stop()
+        templates.removeAll()
+        #expect(forwarded == 2048)
+        #expect(allocations == 0, "\(allocations) allocations for 2048 new flows")
+    }
+}
