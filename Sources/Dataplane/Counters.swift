@@ -63,6 +63,20 @@ public final class Counters {
         targets[target].bytes &+= UInt64(bytes)
     }
 
+    /// Takes over another set of counts under a new numbering (after a reload).
+    func carry(from old: Counters, ports portMap: [Int?], endpoints endpointMap: [Int?], nodes nodeMap: [Int?],
+               targets targetMap: [Int?]) {
+        for (oldIndex, newIndex) in portMap.enumerated() { if let newIndex { ports[newIndex] = old.ports[oldIndex] } }
+        for (oldIndex, newIndex) in endpointMap.enumerated() { if let newIndex { endpoints[newIndex] = old.endpoints[oldIndex] } }
+        for (oldIndex, newIndex) in nodeMap.enumerated() { if let newIndex { nodes[newIndex] = old.nodes[oldIndex] } }
+        for (oldIndex, newIndex) in targetMap.enumerated() { if let newIndex { targets[newIndex] = old.targets[oldIndex] } }
+        drops = old.drops
+        resets = old.resets
+        sessionsCreated = old.sessionsCreated
+        sessionsExpired = old.sessionsExpired
+        sessionsClosed = old.sessionsClosed
+    }
+
     public func drops(_ reason: DropReason) -> UInt64 { drops[Int(reason.rawValue)] }
     public func resets(_ cause: ResetCause) -> UInt64 { resets[Int(cause.rawValue)] }
     public var totalDrops: UInt64 { drops.reduce(0, &+) }

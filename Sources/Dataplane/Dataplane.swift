@@ -13,8 +13,8 @@ public final class Dataplane {
     public let configuration: DataplaneConfiguration
     public let flows: FlowTable
     public private(set) var counters: Counters
-    private var ports: PortAllocators
-    private var balancer: Balancer
+    private(set) var ports: PortAllocators
+    private(set) var balancer: Balancer
     /// Endpoint states, changed by events without a new set of tables.
     public private(set) var endpointStates: [ForwardingTables.EndpointState]
     /// Finished flow-log intervals, drained by the caller.
@@ -47,6 +47,15 @@ public final class Dataplane {
 
     public func setEndpointState(_ endpoint: Int, _ state: ForwardingTables.EndpointState) {
         endpointStates[endpoint] = state
+    }
+
+    /// Takes the state a reload built (see `replaceTables`).
+    func install(tables: ForwardingTables, balancer: Balancer, ports: PortAllocators, counters: Counters) {
+        self.tables = tables
+        self.balancer = balancer
+        self.ports = ports
+        self.counters = counters
+        endpointStates = tables.endpoints.map(\.state)
     }
 
     // MARK: The batch

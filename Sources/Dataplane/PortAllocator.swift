@@ -73,4 +73,15 @@ public final class PortAllocators {
     }
 
     public func used(pool: Int) -> Int { inUse[pool] }
+
+    /// Marks `port` used; false when it already was.
+    func markUsed(pool: Int, port: UInt16) -> Bool {
+        let offset = Int(port - PortAllocators.firstPort)
+        let mask: UInt64 = 1 << UInt64(offset % 64)
+        let word = words + pool * wordsPerPool + offset / 64
+        guard word.pointee & mask == 0 else { return false }
+        word.pointee |= mask
+        inUse[pool] += 1
+        return true
+    }
 }

@@ -176,3 +176,35 @@ enum RandomPackets {
         }
     }
 }
+
+extension ChecksumTests {
+    /// MSS clamping at even and odd option offsets keeps the checksum a full recompute gives.
+    @Test func mssClampKeepsTheChecksum() throws {
+        for leadingNOPs in 0..<4 {
+            var generator = SeededGenerator(seed: UInt64(leadingNOPs))
+            for _ in 0..<500 {
+                let mss = UInt16.random(in: 0...65535, using: &generator)
+                var fields = TCPFields(sourcePort: 1, destinationPort: 2, flags: .syn)
+                fields.sequenceNumber = .random(in: 0...UInt32.max, using: &generator)
+                var packet = PacketBuilder.ipv4Packet(IPv4Fields(source: IPv4Address(1), destination: IPv4Address(2)), .tcp(fields))
+                // Options by hand: NOPs, then MSS, padded to a word boundary.
+                var options = [UInt8](repeating: 1, count: leadingNOPs) + [2, 4, UInt8(mss >> 8), UInt8(mss & 0xFF)]
+                while options.count % 4 != 0 { options.append(0) }
+                packet.insert(contentsOf: options, at: 40)
+                packet[2...3] = [0, UInt8(40 + options.count)]
+                packet[32] = UInt8((20 + options.count) / 4) << 4 | (packet[32] & 0x0F)
+                try withPacket(packet) { buffer in
+                    let ip = try IPv4Packet(buffer)
+                    ip.updateHeaderChecksum()
+                    let tcp = try TCPSegment(ip.payload)
+                    tcp.updateChecksum(pseudoHeaderSum: ip.pseudoHeaderSum)
+                    let changed = tcp.clampMaximumSegmentSize(to: 1460)
+                    #expect(changed == (mss > 1460))
+                    #expect(tcp.checksumIsValid(pseudoHeaderSum: ip.pseudoHeaderSum), "MSS \(mss) after \(leadingNOPs) NOPs")
+                    let expected = min(mss, 1460)
+                    #expect(Array(tcp.options).contains(.maximumSegmentSize(expected)))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+// Swapping in a new set of tables between batches (a reloaded topology). Sessions refer to
+// ports, targets, nodes and endpoints by index; a reload renumbers them by stable identity (port
+// names, target keys, ENI and endpoint IDs), keeps every session whose ports and target remain,
+// and ends the others. Health of targets that remain is kept; new targets start healthy.
+
+extension Dataplane {
+    /// Replaces the tables; returns how many sessions could not be kept.
+    @discardableResult
+    public func replaceTables(_ new: ForwardingTables) -> Int {
+        let old = tables
+        let portMap = Dataplane.map(old.ports.map(\.name), to: new.ports.map(\.name))
+        let targetMap = Dataplane.map(old.targets.map(\.stableKey), to: new.targets.map(\.stableKey))
+        let interfaceMap = Dataplane.map(old.interfaces.map(\.id), to: new.interfaces.map(\.id))
+        let endpointMap = Dataplane.map(old.endpoints.map(\.id), to: new.endpoints.map(\.id))
+        let oldNodes = Dataplane.nodeNames(old), newNodes = Dataplane.nodeNames(new)
+        let nodeMap = Dataplane.map(oldNodes, to: newNodes)
+
+        var health = [Bool](repeating: true, count: new.targets.count)
+        for (oldIndex, newIndex) in targetMap.enumerated() { if let newIndex { health[newIndex] = balancer.healthy[oldIndex] } }
+        let newBalancer = Balancer(tables: new, healthy: health)
+        let newPorts = PortAllocators(poolCount: newBalancer.poolCount, portsPerPool: configuration.portsPerPool)
+        let newCounters = counters.remapped(ports: portMap, endpoints: endpointMap, nodes: nodeMap, targets: targetMap,
+                                            sizes: (new.ports.count, new.endpoints.count, newBalancer.nodeCount, new.targets.count))
+
+        var ended = 0
+        for index in 0..<flows.capacity where flows.sessions[index].inUse {
+            let session = flows.sessions + index
+            guard let forwardPort = portMap[Int(session.pointee.forwardPort)],
+                  let reversePort = portMap[Int(session.pointee.reversePort)] else {
+                endSession(index, now: session.pointee.lastSeen, reason: .closed)
+                ended += 1
+                continue
+            }
+            session.pointee.forwardPort = UInt16(forwardPort)
+            session.pointee.reversePort = UInt16(reversePort)
+            guard session.pointee.kind == .endpoint else { continue }
+            guard let target = targetMap[Int(session.pointee.target)],
+                  let node = nodeMap[Int(session.pointee.node)],
+                  let endpoint = endpointMap[Int(session.pointee.endpoint)],
+                  let endpointInterface = interfaceMap[Int(session.pointee.endpointInterface)],
+                  let (balancerIndex, nodeInBalancer) = Dataplane.locate(globalNode: node, in: new),
+                  let listener = new.loadBalancers[balancerIndex].listeners.firstIndex(where: {
+                      $0.targetGroup == new.targets[target].targetGroup }) else {
+                endSession(index, now: session.pointee.lastSeen, reason: .closed)
+                ended += 1
+                continue
+            }
+            let pool = newBalancer.pool(balancer: balancerIndex, listener: listener, node: nodeInBalancer, target: target)
+            newPorts.claim(pool: pool, port: session.pointee.natPort)
+            session.pointee.target = UInt32(target)
+            session.pointee.node = UInt16(node)
+            session.pointee.endpoint = UInt16(endpoint)
+            session.pointee.endpointInterface = UInt32(endpointInterface)
+            session.pointee.portAllocator = UInt32(pool)
+        }
+        install(tables: new, balancer: newBalancer, ports: newPorts, counters: newCounters)
+        return ended
+    }
+
+    /// For each old name, the index of the same name in the new list.
+    static func map<Name: Hashable>(_ old: [Name], to new: [Name]) -> [Int?] {
+        var positions: [Name: Int] = [:]
+        for (index, name) in new.enumerated() where positions[name] == nil { positions[name] = index }
+        return old.map { positions[$0] }
+    }
+
+    /// "balancer/zone" for every node, in global order.
+    static func nodeNames(_ tables: ForwardingTables) -> [String] {
+        tables.loadBalancers.flatMap { balancer in balancer.nodes.map { "\(balancer.name)/\(tables.zoneNames[$0.zone])" } }
+    }
+
+    static func locate(globalNode: Int, in tables: ForwardingTables) -> (Int, Int)? {
+        var remaining = globalNode
+        for (index, balancer) in tables.loadBalancers.enumerated() {
+            if remaining < balancer.nodes.count { return (index, remaining) }
+            remaining -= balancer.nodes.count
+        }
+        return nil
+    }
+}
+
+extension Balancer {
+    /// The pool of (node, target) for a listener.
+    func pool(balancer: Int, listener: Int, node: Int, target: Int) -> Int {
+        choices[balancer][listener][node].poolBase + targetPositions[target]
+    }
+}
+
+extension PortAllocators {
+    /// Marks a port in use (a session carried over a reload keeps its port).
+    func claim(pool: Int, port: UInt16) {
+        _ = markUsed(pool: pool, port: port)
+    }
+}
+
+extension Counters {
+    /// The counts carried into a new numbering of ports, endpoints, nodes and targets.
+    func remapped(ports portMap: [Int?], endpoints endpointMap: [Int?], nodes nodeMap: [Int?], targets targetMap: [Int?],
+                  sizes: (Int, Int, Int, Int)) -> Counters {
+        let new = Counters(ports: sizes.0, endpoints: sizes.1, nodes: sizes.2, targets: sizes.3)
+        new.carry(from: self, ports: portMap, endpoints: endpointMap, nodes: nodeMap, targets: targetMap)
+        return new
+    }
+}
