@@ -60,11 +60,18 @@ public final class Dataplane {
 
     // MARK: The batch
 
-    /// Decides every packet of `batch` at time `now` (nanoseconds, the caller's clock), rewriting
-    /// packets in place, then lets the expiry sweep visit a few sessions.
+    /// Decides every packet of `batch` as of time `now` (nanoseconds, the caller's clock),
+    /// rewriting packets in place, then lets the expiry sweep visit a few sessions.
     public func process(_ batch: PacketBatch, now: Int64) {
+        for index in 0..<batch.count { batch.times[index] = now }
+        process(batch)
+    }
+
+    /// Decides every packet of `batch` at its own time (`batch.times`, as a replay knows them).
+    public func process(_ batch: PacketBatch) {
+        guard batch.count > 0 else { return }
         for index in 0..<batch.count {
-            let verdict = decide(batch, index, now: now)
+            let verdict = decide(batch, index, now: batch.times[index])
             batch.verdicts[index] = verdict
             if let port = verdict.port {
                 counters.sent(port: port, bytes: batch.lengths[index])
@@ -72,7 +79,7 @@ public final class Dataplane {
                 counters.dropped(reason)
             }
         }
-        sweep(now: now, budget: configuration.sweepBudget)
+        sweep(now: batch.times[batch.count - 1], budget: configuration.sweepBudget)
     }
 
     @inline(__always)
@@ -105,8 +112,15 @@ public final class Dataplane {
         let bytes = batch.lengths[packetIndex]
         if session.pointee.kind == .endpoint {
             if direction == .forward && packet.length > configuration.endpointMTU { return .drop(.endpointOversize) }
+            let endpoint = Int(session.pointee.endpoint)
+            // A provider may reject an endpoint that is already available: its flows stop.
+            if endpoint != Int(UInt16.max), endpointStates[endpoint] != .available {
+                return .drop(Dataplane.dropReason(for: endpointStates[endpoint]))
+            }
             let target = Int(session.pointee.target)
-            if !balancer.healthy[target] && tables.targetGroups[tables.targets[target].targetGroup].connectionTermination
+            // A session whose target was deregistered by a reload has none and keeps going.
+            if session.pointee.target != Session.none && !balancer.healthy[target]
+                && tables.targetGroups[tables.targets[target].targetGroup].connectionTermination
                 && !balancer.isFailingOpen(target: target) {
                 // The NLB resets connections tied to an unhealthy target (aws-behaviour.md §2).
                 endSession(index, now: now, reason: .terminated)
@@ -116,8 +130,9 @@ public final class Dataplane {
             if packet.isSYN && session.pointee.clampMSS {
                 packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
             }
-            counters.translated(endpoint: Int(session.pointee.endpoint), node: Int(session.pointee.node), target: target,
-                                bytes: bytes, newFlow: false)
+            if session.pointee.target != Session.none && endpoint != Int(UInt16.max) && session.pointee.node != UInt16.max {
+                counters.translated(endpoint: endpoint, node: Int(session.pointee.node), target: target, bytes: bytes, newFlow: false)
+            }
         }
         track(session, packet: packet, direction: direction, bytes: bytes, now: now)
         if session.pointee.tcpState == .closed && session.pointee.idleTimeout > configuration.closedLinger {
@@ -289,16 +304,7 @@ public final class Dataplane {
 
     private func endpointFlow(_ packet: ParsedPacket, endpoint: Int, interface: Int, from: Int?, ingress: Int,
                               batch: PacketBatch, index: Int, now: Int64) -> Verdict {
-        switch endpointStates[endpoint] {
-        case .available: break
-        case .pendingAcceptance: return .drop(.endpointPendingAcceptance)
-        case .pending: return .drop(.endpointPending)
-        case .rejected: return .drop(.endpointRejected)
-        case .expired: return .drop(.endpointExpired)
-        case .failed: return .drop(.endpointFailed)
-        case .deleting: return .drop(.endpointDeleting)
-        case .deleted: return .drop(.endpointDeleted)
-        }
+        guard endpointStates[endpoint] == .available else { return .drop(Dataplane.dropReason(for: endpointStates[endpoint])) }
         guard packet.isTCP else { return .drop(.endpointNotTCP) }
         guard packet.length <= configuration.endpointMTU else { return .drop(.endpointOversize) }
         if !packet.isSYN || packet.isACK {
@@ -383,6 +389,18 @@ public final class Dataplane {
         packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
         track(record, packet: packet, direction: .forward, bytes: batch.lengths[index], now: now)
         return .forward(targetPort)
+    }
+
+    static func dropReason(for state: ForwardingTables.EndpointState) -> DropReason {
+        switch state {
+        case .available, .pending: return .endpointPending
+        case .pendingAcceptance: return .endpointPendingAcceptance
+        case .rejected: return .endpointRejected
+        case .expired: return .endpointExpired
+        case .failed: return .endpointFailed
+        case .deleting: return .endpointDeleting
+        case .deleted: return .endpointDeleted
+        }
     }
 
     // MARK: Resets and ICMP errors

@@ -11,6 +11,8 @@ public final class PacketBatch {
     /// Bytes the packet may grow to from its start.
     public let capacities: UnsafeMutablePointer<Int>
     public let ingressPorts: UnsafeMutablePointer<Int>
+    /// When each packet arrived, in nanoseconds of the caller's clock.
+    public let times: UnsafeMutablePointer<Int64>
     public let verdicts: UnsafeMutablePointer<Verdict>
 
     public init() {
@@ -18,6 +20,7 @@ public final class PacketBatch {
         lengths = .allocate(capacity: PacketBatch.capacity)
         capacities = .allocate(capacity: PacketBatch.capacity)
         ingressPorts = .allocate(capacity: PacketBatch.capacity)
+        times = .allocate(capacity: PacketBatch.capacity)
         verdicts = .allocate(capacity: PacketBatch.capacity)
         verdicts.initialize(repeating: .drop(.malformed), count: PacketBatch.capacity)
     }
@@ -27,6 +30,7 @@ public final class PacketBatch {
         lengths.deallocate()
         capacities.deallocate()
         ingressPorts.deallocate()
+        times.deallocate()
         verdicts.deallocate()
     }
 
@@ -35,8 +39,9 @@ public final class PacketBatch {
     /// Adds a packet; false when the batch is full.
     @inline(__always)
     @discardableResult
-    public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int) -> Bool {
+    public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int, time: Int64 = 0) -> Bool {
         guard count < PacketBatch.capacity else { return false }
+        times[count] = time
         packets[count] = packet
         lengths[count] = length
         capacities[count] = capacity

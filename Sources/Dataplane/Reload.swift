@@ -34,6 +34,19 @@ extension Dataplane {
             session.pointee.forwardPort = UInt16(forwardPort)
             session.pointee.reversePort = UInt16(reversePort)
             guard session.pointee.kind == .endpoint else { continue }
+            // A deregistered target's flows go on (deregistration_delay.connection_termination is
+            // off by default, aws-behaviour.md §2), tied to no target any more.
+            if session.pointee.target == Session.none || targetMap[Int(session.pointee.target)] == nil {
+                if session.pointee.portAllocator != Session.none {
+                    session.pointee.portAllocator = Session.none
+                }
+                session.pointee.target = Session.none
+                session.pointee.node = session.pointee.node == UInt16.max ? UInt16.max : nodeMap[Int(session.pointee.node)].map(UInt16.init) ?? UInt16.max
+                session.pointee.endpoint = session.pointee.endpoint == UInt16.max ? UInt16.max : endpointMap[Int(session.pointee.endpoint)].map(UInt16.init) ?? UInt16.max
+                session.pointee.endpointInterface = session.pointee.endpointInterface == Session.none ? Session.none
+                    : interfaceMap[Int(session.pointee.endpointInterface)].map(UInt32.init) ?? Session.none
+                continue
+            }
             guard let target = targetMap[Int(session.pointee.target)],
                   let node = nodeMap[Int(session.pointee.node)],
                   let endpoint = endpointMap[Int(session.pointee.endpoint)],

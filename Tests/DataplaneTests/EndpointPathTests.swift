@@ -306,3 +306,17 @@ let emptyZoneYAML = Topology.defaultYAML
     .replacingOccurrences(of: "  - {name: client-b, subnet: consumer-app-b}\n",
                           with: "  - {name: client-b, subnet: consumer-app-b}\n  - {name: client-c, subnet: consumer-app-c}\n")
     .replacingOccurrences(of: "    subnets: [consumer-app-a, consumer-app-b]\n", with: "    subnets: [consumer-app-a, consumer-app-b, consumer-app-c]\n")
+
+extension EndpointPathTests {
+    /// A provider can reject an endpoint that is already available (aws-behaviour.md §4): its
+    /// established flows stop too.
+    @Test func rejectingAnAvailableEndpointStopsItsFlows() {
+        let h = Harness()
+        let (syn, _) = Self.open(h)
+        #expect(syn.port != nil)
+        h.dataplane.setEndpointState(0, .rejected)
+        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
+        let next = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"))
+        #expect(next.drop == .endpointRejected)
+    }
+}

@@ -25,10 +25,18 @@ struct ReloadAndRecordsTests {
         #expect(next.port == webA)
         #expect(Seen(next.bytes).sourcePort == natPort, "the same source port")
         #expect(h.dataplane.counters.endpoints[0].packets == 2, "counters carried over")
-        // Back to the file without web-a's group: flows to a removed target end.
+        // Deregistering web-a: its established flow goes on (connection termination on
+        // deregistration is off by default, aws-behaviour.md §2); new flows avoid it.
         let without = Topology.defaultYAML.replacingOccurrences(of: "targets: [{host: web-a}, {host: web-b}]", with: "targets: [{host: web-b}]")
-        #expect(h.dataplane.replaceTables(try #require(Topology.load(yaml: without).topology).forwardingTables()) == 1)
-        #expect(h.dataplane.flows.count == 0)
+        let third = try #require(Topology.load(yaml: without).topology).forwardingTables()
+        #expect(h.dataplane.replaceTables(third) == 0)
+        let clientNow = third.ports.firstIndex { $0.name == "client-a" }!
+        let again = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: clientNow)
+        #expect(again.port == third.ports.firstIndex { $0.name == "web-a" })
+        #expect(Seen(again.bytes).sourcePort == natPort)
+        // Zone a has no target left: a new flow there finds none.
+        let fresh = h.send(Harness.tcp(h.ipv4("client-a"), 40001, endpoint, 80, .syn), from: clientNow)
+        #expect(fresh.drop == .noTarget)
     }
 
     /// Flow logs in the default version 2 format, one record per ENI per direction.
