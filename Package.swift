@@ -1,7 +1,7 @@
 // swift-tools-version: 6.1
 // Privet: a userspace dataplane that plays AWS PrivateLink on Linux network namespaces.
 // Module graph and its rules: ../shared/DESIGN.md ("Modules"). Arrows only point down:
-//   privet → Topology, PacketIO → PacketWire (PacketIO also CPcap)
+//   privet → Forwarder → Topology, PacketIO → Dataplane → PacketWire (Topology → Dataplane; PacketIO → CPcap)
 import PackageDescription
 
 let package = Package(
@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "PacketIO", targets: ["PacketIO"]),
         .library(name: "Topology", targets: ["Topology"]),
         .library(name: "Dataplane", targets: ["Dataplane"]),
+        .library(name: "Forwarder", targets: ["Forwarder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,10 +35,12 @@ let package = Package(
         // The AWS-shaped model: the YAML file, validation, IDs, names, addresses, describe; it
         // compiles into the dataplane's tables.
         .target(name: "Topology", dependencies: ["PacketWire", "Dataplane", .product(name: "Yams", package: "Yams")]),
+        // Runs a topology: replaying a capture now; live on namespaces later.
+        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire"]),
         .executableTarget(
             name: "privet",
             dependencies: [
-                "PacketWire", "PacketIO", "Topology",
+                "PacketWire", "PacketIO", "Topology", "Forwarder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,5 +54,6 @@ let package = Package(
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Topology", "PacketWire", "TestSupport", "AllocationCounter"]),
         // The privet executable as a user runs it.
         .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "Topology", "TestSupport"]),
+        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport"]),
     ]
 )

@@ -256,12 +256,8 @@ public final class ForwardingTables {
     @inline(__always)
     func interface(vpc: Int, address: FlowAddress) -> Int? { addresses.find(vpc: vpc, address: address) }
 
-    /// The port of the ENI owning an address anywhere (replay attributes captured packets so).
-    public func port(owning address: FlowAddress) -> Int? {
-        guard let interface = addresses.find(anyVPC: address) else { return nil }
-        if case .host(let port) = interfaces[interface].owner { return port }
-        return nil
-    }
+    /// The ENI owning an address in any VPC (the first, where VPCs overlap).
+    public func interface(owning address: FlowAddress) -> Int? { addresses.find(anyVPC: address) }
 }
 
 /// An address of either family as the flow key holds it (IPv4-mapped for IPv4).

@@ -1,4 +1,5 @@
 import CPcap
+import Glibc
 import PacketWire
 
 /// One packet as a capture holds it. `bytes` belongs to the reader and is valid only until the
@@ -41,6 +42,15 @@ public final class CaptureReader {
     }
 
     deinit { pcap_close(handle) }
+
+    /// How far into the file reading has got, 0 to 1 (for a progress bar).
+    public var progress: Double {
+        guard let file = pcap_file(handle) else { return 0 }
+        let position = ftell(file)
+        var info = stat()
+        guard fstat(fileno(file), &info) == 0, info.st_size > 0, position >= 0 else { return 0 }
+        return min(1, Double(position) / Double(info.st_size))
+    }
 
     /// The next packet, nil at the end of the file. A corrupt or truncated record throws, naming
     /// its packet number; every packet before it has already been returned.

@@ -224,6 +224,13 @@ public struct TargetGroup: Sendable {
         public var interface: Ref<NetworkInterface>
         public var port: UInt16
         public var zone: Ref<Zone>
+
+        public init(host: Ref<Host>, interface: Ref<NetworkInterface>, port: UInt16, zone: Ref<Zone>) {
+            self.host = host
+            self.interface = interface
+            self.port = port
+            self.zone = zone
+        }
     }
 
     public struct HealthCheck: Sendable, Equatable {

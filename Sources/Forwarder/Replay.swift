@@ -1,0 +1,390 @@
+import Dataplane
+import Foundation
+import PacketIO
+import PacketWire
+import Topology
+
+/// `privet replay`: a capture goes in, the dataplane runs on it with the capture's own clock, and
+/// what every port sent comes out as captures, with the dropped packets, a flow log and a report.
+/// The same inputs give the same files, byte for byte.
+public final class Replay {
+    public struct Options: Sendable {
+        public var input: String
+        public var output: String
+        public var events: [ReplayEvent] = []
+        public var configuration = DataplaneConfiguration()
+        /// Called now and then with the fraction of the capture read (a progress bar).
+        public var progress: (@Sendable (Double) -> Void)?
+
+        public init(input: String, output: String) {
+            self.input = input
+            self.output = output
+        }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Bytes of room before each packet and the largest packet a slot takes.
+    static let headroom = 128
+    static let slotSize = 16384
+
+    private var topology: Topology
+    private let options: Options
+    private let dataplane: Dataplane
+    private let batch = PacketBatch()
+    private let pool: UnsafeMutableRawPointer
+    /// Capture packet numbers of the packets in the batch.
+    private var numbers = [Int](repeating: 0, count: PacketBatch.capacity)
+    private var writers: [Int: CaptureWriter] = [:]
+    private let dropped: CaptureWriter
+    private let droppedCSV: TextFile
+    private let flowLog: TextFile
+    private var rejects: [RejectKey: (packets: UInt64, bytes: UInt64, start: Int64, end: Int64)] = [:]
+    private var rejectOrder: [RejectKey] = []
+    private var report = ReplayReport()
+    private var dataplaneTime: Double = 0
+    private var eventIndex = 0
+    private var firstTime: Int64?
+
+    private struct RejectKey: Hashable {
+        var interface: Int
+        var source: String
+        var destination: String
+        var sourcePort: UInt16
+        var destinationPort: UInt16
+        var proto: UInt8
+        var interval: Int64
+    }
+
+    public init(topology: Topology, options: Options) throws(Failure) {
+        self.topology = topology
+        self.options = options
+        dataplane = Dataplane(tables: topology.forwardingTables(), configuration: options.configuration)
+        pool = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64)
+        do {
+            try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(description: "\(options.output): cannot create the output folder: \(error.localizedDescription)")
+        }
+        do {
+            dropped = try CaptureWriter(path: options.output + "/dropped.pcap", linkType: .rawIP)
+            droppedCSV = try TextFile(path: options.output + "/dropped.csv")
+            flowLog = try TextFile(path: options.output + "/flow-log.txt")
+        } catch let error as CustomStringConvertible {
+            throw Failure(description: error.description)
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+        droppedCSV.write("packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length\n")
+        flowLog.write("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
+    }
+
+    deinit { pool.deallocate() }
+
+    /// Runs the whole capture; returns the report and how fast it went.
+    public func run() throws(Failure) -> (ReplayReport, ReplayTiming) {
+        let started = Replay.monotonic()
+        let reader: CaptureReader
+        do { reader = try CaptureReader(path: options.input) } catch { throw Failure(description: error.description) }
+        var lastTime: Int64 = 0
+        var failure: CaptureError?
+        do {
+            while let packet = try reader.next() {
+                if firstTime == nil { firstTime = packet.timestampNanoseconds }
+                lastTime = packet.timestampNanoseconds
+                try applyEvents(upTo: packet.timestampNanoseconds)
+                admit(packet, linkType: reader.linkType)
+                if batch.isFull { flush() }
+                if packet.number % 65536 == 0 { options.progress?(reader.progress) }
+            }
+        } catch let error as CaptureError {
+            failure = error
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+        flush()
+        // The flows still open at the end of the capture log their last interval.
+        dataplane.endAllSessions(now: lastTime)
+        drainFlowRecords()
+        writeRejects()
+        try finishFiles()
+        summarise()
+        let seconds = Replay.monotonic() - started
+        let timing = ReplayTiming(seconds: seconds, dataplaneSeconds: dataplaneTime,
+                                  packetsPerSecond: seconds > 0 ? Double(report.input.packets) / seconds : 0)
+        if let failure { throw Failure(description: failure.description + " (the packets before it were replayed)") }
+        return (report, timing)
+    }
+
+    // MARK: Input
+
+    /// Strips the link layer, finds the ingress port, and puts the packet in the batch.
+    private func admit(_ packet: CapturedPacket, linkType: LinkType) {
+        report.input.packets += 1
+        report.input.bytes += UInt64(packet.bytes.count)
+        let slot = pool + batch.count * Replay.slotSize
+        let room = Replay.slotSize - Replay.headroom
+        let copied = min(packet.bytes.count, room)
+        (slot + Replay.headroom).copyMemory(from: packet.bytes.baseAddress!, byteCount: copied)
+        let frame = UnsafeMutableRawBufferPointer(start: slot + Replay.headroom, count: copied)
+        guard let link = try? LinkFrame(linkType, frame), link.etherType == .ipv4 || link.etherType == .ipv6 else {
+            report.malformedLink += 1
+            return
+        }
+        let start = slot + Replay.headroom + link.networkOffset
+        let length = copied - link.networkOffset
+        guard let port = ingressPort(UnsafeMutableRawBufferPointer(start: start, count: length)) else {
+            report.unattributed += 1
+            return
+        }
+        numbers[batch.count] = packet.number
+        batch.append(start, length: length, capacity: Replay.slotSize - Replay.headroom - link.networkOffset,
+                     ingressPort: port, time: packet.timestampNanoseconds)
+    }
+
+    /// The port a captured packet entered by: the ENI that owns its source address; for a source
+    /// outside every VPC, the service network whose prefix list holds it, or the internet gateway
+    /// of the VPC that owns its destination.
+    private func ingressPort(_ bytes: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let addresses = Replay.addresses(bytes) else { return nil }
+        let tables = dataplane.tables
+        if let interface = tables.interface(owning: addresses.source) {
+            if case .host(let port) = tables.interfaces[interface].owner { return port }
+            return nil
+        }
+        if addresses.source.isIPv4 {
+            for (index, port) in tables.ports.enumerated() {
+                if case .serviceNetwork(let list) = port.kind,
+                   topology.prefixLists[list].cidrs.contains(where: { $0.contains(addresses.source.ipv4) }) {
+                    return index
+                }
+            }
+        }
+        if let interface = tables.interface(owning: addresses.destination) {
+            return tables.vpcs[tables.interfaces[interface].vpc].internetGatewayPort
+        }
+        return nil
+    }
+
+    static func addresses(_ bytes: UnsafeMutableRawBufferPointer) -> (source: FlowAddress, destination: FlowAddress)? {
+        if let ip = try? IPv4Packet(quoted: bytes) { return (FlowAddress(ip.source), FlowAddress(ip.destination)) }
+        if let ip = try? IPv6Packet(quoted: bytes) { return (FlowAddress(ip.source), FlowAddress(ip.destination)) }
+        return nil
+    }
+
+    // MARK: Batches
+
+    private func flush() {
+        guard batch.count > 0 else { return }
+        let started = Replay.monotonic()
+        dataplane.process(batch)
+        dataplaneTime += Replay.monotonic() - started
+        for index in 0..<batch.count {
+            let bytes = UnsafeRawBufferPointer(batch.bytes(index))
+            let time = batch.times[index]
+            if let port = batch.verdicts[index].port {
+                report.forwarded.packets += 1
+                report.forwarded.bytes += UInt64(bytes.count)
+                writer(for: port)?.write(bytes, timestampNanoseconds: time)
+            } else if let reason = batch.verdicts[index].dropReason {
+                report.dropped.packets += 1
+                report.dropped.bytes += UInt64(bytes.count)
+                dropped.write(bytes, timestampNanoseconds: time)
+                recordDrop(index, reason: reason, bytes: bytes, time: time)
+            }
+        }
+        batch.removeAll()
+        drainFlowRecords()
+    }
+
+    private func writer(for port: Int) -> CaptureWriter? {
+        if let writer = writers[port] { return writer }
+        let name = dataplane.tables.ports[port].name.map { $0 == "/" ? "_" : $0 }
+        let writer = try? CaptureWriter(path: options.output + "/" + String(name) + ".pcap", linkType: .rawIP)
+        writers[port] = writer
+        return writer
+    }
+
+    private func recordDrop(_ index: Int, reason: DropReason, bytes: UnsafeRawBufferPointer, time: Int64) {
+        var copy = Array(bytes)
+        let key = copy.withUnsafeMutableBytes { Replay.flowKey($0) }
+        let port = dataplane.tables.ports[batch.ingressPorts[index]].name
+        let (source, destination) = key.map { (Replay.text($0.source), Replay.text($0.destination)) } ?? ("", "")
+        droppedCSV.write("\(numbers[index]),\(Replay.seconds(time)),\(port),\(reason.name),\(source),\(destination),"
+                         + "\(key?.proto ?? 0),\(key?.sourcePort ?? 0),\(key?.destinationPort ?? 0),\(bytes.count)\n")
+        // A refusal by the fabric's rules is a REJECT record on the ENI that refused it.
+        guard reason.isReject, let key else { return }
+        let tables = dataplane.tables
+        let owner = reason == .securityGroupEgress ? key.source : key.destination
+        guard let interface = tables.interface(owning: owner) else { return }
+        let interval = options.configuration.flowLogInterval
+        let rejectKey = RejectKey(interface: interface, source: source, destination: destination, sourcePort: key.sourcePort,
+                                  destinationPort: key.destinationPort, proto: key.proto, interval: time / interval)
+        if var entry = rejects[rejectKey] {
+            entry.packets += 1
+            entry.bytes += UInt64(bytes.count)
+            entry.end = time
+            rejects[rejectKey] = entry
+        } else {
+            rejects[rejectKey] = (1, UInt64(bytes.count), time, time)
+            rejectOrder.append(rejectKey)
+        }
+    }
+
+    static func flowKey(_ bytes: UnsafeMutableRawBufferPointer) -> FlowKey? {
+        guard let dissection = try? PacketDissection(etherType: bytes.first.map { $0 >> 4 == 6 } == true ? .ipv6 : .ipv4,
+                                                     bytes: bytes) else { return nil }
+        var ports: (UInt16, UInt16) = (0, 0)
+        switch dissection.transport {
+        case .tcp(let tcp): ports = (tcp.sourcePort, tcp.destinationPort)
+        case .udp(let udp): ports = (udp.sourcePort, udp.destinationPort)
+        default: break
+        }
+        switch dissection.network {
+        case .ipv4(let ip):
+            return FlowKey(source: ip.source, destination: ip.destination, sourcePort: ports.0, destinationPort: ports.1, proto: ip.protocol)
+        case .ipv6(let ip):
+            return FlowKey(source: ip.source, destination: ip.destination, sourcePort: ports.0, destinationPort: ports.1,
+                           proto: ip.upperLayerProtocol)
+        case .other:
+            return nil
+        }
+    }
+
+    static func text(_ address: FlowAddress) -> String {
+        address.isIPv4 ? address.ipv4.description : address.ipv6.description
+    }
+
+    static func seconds(_ nanoseconds: Int64) -> String {
+        let fraction = String(nanoseconds % 1_000_000_000)
+        return "\(nanoseconds / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
+    }
+
+    private func drainFlowRecords() {
+        let tables = dataplane.tables
+        var count: UInt64 = 0
+        dataplane.flowRecords.drain { record in
+            flowLog.write(record.line(tables: tables) + "\n")
+            count += 1
+        }
+        report.flowRecords += count
+    }
+
+    private func writeRejects() {
+        let tables = dataplane.tables
+        for key in rejectOrder {
+            guard let entry = rejects[key] else { continue }
+            let interface = tables.interfaces[key.interface]
+            flowLog.write("2 \(interface.accountID) \(interface.id) \(key.source) \(key.destination) \(key.sourcePort) "
+                          + "\(key.destinationPort) \(key.proto) \(entry.packets) \(entry.bytes) \(entry.start / 1_000_000_000) "
+                          + "\(entry.end / 1_000_000_000) REJECT OK\n")
+            report.flowRecords += 1
+        }
+    }
+
+    // MARK: Events
+
+    private func applyEvents(upTo time: Int64) throws(Failure) {
+        guard let first = firstTime else { return }
+        while eventIndex < options.events.count, first + options.events[eventIndex].time <= time {
+            flush()
+            try apply(options.events[eventIndex])
+            eventIndex += 1
+            report.events += 1
+        }
+    }
+
+    private func apply(_ event: ReplayEvent) throws(Failure) {
+        let tables = dataplane.tables
+        switch event.action {
+        case .endpointAccepted, .endpointRejected:
+            guard let index = topology.endpoints.firstIndex(where: { $0.name == event.subject }) else { return }
+            dataplane.setEndpointState(index, event.action == .endpointAccepted ? .available : .rejected)
+        case .targetHealthy, .targetUnhealthy:
+            guard let (group, host, port) = event.target else { return }
+            for (index, target) in tables.targets.enumerated()
+            where tables.targetGroups[target.targetGroup].name == group && target.name.hasPrefix(host + ":")
+                && (port == nil || target.port == port) {
+                dataplane.setTargetHealth(index, healthy: event.action == .targetHealthy)
+            }
+        case .targetRegistered, .targetDeregistered:
+            guard let (groupName, hostName, port) = event.target,
+                  let group = topology.targetGroups.firstIndex(where: { $0.name == groupName }),
+                  let host = topology.hosts.firstIndex(where: { $0.name == hostName }),
+                  case .vpc(let interface) = topology.hosts[host].placement else { return }
+            let targetPort = port ?? topology.targetGroups[group].port
+            if event.action == .targetRegistered {
+                guard !topology.targetGroups[group].targets.contains(where: { $0.host.index == host && $0.port == targetPort }) else { return }
+                let zone = topology[topology[interface].subnet].zone
+                topology.targetGroups[group].targets.append(
+                    TargetGroup.Target(host: Ref(host), interface: interface, port: targetPort, zone: zone))
+            } else {
+                topology.targetGroups[group].targets.removeAll { $0.host.index == host && $0.port == targetPort }
+            }
+            // Endpoint states set by events survive the reload.
+            let states = dataplane.endpointStates
+            dataplane.replaceTables(topology.forwardingTables())
+            for (index, state) in states.enumerated() { dataplane.setEndpointState(index, state) }
+        }
+    }
+
+    // MARK: The end
+
+    private func finishFiles() throws(Failure) {
+        do {
+            for port in writers.keys.sorted() { try writers[port]?.close() }
+            try dropped.close()
+            try droppedCSV.close()
+            try flowLog.close()
+        } catch let error as CustomStringConvertible {
+            throw Failure(description: error.description)
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+    }
+
+    private func summarise() {
+        let counters = dataplane.counters
+        let tables = dataplane.tables
+        for reason in DropReason.allCases where counters.drops(reason) > 0 { report.drops[reason.name] = counters.drops(reason) }
+        for cause in ResetCause.allCases where counters.resets(cause) > 0 { report.resetsSent[cause.name] = counters.resets(cause) }
+        report.sessions = ["created": counters.sessionsCreated, "expired": counters.sessionsExpired, "closed": counters.sessionsClosed]
+        report.ports = tables.ports.enumerated().map { index, port in
+            let counts = counters.ports[index]
+            return ReplayReport.PortLine(port: port.name,
+                                         received: ReplayReport.Traffic(packets: counts.packetsIn, bytes: counts.bytesIn),
+                                         sent: ReplayReport.Traffic(packets: counts.packetsOut, bytes: counts.bytesOut))
+        }
+        report.endpoints = topology.endpoints.enumerated().compactMap { index, endpoint in
+            let counts = counters.endpoints[index]
+            return counts.packets == 0 ? nil : ReplayReport.EndpointLine(endpoint: endpoint.name, flows: counts.flows,
+                                                                         packets: counts.packets, bytes: counts.bytes)
+        }
+        var node = 0
+        for balancer in tables.loadBalancers {
+            for balancerNode in balancer.nodes {
+                report.loadBalancerNodes.append(ReplayReport.NodeLine(loadBalancer: balancer.name, zone: tables.zoneNames[balancerNode.zone],
+                                                                      flows: counters.nodes[node].flows))
+                node += 1
+            }
+        }
+        for (index, target) in tables.targets.enumerated() {
+            let counts = counters.targets[index]
+            let zone = tables.zoneNames[target.zone]
+            report.targets.append(ReplayReport.TargetLine(targetGroup: tables.targetGroups[target.targetGroup].name, target: target.name,
+                                                          zone: zone, flows: counts.flows, packets: counts.packets, bytes: counts.bytes))
+            report.flowsByTargetZone[zone, default: 0] += counts.flows
+        }
+        report.flowRecordsLost = dataplane.flowRecords.lost
+    }
+
+    static func monotonic() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Forwarder
+import Foundation
+import Glibc
+import Topology
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run the dataplane on a capture and write what every port would have sent.",
+        discussion: """
+            Each captured packet enters on the port of the ENI that owns its source address (or the \
+            internet gateway, or a gateway endpoint's service network, for outside sources) at its \
+            captured time. The output folder gets one raw-IP capture per port that sent packets, \
+            dropped.pcap with dropped.csv giving each drop's reason, flow-log.txt (VPC Flow Logs \
+            version 2), and report.txt and report.json. The same inputs give the same files, byte \
+            for byte.
+
+            Events file: one event per line, TIME EVENT SUBJECT, TIME in seconds after the first \
+            packet; events are target-unhealthy, target-healthy, target-registered, \
+            target-deregistered (SUBJECT: target-group/host[:port]), endpoint-accepted, \
+            endpoint-rejected (SUBJECT: the endpoint's name).
+            """
+    )
+
+    @Argument(help: "The topology file (YAML).")
+    var topology: String
+
+    @Option(help: "The capture to replay (pcap or pcapng).")
+    var input: String
+
+    @Option(help: "The folder for the output (created if missing).")
+    var output: String
+
+    @Option(help: "A timeline of health and lifecycle events.")
+    var events: String?
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(help: "Sessions the flow table holds.")
+    var flowCapacity: Int = 1 << 20
+
+    func validate() throws {
+        if flowCapacity < 1 || flowCapacity > 64 << 20 { throw ValidationError("--flow-capacity must be from 1 to \(64 << 20)") }
+    }
+
+    func run() throws {
+        let load = try TopologyFile.read(topology)
+        for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: topology) + "\n") }
+        guard let model = load.topology else { throw CLIError("\(topology): \(load.errors.count) error(s); nothing replayed") }
+        var options = Replay.Options(input: input, output: output)
+        options.configuration.flowCapacity = flowCapacity
+        if let events {
+            guard let text = try? String(contentsOfFile: events, encoding: .utf8) else { throw CLIError("\(events): cannot read") }
+            do { options.events = try ReplayEvent.parse(text, file: events, topology: model) } catch {
+                writeToStandardError(error.description + "\n")
+                throw CLIError("\(events): the events have errors; nothing replayed")
+            }
+        }
+        if isatty(2) != 0 && !json {
+            options.progress = { fraction in
+                let width = 30
+                let done = Int(fraction * Double(width))
+                writeToStandardError("\r[" + String(repeating: "#", count: done) + String(repeating: " ", count: width - done)
+                                     + "] \(Int(fraction * 100))%")
+            }
+        }
+        let replay = try Replay(topology: model, options: options)
+        let (report, timing): (ReplayReport, ReplayTiming)
+        do { (report, timing) = try replay.run() } catch { throw CLIError(error.description) }
+        if options.progress != nil { writeToStandardError("\r" + String(repeating: " ", count: 40) + "\r") }
+        try? report.text.write(toFile: output + "/report.txt", atomically: true, encoding: .utf8)
+        try? report.json.write(toFile: output + "/report.json", atomically: true, encoding: .utf8)
+        if json {
+            struct Printed: Encodable {
+                let report: ReplayReport
+                let timing: ReplayTiming
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(Printed(report: report, timing: timing)), as: UTF8.self))
+        } else {
+            print(report.text, terminator: "")
+            print("speed: " + timing.text)
+            print("output: \(output)")
+        }
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+import Dataplane
+import Forwarder
+import PacketIO
+import PacketWire
+import TestSupport
+import Topology
+
+@Suite("Replay")
+struct ReplayTests {
+    static let topology = Topology.load(yaml: Topology.defaultYAML).topology!
+
+    static func interface(host: String) -> NetworkInterface {
+        guard case .vpc(let eni) = topology.hosts.first(where: { $0.name == host })!.placement else { fatalError() }
+        return topology[eni]
+    }
+
+    static func endpointENI(zone: String) -> NetworkInterface {
+        topology.endpoints[0].interfaces.map { topology[$0] }.first { topology[topology[$0.subnet].zone].name == zone }!
+    }
+
+    static func node(zone: String) -> NetworkInterface {
+        topology.loadBalancers[0].nodes.map { topology[$0.interface] }.first { topology[topology[$0.subnet].zone].name == zone }!
+    }
+
+    static func tcp(_ source: IPv4Address, _ sport: UInt16, _ destination: IPv4Address, _ dport: UInt16, _ flags: TCPFlags,
+                    seq: UInt32 = 1, ack: UInt32 = 0, payload: Int = 0) -> [UInt8] {
+        var fields = TCPFields(sourcePort: sport, destinationPort: dport, flags: flags)
+        fields.sequenceNumber = seq
+        fields.acknowledgmentNumber = ack
+        return PacketBuilder.ipv4Packet(IPv4Fields(source: source, destination: destination), .tcp(fields),
+                                        payload: [UInt8](repeating: 0x41, count: payload))
+    }
+
+    /// What the hosts sent, in order, one millisecond apart from t = 1000 s: a connection through
+    /// the endpoint (the target answers the NLB's first source port, 10000), and the cases that
+    /// must fail.
+    static func capture() -> [[UInt8]] {
+        let client = interface(host: "client-a").ipv4!, web = interface(host: "web-a").ipv4!
+        let endpoint = endpointENI(zone: "us-east-1a").ipv4!, node = node(zone: "us-east-1a").ipv4!
+        let partner = interface(host: "partner-client").ipv4!
+        let partnerEndpoint = topology[topology.endpoints[1].interfaces[0]].ipv4!
+        let v6Endpoint = endpointENI(zone: "us-east-1a").ipv6!
+        var internetSYN = TCPFields(sourcePort: 5555, destinationPort: 80, flags: .syn)
+        internetSYN.sequenceNumber = 1
+        return [
+            tcp(client, 40000, endpoint, 80, .syn, seq: 100),
+            tcp(web, 80, node, 10000, [.syn, .ack], seq: 500, ack: 101),
+            tcp(client, 40000, endpoint, 80, [.ack, .psh], seq: 101, ack: 501, payload: 32),
+            tcp(web, 80, node, 10000, [.ack, .psh], seq: 501, ack: 133, payload: 64),
+            tcp(web, 80, node, 23456, .syn, seq: 9),
+            tcp(partner, 40001, partnerEndpoint, 80, .syn),
+            PacketBuilder.ipv6Packet(IPv6Fields(source: IPv6Address("2001:db8::10")!, destination: v6Endpoint), .tcp(internetSYN)),
+            tcp(client, 40002, endpoint, 80, .syn, payload: 8500),
+            tcp(IPv4Address(192, 0, 2, 1), 1, IPv4Address(192, 0, 2, 2), 2, .syn),
+        ]
+    }
+
+    static func writeCapture(_ packets: [[UInt8]], to path: String, linkType: LinkType = .rawIP) throws {
+        let writer = try CaptureWriter(path: path, linkType: linkType)
+        for (index, packet) in packets.enumerated() {
+            let framed = linkType == .ethernet ? [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, packet[0] >> 4 == 6 ? 0x86 : 0x08, packet[0] >> 4 == 6 ? 0xDD : 0x00] + packet : packet
+            framed.withUnsafeBytes { writer.write($0, timestampNanoseconds: 1_000_000_000_000 + Int64(index) * 1_000_000) }
+        }
+        try writer.close()
+    }
+
+    static func read(_ path: String) throws -> [[UInt8]] {
+        let reader = try CaptureReader(path: path)
+        var packets: [[UInt8]] = []
+        while let packet = try reader.next() { packets.append(Array(packet.bytes)) }
+        return packets
+    }
+
+    @Test func replayWritesCapturesDropsFlowLogAndReport() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let input = folder.file("in.pcap")
+        // Ethernet framing on input: the link layer is stripped, outputs are raw IP.
+        try Self.writeCapture(Self.capture(), to: input, linkType: .ethernet)
+        let output = folder.file("out")
+        let (report, timing) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(timing.seconds > 0)
+
+        #expect(report.input.packets == 9)
+        #expect(report.unattributed == 1, "192.0.2.1 belongs to no ENI, gateway or service")
+        #expect(report.forwarded.packets == 4)
+        #expect(report.dropped.packets == 4)
+        #expect(report.drops == ["provider-initiated": 1, "endpoint-rejected": 1, "deny-all-igw-traffic": 1, "endpoint-oversize": 1])
+
+        // The target saw the client's SYN and data from the NLB node; the client saw the
+        // endpoint answer.
+        let toTarget = try Self.read(output + "/web-a.pcap")
+        #expect(toTarget.count == 2)
+        let toClient = try Self.read(output + "/client-a.pcap")
+        #expect(toClient.count == 2)
+        var first = toClient[0]
+        try first.withUnsafeMutableBytes { buffer in
+            let ip = try IPv4Packet(buffer)
+            #expect(ip.source == Self.endpointENI(zone: "us-east-1a").ipv4!)
+            #expect(ip.destination == Self.interface(host: "client-a").ipv4!)
+        }
+
+        let csv = try String(contentsOfFile: output + "/dropped.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(csv[0] == "packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length")
+        #expect(csv.count == 5)
+        #expect(csv[1].hasPrefix("5,1000.004000000,web-a,provider-initiated,10.10.1.4,10.10.1.5,6,80,23456,"))
+        #expect(csv.contains { $0.contains(",igw-consumer,deny-all-igw-traffic,2001:db8::10,") })
+        #expect(try Self.read(output + "/dropped.pcap").count == 4)
+
+        let log = try String(contentsOfFile: output + "/flow-log.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(log[0] == "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
+        #expect(log.contains { $0.hasSuffix(" ACCEPT OK") && $0.contains(" 10.20.1.4 10.20.1.5 40000 80 6 2 ") })
+        #expect(log.contains { $0.hasSuffix(" REJECT OK") && $0.contains(" 10.30.1.4 ") }, "the rejected endpoint's refusal")
+        #expect(report.flowRecords == UInt64(log.count - 1))
+
+        #expect(report.targets.first { $0.target == "web-a:80" }?.flows == 1)
+        #expect(report.flowsByTargetZone["us-east-1a"] == 1)
+        #expect(FileManager.default.fileExists(atPath: output + "/report.json") == false, "the command writes the report files")
+    }
+
+    @Test func theSameInputsGiveByteIdenticalOutputs() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let input = folder.file("in.pcap")
+        try Self.writeCapture(Self.capture(), to: input)
+        var files: [[String: Data]] = []
+        for run in 0..<2 {
+            let output = folder.file("out-\(run)")
+            let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
+            try report.json.write(toFile: output + "/report.json", atomically: true, encoding: .utf8)
+            var contents: [String: Data] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: output) {
+                contents[name] = try Data(contentsOf: URL(fileURLWithPath: output + "/" + name))
+            }
+            files.append(contents)
+        }
+        #expect(files[0].keys.sorted() == files[1].keys.sorted())
+        #expect(files[0].count >= 5)
+        for name in files[0].keys { #expect(files[0][name] == files[1][name], "\(name) differs") }
+    }
+
+    @Test func eventsChangeHealthAndLifecycleAtTheirTime() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let client = Self.interface(host: "client-a").ipv4!, endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!
+        // Three SYNs a second apart; web-a turns unhealthy after the first, and the endpoint is
+        // rejected before the third.
+        var packets: [[UInt8]] = []
+        for index in 0..<3 { packets.append(Self.tcp(client, UInt16(41000 + index), endpoint, 80, .syn)) }
+        let input = folder.file("in.pcap")
+        let writer = try CaptureWriter(path: input, linkType: .rawIP)
+        for (index, packet) in packets.enumerated() {
+            packet.withUnsafeBytes { writer.write($0, timestampNanoseconds: 5_000_000_000 + Int64(index) * 1_000_000_000) }
+        }
+        try writer.close()
+        let events = try ReplayEvent.parse("""
+            # time  event  subject
+            0.5  target-unhealthy   web-targets/web-a
+            0.5  target-unhealthy   web-targets/web-b:80
+            1.5  endpoint-rejected  web-endpoint
+            """, file: "events", topology: Self.topology)
+        #expect(events.count == 3)
+        var options = Replay.Options(input: input, output: folder.file("out"))
+        options.events = events
+        let (report, _) = try Replay(topology: Self.topology, options: options).run()
+        #expect(report.events == 3)
+        // All unhealthy: fail-open sends the second SYN anyway; the third meets the rejection.
+        #expect(report.forwarded.packets == 2)
+        #expect(report.drops == ["endpoint-rejected": 1])
+    }
+
+    @Test func eventFileErrorsNameTheLine() {
+        #expect(throws: ReplayEvent.ParseError.self) {
+            try ReplayEvent.parse("1 target-sick web-targets/web-a\n", file: "e.txt", topology: Self.topology)
+        }
+        do {
+            _ = try ReplayEvent.parse("1 target-healthy web-targets/web-z\n2 endpoint-rejected nope\nx y\n", file: "e.txt", topology: Self.topology)
+        } catch {
+            #expect(error.description.contains("e.txt:1: error: no host named 'web-z' in a VPC"))
+            #expect(error.description.contains("e.txt:2: error: no endpoint named 'nope'"))
+            #expect(error.description.contains("e.txt:3: error: expected TIME EVENT SUBJECT, found 2 words"))
+        }
+    }
+}
