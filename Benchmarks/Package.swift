@@ -20,5 +20,16 @@ let package = Package(
             path: "Benchmarks/WireBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "DataplaneBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "PacketWire", package: "privet"),
+                .product(name: "Dataplane", package: "privet"),
+                .product(name: "Topology", package: "privet"),
+            ],
+            path: "Benchmarks/DataplaneBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

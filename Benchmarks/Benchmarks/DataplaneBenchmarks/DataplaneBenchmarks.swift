@@ -1,0 +1,183 @@
+// The dataplane's hot path on the default topology: consumer → interface endpoint → NLB →
+// target. Each scaled iteration is one batch of 256 packets, refilled from templates (a 64-byte
+// copy per packet, included in the time); divide the time by 256 for a packet.
+
+import Benchmark
+import Dataplane
+import PacketWire
+import Topology
+
+/// The default topology's dataplane with `sessions` connections open through the endpoint
+/// (half from client-a in zone a, half from client-b in zone b: each NLB node's pool towards its
+/// target holds 55,000 ports), and one batch of established packets, both directions, to send
+/// again and again.
+final class Setup {
+    let dataplane: Dataplane
+    let batch = PacketBatch()
+    let buffer: UnsafeMutableRawPointer
+    let slot = 128
+    var templates: [(bytes: [UInt8], port: Int)] = []
+    var clock: Int64 = 1_000_000_000
+    let clients: [(address: IPv4Address, port: Int, endpoint: IPv4Address)]
+
+    init(sessions: Int, flowCapacity: Int) {
+        let topology = Topology.load(yaml: Topology.defaultYAML).topology!
+        let tables = topology.forwardingTables()
+        var configuration = DataplaneConfiguration()
+        configuration.flowCapacity = flowCapacity
+        dataplane = Dataplane(tables: tables, configuration: configuration)
+        buffer = .allocate(byteCount: 128 * 256, alignment: 64)
+        func host(_ name: String) -> NetworkInterface {
+            guard case .vpc(let eni) = topology.hosts.first(where: { $0.name == name })!.placement else { fatalError() }
+            return topology[eni]
+        }
+        func inZone<T>(_ items: [T], _ zone: Int, _ eni: (T) -> NetworkInterface) -> NetworkInterface {
+            items.map(eni).first { topology[$0.subnet].zone.index == zone }!
+        }
+        clients = [("client-a", 0), ("client-b", 1)].map { name, zone in
+            (host(name).ipv4!, tables.ports.firstIndex { $0.name == name }!,
+             inZone(topology.endpoints[0].interfaces, zone) { topology[$0] }.ipv4!)
+        }
+        // Open the sessions in batches of SYNs; remember the NAT ports of the first 128 of client-a.
+        var natPorts: [UInt16] = []
+        var opened = 0
+        while opened < sessions {
+            batch.removeAll()
+            let count = min(256, sessions - opened)
+            for index in 0..<count {
+                let connection = opened + index
+                let client = clients[connection % 2]
+                let syn = Setup.tcp(client.address, UInt16(1024 + connection / 2), client.endpoint, 80, .syn)
+                let start = buffer + index * slot
+                syn.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: syn.count) }
+                batch.append(start, length: syn.count, capacity: slot, ingressPort: client.port)
+            }
+            dataplane.process(batch, now: clock)
+            for index in stride(from: 0, to: count, by: 2) where natPorts.count < 128 && !batch.verdicts[index].isDrop {
+                let bytes = batch.bytes(index)
+                natPorts.append(UInt16(bytes[20]) << 8 | UInt16(bytes[21]))
+            }
+            opened += count
+        }
+        guard natPorts.count == 128 else { return }
+        let target = host("web-a").ipv4!
+        let targetPort = tables.ports.firstIndex { $0.name == "web-a" }!
+        let node = inZone(topology.loadBalancers[0].nodes, 0) { topology[$0.interface] }.ipv4!
+        for index in 0..<256 {
+            let connection = index % 128
+            if index % 2 == 0 {
+                templates.append((Setup.tcp(clients[0].address, UInt16(1024 + connection), clients[0].endpoint, 80, .ack,
+                                            seq: 1, ack: 1, payload: 24), clients[0].port))
+            } else {
+                templates.append((Setup.tcp(target, 80, node, natPorts[connection], .ack, seq: 1, ack: 1, payload: 24), targetPort))
+            }
+        }
+    }
+
+    deinit { buffer.deallocate() }
+
+    static func tcp(_ source: IPv4Address, _ sport: UInt16, _ destination: IPv4Address, _ dport: UInt16, _ flags: TCPFlags,
+                    seq: UInt32 = 0, ack: UInt32 = 0, payload: Int = 0) -> [UInt8] {
+        var fields = TCPFields(sourcePort: sport, destinationPort: dport, flags: flags)
+        fields.sequenceNumber = seq
+        fields.acknowledgmentNumber = ack
+        return PacketBuilder.ipv4Packet(IPv4Fields(source: source, destination: destination), .tcp(fields),
+                                        payload: [UInt8](repeating: 0, count: payload))
+    }
+
+    /// Refills the batch from the templates and processes it.
+    @inline(__always)
+    func runEstablished() {
+        batch.removeAll()
+        for index in 0..<256 {
+            let start = buffer + index * slot
+            templates[index].bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            batch.append(start, length: templates[index].bytes.count, capacity: slot, ingressPort: templates[index].port)
+        }
+        clock += 1_000_000
+        dataplane.process(batch, now: clock)
+    }
+}
+
+/// Built once: 100k sessions take a second to open.
+nonisolated(unsafe) let established = Setup(sessions: 100_000, flowCapacity: 1 << 18)
+
+/// 50,000 SYNs, alternating between the two clients (25,000 per zone, under the 55,000 ports of
+/// each NLB node's pool towards its target).
+nonisolated(unsafe) let newFlowSYNs: [([UInt8], Int)] = {
+    let setup = Setup(sessions: 0, flowCapacity: 1)
+    return (0..<50_000).map { index in
+        let client = setup.clients[index % 2]
+        return (Setup.tcp(client.address, UInt16(1024 + index / 2), client.endpoint, 80, .syn, seq: UInt32(index)), client.port)
+    }
+}()
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        timeUnits: .nanoseconds,
+        maxDuration: .seconds(3),
+        maxIterations: 1000,
+        thresholds: [.mallocCountTotal: .init(absolute: [.p0: 0, .p50: 0, .p100: 0])]
+    )
+
+    // Each sample sends about a million packets (3906 batches of 256); the time is per packet.
+    Benchmark("Established flows: consumer -> endpoint -> NLB -> target and back, 64-byte TCP, 100k sessions",
+              configuration: .init(scalingFactor: .mega)) { benchmark in
+        precondition(established.dataplane.flows.count == 100_000, "every session opened")
+        for _ in 0..<(benchmark.scaledIterations.count / 256) { established.runEstablished() }
+        blackHole(established.dataplane.counters.totalDrops)
+    }
+
+    // Each sample opens 1000 connections (4 batches of 250) in a fresh dataplane: security
+    // groups, the NLB's choice (Maglev), a NAT port, two flow-table entries, the translation.
+    // The time is per new flow.
+    Benchmark("New flows through the endpoint", configuration: .init(scalingFactor: .kilo, maxIterations: 200)) { benchmark in
+        let setup = Setup(sessions: 0, flowCapacity: 1 << 12)
+        let first = Int.random(in: 0..<49) * 1000
+        benchmark.startMeasurement()
+        var next = first
+        for _ in 0..<4 {
+            setup.batch.removeAll()
+            for index in 0..<250 {
+                let (bytes, port) = newFlowSYNs[next]
+                next += 1
+                let start = setup.buffer + index * setup.slot
+                bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                setup.batch.append(start, length: bytes.count, capacity: setup.slot, ingressPort: port)
+            }
+            setup.dataplane.process(setup.batch, now: 1_000_000_000)
+        }
+        benchmark.stopMeasurement()
+        precondition(setup.dataplane.counters.totalDrops == 0, "every SYN opened a flow")
+        blackHole(setup.dataplane.flows.count)
+    }
+
+    Benchmark("Flow table lookup, 1M sessions, hit", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for index in 0..<benchmark.scaledIterations.count { blackHole(lookupTable.lookup(lookupKeys[index % lookupKeys.count])) }
+    }
+
+    Benchmark("Flow table lookup, 1M sessions, miss", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for index in 0..<benchmark.scaledIterations.count {
+            var key = lookupKeys[index % lookupKeys.count]
+            key.destinationPort = 81
+            blackHole(lookupTable.lookup(key))
+        }
+    }
+
+    Benchmark("Flow table memory for 1M sessions", configuration: .init(metrics: [.peakMemoryResident], maxIterations: 1)) { benchmark in
+        blackHole(lookupTable.count)
+        blackHole(FlowTable.memoryFootprint(capacity: 1_000_000))
+    }
+}
+
+nonisolated(unsafe) let lookupKeys: [FlowKey] = (0..<1_000_000).map { index in
+    FlowKey(source: IPv4Address(UInt32(0x0A00_0000 + index)), destination: IPv4Address(0x0A01_0001),
+            sourcePort: UInt16(truncatingIfNeeded: index &* 7919), destinationPort: 80, proto: .tcp)
+}
+
+nonisolated(unsafe) let lookupTable: FlowTable = {
+    let table = FlowTable(capacity: 1_000_000, seed: 7)
+    for key in lookupKeys { _ = table.insert(forward: key, reverse: key.reversed) }
+    return table
+}()
