@@ -1,5 +1,6 @@
 // Counters per port, endpoint, load balancer node and target, and drops by reason: plain
-// integer arrays allocated with the tables, bumped on the hot path, read by reports.
+// integer blocks allocated with the tables, bumped on the hot path through raw pointers (no
+// copy-on-write checks, no reference counting), read by reports through value snapshots.
 
 public final class Counters {
     /// Packets and bytes in and out of one port.
@@ -17,67 +18,98 @@ public final class Counters {
         public var bytes: UInt64 = 0
     }
 
-    public private(set) var ports: [PortCounts]
-    public private(set) var endpoints: [FlowCounts]
-    /// Indexed by global node number (see `Dataplane.nodeIndex`).
-    public private(set) var nodes: [FlowCounts]
-    public private(set) var targets: [FlowCounts]
-    public private(set) var drops: [UInt64]
-    public private(set) var resets: [UInt64]
+    private let portCounts: UnsafeMutablePointer<PortCounts>
+    private let endpointCounts: UnsafeMutablePointer<FlowCounts>
+    private let nodeCounts: UnsafeMutablePointer<FlowCounts>
+    private let targetCounts: UnsafeMutablePointer<FlowCounts>
+    private let dropCounts: UnsafeMutablePointer<UInt64>
+    private let resetCounts: UnsafeMutablePointer<UInt64>
+    let portCount: Int
+    let endpointCount: Int
+    let nodeCount: Int
+    let targetCount: Int
     public internal(set) var sessionsCreated: UInt64 = 0
     public internal(set) var sessionsExpired: UInt64 = 0
     public internal(set) var sessionsClosed: UInt64 = 0
 
     init(ports: Int, endpoints: Int, nodes: Int, targets: Int) {
-        self.ports = [PortCounts](repeating: PortCounts(), count: ports)
-        self.endpoints = [FlowCounts](repeating: FlowCounts(), count: endpoints)
-        self.nodes = [FlowCounts](repeating: FlowCounts(), count: nodes)
-        self.targets = [FlowCounts](repeating: FlowCounts(), count: targets)
-        drops = [UInt64](repeating: 0, count: DropReason.allCases.count)
-        resets = [UInt64](repeating: 0, count: ResetCause.allCases.count)
+        portCount = ports
+        endpointCount = endpoints
+        nodeCount = nodes
+        targetCount = targets
+        portCounts = .allocate(capacity: max(ports, 1))
+        portCounts.initialize(repeating: PortCounts(), count: max(ports, 1))
+        endpointCounts = .allocate(capacity: max(endpoints, 1))
+        endpointCounts.initialize(repeating: FlowCounts(), count: max(endpoints, 1))
+        nodeCounts = .allocate(capacity: max(nodes, 1))
+        nodeCounts.initialize(repeating: FlowCounts(), count: max(nodes, 1))
+        targetCounts = .allocate(capacity: max(targets, 1))
+        targetCounts.initialize(repeating: FlowCounts(), count: max(targets, 1))
+        dropCounts = .allocate(capacity: DropReason.allCases.count)
+        dropCounts.initialize(repeating: 0, count: DropReason.allCases.count)
+        resetCounts = .allocate(capacity: ResetCause.allCases.count)
+        resetCounts.initialize(repeating: 0, count: ResetCause.allCases.count)
     }
 
+    deinit {
+        portCounts.deallocate()
+        endpointCounts.deallocate()
+        nodeCounts.deallocate()
+        targetCounts.deallocate()
+        dropCounts.deallocate()
+        resetCounts.deallocate()
+    }
+
+    // MARK: Reading
+
+    public var ports: [PortCounts] { Array(UnsafeBufferPointer(start: portCounts, count: portCount)) }
+    public var endpoints: [FlowCounts] { Array(UnsafeBufferPointer(start: endpointCounts, count: endpointCount)) }
+    /// Indexed by global node number (see `Dataplane.nodeIndex`).
+    public var nodes: [FlowCounts] { Array(UnsafeBufferPointer(start: nodeCounts, count: nodeCount)) }
+    public var targets: [FlowCounts] { Array(UnsafeBufferPointer(start: targetCounts, count: targetCount)) }
+    public func drops(_ reason: DropReason) -> UInt64 { dropCounts[Int(reason.rawValue)] }
+    public func resets(_ cause: ResetCause) -> UInt64 { resetCounts[Int(cause.rawValue)] }
+    public var totalDrops: UInt64 { (0..<DropReason.allCases.count).reduce(0) { $0 &+ dropCounts[$1] } }
+
+    // MARK: Counting
+
     @inline(__always) func received(port: Int, bytes: Int) {
-        ports[port].packetsIn &+= 1
-        ports[port].bytesIn &+= UInt64(bytes)
+        portCounts[port].packetsIn &+= 1
+        portCounts[port].bytesIn &+= UInt64(bytes)
     }
 
     @inline(__always) func sent(port: Int, bytes: Int) {
-        ports[port].packetsOut &+= 1
-        ports[port].bytesOut &+= UInt64(bytes)
+        portCounts[port].packetsOut &+= 1
+        portCounts[port].bytesOut &+= UInt64(bytes)
     }
 
-    @inline(__always) func dropped(_ reason: DropReason) { drops[Int(reason.rawValue)] &+= 1 }
-    @inline(__always) func reset(_ cause: ResetCause) { resets[Int(cause.rawValue)] &+= 1 }
+    @inline(__always) func dropped(_ reason: DropReason) { dropCounts[Int(reason.rawValue)] &+= 1 }
+    @inline(__always) func reset(_ cause: ResetCause) { resetCounts[Int(cause.rawValue)] &+= 1 }
 
     @inline(__always) func translated(endpoint: Int, node: Int, target: Int, bytes: Int, newFlow: Bool) {
         let add: UInt64 = newFlow ? 1 : 0
-        endpoints[endpoint].flows &+= add
-        endpoints[endpoint].packets &+= 1
-        endpoints[endpoint].bytes &+= UInt64(bytes)
-        nodes[node].flows &+= add
-        nodes[node].packets &+= 1
-        nodes[node].bytes &+= UInt64(bytes)
-        targets[target].flows &+= add
-        targets[target].packets &+= 1
-        targets[target].bytes &+= UInt64(bytes)
+        endpointCounts[endpoint].flows &+= add
+        endpointCounts[endpoint].packets &+= 1
+        endpointCounts[endpoint].bytes &+= UInt64(bytes)
+        nodeCounts[node].flows &+= add
+        nodeCounts[node].packets &+= 1
+        nodeCounts[node].bytes &+= UInt64(bytes)
+        targetCounts[target].flows &+= add
+        targetCounts[target].packets &+= 1
+        targetCounts[target].bytes &+= UInt64(bytes)
     }
 
     /// Takes over another set of counts under a new numbering (after a reload).
     func carry(from old: Counters, ports portMap: [Int?], endpoints endpointMap: [Int?], nodes nodeMap: [Int?],
                targets targetMap: [Int?]) {
-        for (oldIndex, newIndex) in portMap.enumerated() { if let newIndex { ports[newIndex] = old.ports[oldIndex] } }
-        for (oldIndex, newIndex) in endpointMap.enumerated() { if let newIndex { endpoints[newIndex] = old.endpoints[oldIndex] } }
-        for (oldIndex, newIndex) in nodeMap.enumerated() { if let newIndex { nodes[newIndex] = old.nodes[oldIndex] } }
-        for (oldIndex, newIndex) in targetMap.enumerated() { if let newIndex { targets[newIndex] = old.targets[oldIndex] } }
-        drops = old.drops
-        resets = old.resets
+        for (oldIndex, newIndex) in portMap.enumerated() { if let newIndex { portCounts[newIndex] = old.portCounts[oldIndex] } }
+        for (oldIndex, newIndex) in endpointMap.enumerated() { if let newIndex { endpointCounts[newIndex] = old.endpointCounts[oldIndex] } }
+        for (oldIndex, newIndex) in nodeMap.enumerated() { if let newIndex { nodeCounts[newIndex] = old.nodeCounts[oldIndex] } }
+        for (oldIndex, newIndex) in targetMap.enumerated() { if let newIndex { targetCounts[newIndex] = old.targetCounts[oldIndex] } }
+        dropCounts.update(from: old.dropCounts, count: DropReason.allCases.count)
+        resetCounts.update(from: old.resetCounts, count: ResetCause.allCases.count)
         sessionsCreated = old.sessionsCreated
         sessionsExpired = old.sessionsExpired
         sessionsClosed = old.sessionsClosed
     }
-
-    public func drops(_ reason: DropReason) -> UInt64 { drops[Int(reason.rawValue)] }
-    public func resets(_ cause: ResetCause) -> UInt64 { resets[Int(cause.rawValue)] }
-    public var totalDrops: UInt64 { drops.reduce(0, &+) }
 }

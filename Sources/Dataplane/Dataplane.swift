@@ -17,6 +17,12 @@ public final class Dataplane {
     private(set) var balancer: Balancer
     /// Endpoint states, changed by events without a new set of tables.
     public private(set) var endpointStates: [ForwardingTables.EndpointState]
+    /// Per endpoint: whether it is available (the fast path reads this, not the array above).
+    private var endpointAvailable: UnsafeMutablePointer<Bool>
+    /// Per target: whether packets of its flows get a RST (unhealthy, connection termination on,
+    /// and not failing open).
+    private var resetsFlows: UnsafeMutablePointer<Bool>
+    private var portCount: Int
     /// Finished flow-log intervals, drained by the caller.
     public let flowRecords: FlowRecordBuffer
 
@@ -29,9 +35,28 @@ public final class Dataplane {
         counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: balancer.nodeCount,
                             targets: tables.targets.count)
         endpointStates = tables.endpoints.map(\.state)
+        endpointAvailable = .allocate(capacity: max(1, tables.endpoints.count))
+        resetsFlows = .allocate(capacity: max(1, tables.targets.count))
+        portCount = tables.ports.count
         // Up to 8 records a session (4 ENIs, 2 directions); per batch, at most one interval
         // roll-over and one end per packet, and one end per swept session.
         flowRecords = FlowRecordBuffer(capacity: 8 * (2 * PacketBatch.capacity + configuration.sweepBudget))
+        refreshFlags()
+    }
+
+    deinit {
+        endpointAvailable.deallocate()
+        resetsFlows.deallocate()
+    }
+
+    /// Refreshes the flags the fast path reads from the endpoint states and target health.
+    private func refreshFlags() {
+        for index in 0..<endpointStates.count { endpointAvailable[index] = endpointStates[index] == .available }
+        for target in 0..<tables.targets.count {
+            resetsFlows[target] = !balancer.healthy[target]
+                && tables.targetGroups[tables.targets[target].targetGroup].connectionTermination
+                && !balancer.isFailingOpen(target: target)
+        }
     }
 
     /// The global number of a load balancer node, as counters index nodes.
@@ -43,10 +68,12 @@ public final class Dataplane {
 
     public func setTargetHealth(_ target: Int, healthy: Bool) {
         balancer.setHealthy(target, healthy, tables: tables)
+        refreshFlags()
     }
 
     public func setEndpointState(_ endpoint: Int, _ state: ForwardingTables.EndpointState) {
         endpointStates[endpoint] = state
+        refreshFlags()
     }
 
     /// Takes the state a reload built (see `replaceTables`).
@@ -56,6 +83,12 @@ public final class Dataplane {
         self.ports = ports
         self.counters = counters
         endpointStates = tables.endpoints.map(\.state)
+        endpointAvailable.deallocate()
+        resetsFlows.deallocate()
+        endpointAvailable = .allocate(capacity: max(1, tables.endpoints.count))
+        resetsFlows = .allocate(capacity: max(1, tables.targets.count))
+        portCount = tables.ports.count
+        refreshFlags()
     }
 
     // MARK: The batch
@@ -85,7 +118,7 @@ public final class Dataplane {
     @inline(__always)
     private func decide(_ batch: PacketBatch, _ index: Int, now: Int64) -> Verdict {
         let ingress = batch.ingressPorts[index]
-        guard ingress >= 0 && ingress < tables.ports.count else { return .drop(.unknownPort) }
+        guard ingress >= 0 && ingress < portCount else { return .drop(.unknownPort) }
         counters.received(port: ingress, bytes: batch.lengths[index])
         guard let packet = ParsedPacket(batch.bytes(index)) else { return .drop(.malformed) }
         if packet.isFragment { return .drop(.malformed) }
@@ -114,19 +147,21 @@ public final class Dataplane {
             if direction == .forward && packet.length > configuration.endpointMTU { return .drop(.endpointOversize) }
             let endpoint = Int(session.pointee.endpoint)
             // A provider may reject an endpoint that is already available: its flows stop.
-            if endpoint != Int(UInt16.max), endpointStates[endpoint] != .available {
+            if endpoint != Int(UInt16.max), !endpointAvailable[endpoint] {
                 return .drop(Dataplane.dropReason(for: endpointStates[endpoint]))
             }
             let target = Int(session.pointee.target)
             // A session whose target was deregistered by a reload has none and keeps going.
-            if session.pointee.target != Session.none && !balancer.healthy[target]
-                && tables.targetGroups[tables.targets[target].targetGroup].connectionTermination
-                && !balancer.isFailingOpen(target: target) {
+            if session.pointee.target != Session.none && resetsFlows[target] {
                 // The NLB resets connections tied to an unhealthy target (aws-behaviour.md §2).
                 endSession(index, now: now, reason: .terminated)
                 return reset(packet, batch: batch, index: packetIndex, cause: .unhealthyTarget)
             }
-            packet.rewrite(as: direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed)
+            if direction == .forward {
+                packet.rewrite(as: session.pointee.reverse.reversed, delta: session.pointee.forwardDelta)
+            } else {
+                packet.rewrite(as: session.pointee.forward.reversed, delta: session.pointee.reverseDelta)
+            }
             if packet.isSYN && session.pointee.clampMSS {
                 packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
             }
@@ -304,7 +339,7 @@ public final class Dataplane {
 
     private func endpointFlow(_ packet: ParsedPacket, endpoint: Int, interface: Int, from: Int?, ingress: Int,
                               batch: PacketBatch, index: Int, now: Int64) -> Verdict {
-        guard endpointStates[endpoint] == .available else { return .drop(Dataplane.dropReason(for: endpointStates[endpoint])) }
+        guard endpointAvailable[endpoint] else { return .drop(Dataplane.dropReason(for: endpointStates[endpoint])) }
         guard packet.isTCP else { return .drop(.endpointNotTCP) }
         guard packet.length <= configuration.endpointMTU else { return .drop(.endpointOversize) }
         if !packet.isSYN || packet.isACK {
@@ -382,10 +417,12 @@ public final class Dataplane {
         record.pointee.endpoint = UInt16(endpoint)
         record.pointee.endpointInterface = UInt32(interface)
         record.pointee.node = UInt16(nodeIndex(balancer: balancerIndex, node: node))
+        record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
+        record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
         counters.sessionsCreated &+= 1
         counters.translated(endpoint: endpoint, node: Int(record.pointee.node), target: target,
                             bytes: batch.lengths[index], newFlow: true)
-        packet.rewrite(as: reverse.reversed)
+        packet.rewrite(as: reverse.reversed, delta: record.pointee.forwardDelta)
         packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
         track(record, packet: packet, direction: .forward, bytes: batch.lengths[index], now: now)
         return .forward(targetPort)

@@ -64,15 +64,14 @@ public struct FlowKey: Equatable, Sendable {
     }
 
     /// A seeded 64-bit hash of the key (deterministic: the same seed gives the same hash on every
-    /// run and machine). Multiply-xorshift mixing of the five words, in the style of wyhash.
-    @inlinable
+    /// run and machine): two independent 64×64→128 multiply-folds of the five words, in the style
+    /// of wyhash, whose results are combined by a third.
+    @inlinable @inline(__always)
     public func hash(seed: UInt64) -> UInt64 {
         let ports = UInt64(sourcePort) << 48 | UInt64(destinationPort) << 32 | UInt64(proto) << 8 | UInt64(family)
-        var h = seed ^ 0x9E37_79B9_7F4A_7C15
-        h = FlowHash.mix(h ^ sourceHigh, sourceLow)
-        h = FlowHash.mix(h ^ destinationHigh, destinationLow)
-        h = FlowHash.mix(h, ports)
-        return FlowHash.finalize(h)
+        let low = FlowHash.mix(sourceLow ^ seed, destinationLow ^ ports)
+        let high = FlowHash.mix(sourceHigh ^ seed ^ 0x9E37_79B9_7F4A_7C15, destinationHigh)
+        return FlowHash.mix(low, high ^ ports)
     }
 }
 

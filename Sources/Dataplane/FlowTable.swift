@@ -46,6 +46,9 @@ public struct Session {
     /// The endpoint ENI it entered by (translated sessions), or `Session.none`.
     public var endpointInterface: UInt32
     public var flowStart: Int64
+    /// Checksum deltas (RFC 1624) of the translation of each direction: IP header, transport.
+    public var forwardDelta: (header: UInt32, transport: UInt32)
+    public var reverseDelta: (header: UInt32, transport: UInt32)
     public var packets: (forward: UInt32, reverse: UInt32)
     public var bytes: (forward: UInt64, reverse: UInt64)
     /// Start of the current flow-log aggregation interval.
@@ -115,8 +118,8 @@ public final class FlowTable {
                 reverse: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0, destinationPort: 0, proto: .tcp),
                 forwardPort: 0, reversePort: 0, kind: .plain, tcpState: .none, clampMSS: false, inUse: false,
                 lastSeen: 0, idleTimeout: 0, target: Session.none, portAllocator: Session.none, endpoint: UInt16.max,
-                node: UInt16.max, natPort: 0, endpointInterface: Session.none, flowStart: 0, packets: (0, 0), bytes: (0, 0),
-                intervalStart: 0))
+                node: UInt16.max, natPort: 0, endpointInterface: Session.none, flowStart: 0, forwardDelta: (0, 0),
+                reverseDelta: (0, 0), packets: (0, 0), bytes: (0, 0), intervalStart: 0))
             // Hand out low indices first: the sweep and the tests read better that way.
             freeList[index] = UInt32(capacity - 1 - index)
         }

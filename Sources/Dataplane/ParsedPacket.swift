@@ -96,6 +96,38 @@ struct ParsedPacket {
         }
     }
 
+    /// Rewrites addresses and ports to `target` with checksum deltas worked out beforehand.
+    @inline(__always)
+    func rewrite(as target: FlowKey, delta: (header: UInt32, transport: UInt32)) {
+        if let ipv6, ipv6.finalDestinationOffset != IPv6Packet.Offset.destination {
+            // A routing header names the pseudo-header's destination: work the delta out.
+            rewrite(as: target)
+            return
+        }
+        if let ipv4 {
+            ipv4.rewriteFlow(source: target.sourceIPv4, destination: target.destinationIPv4, sourcePort: target.sourcePort,
+                             destinationPort: target.destinationPort, headerDelta: delta.header, transportDelta: delta.transport)
+        } else if let ipv6 {
+            ipv6.rewriteFlow(source: target.sourceIPv6, destination: target.destinationIPv6, sourcePort: target.sourcePort,
+                             destinationPort: target.destinationPort, transportDelta: delta.transport)
+        }
+    }
+
+    /// The checksum deltas of rewriting a packet that reads as `old` so that it reads as `new`.
+    static func deltas(from old: FlowKey, to new: FlowKey) -> (header: UInt32, transport: UInt32) {
+        var addresses: UInt32
+        if old.isIPv4 {
+            addresses = InternetChecksum.add(InternetChecksum.delta(old: old.sourceIPv4.value, new: new.sourceIPv4.value),
+                                             InternetChecksum.delta(old: old.destinationIPv4.value, new: new.destinationIPv4.value))
+        } else {
+            addresses = InternetChecksum.add(InternetChecksum.delta(old: old.sourceIPv6, new: new.sourceIPv6),
+                                             InternetChecksum.delta(old: old.destinationIPv6, new: new.destinationIPv6))
+        }
+        let ports = InternetChecksum.add(InternetChecksum.delta(old: old.sourcePort, new: new.sourcePort),
+                                         InternetChecksum.delta(old: old.destinationPort, new: new.destinationPort))
+        return (old.isIPv4 ? addresses : 0, InternetChecksum.add(addresses, ports))
+    }
+
     /// Lowers the MSS option of a SYN or SYN-ACK to the endpoint's clamp.
     @inline(__always)
     func clampMSS(ipv4 maximum4: UInt16, ipv6 maximum6: UInt16) {

@@ -19,6 +19,33 @@ extension IPv4Packet {
     }
 }
 
+extension IPv4Packet {
+    /// `rewriteFlow` with the checksum changes worked out beforehand: a translating session
+    /// always changes the same old values into the same new ones, so its deltas are constant.
+    @inlinable @inline(__always)
+    public func rewriteFlow(source: IPv4Address, destination: IPv4Address, sourcePort: UInt16, destinationPort: UInt16,
+                            headerDelta: UInt32, transportDelta: UInt32) {
+        base.writeU32(source.value, at: Offset.source)
+        base.writeU32(destination.value, at: Offset.destination)
+        base.writeU16(InternetChecksum.apply(headerDelta, to: headerChecksum), at: Offset.checksum)
+        guard carriesTransportHeader else { return }
+        FlowPorts.write(protocol: self.protocol, segment: payload, sourcePort: sourcePort, destinationPort: destinationPort,
+                        delta: transportDelta)
+    }
+}
+
+extension IPv6Packet {
+    @inlinable @inline(__always)
+    public func rewriteFlow(source: IPv6Address, destination: IPv6Address, sourcePort: UInt16, destinationPort: UInt16,
+                            transportDelta: UInt32) {
+        base.writeIPv6Address(source, at: Offset.source)
+        base.writeIPv6Address(destination, at: Offset.destination)
+        guard carriesTransportHeader else { return }
+        FlowPorts.write(protocol: upperLayerProtocol, segment: upperLayer, sourcePort: sourcePort,
+                        destinationPort: destinationPort, delta: transportDelta)
+    }
+}
+
 extension IPv6Packet {
     /// Rewrites both addresses and, for TCP and UDP, both ports, with one incremental update of
     /// the transport checksum. Addresses in a routing header are left alone.
@@ -40,6 +67,17 @@ extension IPv6Packet {
 
 /// The ports of TCP and UDP, which share their offsets (RFC 9293, RFC 768).
 public enum FlowPorts {
+    /// Writes the ports (TCP and UDP) and applies a checksum delta worked out beforehand.
+    @inlinable @inline(__always)
+    public static func write(protocol proto: IPProtocol, segment: UnsafeMutableRawBufferPointer, sourcePort: UInt16,
+                             destinationPort: UInt16, delta: UInt32) {
+        if (proto == .tcp || proto == .udp), segment.count >= 4, let base = segment.nonEmptyBase {
+            base.writeU16(sourcePort, at: 0)
+            base.writeU16(destinationPort, at: 2)
+        }
+        TransportChecksum.adjust(protocol: proto, segment: segment, delta: delta)
+    }
+
     @inlinable @inline(__always)
     public static func rewrite(protocol proto: IPProtocol, segment: UnsafeMutableRawBufferPointer, addressDelta: UInt32,
                                sourcePort: UInt16, destinationPort: UInt16) {
