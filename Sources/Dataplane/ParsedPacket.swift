@@ -66,21 +66,23 @@ struct ParsedPacket {
             key.destinationPort = udp.destinationPort
         case .icmp where version == 4:
             guard let icmp = try? ICMPv4Message(transport) else { return nil }
-            isICMPError = icmp.isError
-            // An echo's identifier stands for both ports, so that the reply matches the request.
-            if icmp.isEcho {
-                key.sourcePort = icmp.identifier
-                key.destinationPort = icmp.identifier
-            }
+            note(icmp)
         case .icmpv6 where version == 6:
             guard let icmp = try? ICMPv6Message(transport) else { return nil }
-            isICMPError = icmp.isError
-            if icmp.isEcho {
-                key.sourcePort = icmp.identifier
-                key.destinationPort = icmp.identifier
-            }
+            note(icmp)
         default:
             break
+        }
+    }
+
+    /// An error names its flow in its quote; an echo's identifier stands for both ports, so that
+    /// the reply matches the request.
+    @inline(__always)
+    private mutating func note(_ icmp: some ICMPMessage) {
+        isICMPError = icmp.isError
+        if icmp.isEcho {
+            key.sourcePort = icmp.identifier
+            key.destinationPort = icmp.identifier
         }
     }
 

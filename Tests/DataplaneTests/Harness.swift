@@ -79,22 +79,25 @@ final class Harness {
 
     static func tcp(_ source: IPv4Address, _ sourcePort: UInt16, _ destination: IPv4Address, _ destinationPort: UInt16,
                     _ flags: TCPFlags, seq: UInt32 = 1000, ack: UInt32 = 0, mss: UInt16? = nil, payload: Int = 0) -> [UInt8] {
-        var fields = TCPFields(sourcePort: sourcePort, destinationPort: destinationPort, flags: flags)
-        fields.sequenceNumber = seq
-        fields.acknowledgmentNumber = ack
-        fields.maximumSegmentSize = mss
-        return PacketBuilder.ipv4Packet(IPv4Fields(source: source, destination: destination), .tcp(fields),
-                                        payload: [UInt8](repeating: 0x61, count: payload))
+        PacketBuilder.ipv4Packet(IPv4Fields(source: source, destination: destination),
+                                 segment(sourcePort, destinationPort, flags, seq: seq, ack: ack, mss: mss),
+                                 payload: [UInt8](repeating: 0x61, count: payload))
     }
 
     static func tcp6(_ source: IPv6Address, _ sourcePort: UInt16, _ destination: IPv6Address, _ destinationPort: UInt16,
                      _ flags: TCPFlags, seq: UInt32 = 1000, ack: UInt32 = 0, mss: UInt16? = nil, payload: Int = 0) -> [UInt8] {
+        PacketBuilder.ipv6Packet(IPv6Fields(source: source, destination: destination),
+                                 segment(sourcePort, destinationPort, flags, seq: seq, ack: ack, mss: mss),
+                                 payload: [UInt8](repeating: 0x62, count: payload))
+    }
+
+    private static func segment(_ sourcePort: UInt16, _ destinationPort: UInt16, _ flags: TCPFlags, seq: UInt32, ack: UInt32,
+                                mss: UInt16?) -> TransportFields {
         var fields = TCPFields(sourcePort: sourcePort, destinationPort: destinationPort, flags: flags)
         fields.sequenceNumber = seq
         fields.acknowledgmentNumber = ack
         fields.maximumSegmentSize = mss
-        return PacketBuilder.ipv6Packet(IPv6Fields(source: source, destination: destination), .tcp(fields),
-                                        payload: [UInt8](repeating: 0x62, count: payload))
+        return .tcp(fields)
     }
 
     static func udp(_ source: IPv4Address, _ sourcePort: UInt16, _ destination: IPv4Address, _ destinationPort: UInt16,

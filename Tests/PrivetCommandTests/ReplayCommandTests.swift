@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import PacketIO
+import PacketWire
+import TestSupport
+import Topology
+
+/// `privet replay` as a user runs it.
+@Suite("privet replay")
+struct ReplayCommandTests {
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func replayTheDefaultTopology() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let topologyPath = folder.file("topology.yaml")
+        try Topology.defaultYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
+        let topology = Topology.load(yaml: Topology.defaultYAML).topology!
+        guard case .vpc(let clientENI) = topology.hosts.first(where: { $0.name == "client-a" })!.placement else { return }
+        let client = topology[clientENI].ipv4!
+        let endpoint = topology[topology.endpoints[0].interfaces[0]].ipv4!
+        let capture = folder.file("in.pcap")
+        let writer = try CaptureWriter(path: capture, linkType: .rawIP)
+        for port in 0..<10 {
+            let syn = PacketBuilder.ipv4Packet(IPv4Fields(source: client, destination: endpoint),
+                                               .tcp(TCPFields(sourcePort: UInt16(40000 + port), destinationPort: 80, flags: .syn)))
+            syn.withUnsafeBytes { writer.write($0, timestampNanoseconds: 1_700_000_000_000_000_000 + Int64(port) * 1000) }
+        }
+        try writer.close()
+
+        let output = folder.file("out")
+        let result = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", capture, "--output", output, "--json"])
+        #expect(result.status == 0, "\(result.error)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        let report = object?["report"] as? [String: Any]
+        #expect((report?["forwarded"] as? [String: Any])?["packets"] as? Int == 10)
+        #expect((object?["timing"] as? [String: Any])?["packetsPerSecond"] != nil)
+        for file in ["web-a.pcap", "dropped.pcap", "dropped.csv", "flow-log.txt", "report.txt", "report.json"] {
+            #expect(FileManager.default.fileExists(atPath: output + "/" + file), "\(file)")
+        }
+        // The text report names the target and zone each connection reached.
+        let text = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", capture, "--output", output])
+        #expect(text.output.contains("web-targets/web-a:80 in us-east-1a: 10 flows"))
+
+        let missing = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", folder.file("none.pcap"), "--output", output])
+        #expect(missing.status == 1)
+        #expect(missing.error.contains("none.pcap: cannot open capture"))
+
+        let events = folder.file("events.txt")
+        try "1 target-sick web-targets/web-a\n".write(toFile: events, atomically: true, encoding: .utf8)
+        let badEvents = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", capture, "--output", output,
+                                                             "--events", events])
+        #expect(badEvents.status == 1)
+        #expect(badEvents.error.contains("events.txt:1: error: unknown event 'target-sick'"))
+    }
+}
