@@ -506,10 +506,13 @@ public final class Dataplane {
         flows.sweepCursor = cursor
     }
 
-    /// Ends every session (at the end of a replay), recording their last intervals.
-    public func endAllSessions(now: Int64) {
+    /// Ends every session (at the end of a replay), recording their last intervals; the records
+    /// are handed to `drain` as the buffer fills, so none is lost.
+    public func endAllSessions(now: Int64, drain: (FlowRecord) -> Void) {
         for index in 0..<flows.capacity where flows.sessions[index].inUse {
             endSession(index, now: now, reason: .expired)
+            if flowRecords.count + 8 > flowRecords.capacity { flowRecords.drain(drain) }
         }
+        flowRecords.drain(drain)
     }
 }

@@ -16,6 +16,16 @@ public struct FlowRecord: Sendable, Equatable {
     public var start: Int64
     public var end: Int64
     public var accepted: Bool
+
+    public init(interface: Int, key: FlowKey, packets: UInt64, bytes: UInt64, start: Int64, end: Int64, accepted: Bool) {
+        self.interface = interface
+        self.key = key
+        self.packets = packets
+        self.bytes = bytes
+        self.start = start
+        self.end = end
+        self.accepted = accepted
+    }
 }
 
 public final class FlowRecordBuffer {

@@ -1,3 +1,4 @@
+import Glibc
 import PacketWire
 // The flow table: one session per connection, found from either direction.
 //
@@ -81,8 +82,10 @@ public final class FlowTable {
     /// Buckets of 64 bytes: 8 × UInt16 signatures, then 8 × UInt32 entries, then padding.
     private let buckets: UnsafeMutableRawPointer
     public let sessions: UnsafeMutablePointer<Session>
+    /// Sessions freed after use, to take first; then those never used, from `neverUsed` up.
     private let freeList: UnsafeMutablePointer<UInt32>
-    private var freeCount: Int
+    private var freeCount = 0
+    private var neverUsed = 0
     public private(set) var count = 0
     /// Where the next expiry sweep starts.
     public var sweepCursor = 0
@@ -108,29 +111,25 @@ public final class FlowTable {
         self.seed = seed
         bucketCount = FlowTable.bucketCount(for: capacity)
         bucketMask = bucketCount - 1
-        buckets = .allocate(byteCount: bucketCount * FlowTable.bucketBytes, alignment: 64)
-        buckets.initializeMemory(as: UInt8.self, repeating: 0, count: bucketCount * FlowTable.bucketBytes)
-        sessions = .allocate(capacity: capacity)
-        freeList = .allocate(capacity: capacity)
-        for index in 0..<capacity {
-            (sessions + index).initialize(to: Session(
-                forward: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0, destinationPort: 0, proto: .tcp),
-                reverse: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0, destinationPort: 0, proto: .tcp),
-                forwardPort: 0, reversePort: 0, kind: .plain, tcpState: .none, clampMSS: false, inUse: false,
-                lastSeen: 0, idleTimeout: 0, target: Session.none, portAllocator: Session.none, endpoint: UInt16.max,
-                node: UInt16.max, natPort: 0, endpointInterface: Session.none, flowStart: 0, forwardDelta: (0, 0),
-                reverseDelta: (0, 0), packets: (0, 0), bytes: (0, 0), intervalStart: 0))
-            // Hand out low indices first: the sweep and the tests read better that way.
-            freeList[index] = UInt32(capacity - 1 - index)
-        }
-        freeCount = capacity
+        // Anonymous pages: page-aligned (so buckets sit on cache lines), zeroed by the kernel
+        // lazily, so a large table costs nothing until used. Zero bytes are an empty bucket and
+        // an unused session (every field of a session is plain data whose zero is valid).
+        buckets = FlowTable.zeroedPages(bucketCount * FlowTable.bucketBytes)
+        sessions = FlowTable.zeroedPages(capacity * MemoryLayout<Session>.stride).bindMemory(to: Session.self, capacity: capacity)
+        freeList = FlowTable.zeroedPages(capacity * 4).bindMemory(to: UInt32.self, capacity: capacity)
     }
 
     deinit {
-        buckets.deallocate()
-        sessions.deinitialize(count: capacity)
-        sessions.deallocate()
-        freeList.deallocate()
+        munmap(buckets, bucketCount * FlowTable.bucketBytes)
+        munmap(UnsafeMutableRawPointer(sessions), capacity * MemoryLayout<Session>.stride)
+        munmap(UnsafeMutableRawPointer(freeList), capacity * 4)
+    }
+
+    private static func zeroedPages(_ bytes: Int) -> UnsafeMutableRawPointer {
+        guard let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), memory != MAP_FAILED else {
+            fatalError("the flow table's \(bytes) bytes could not be mapped")
+        }
+        return memory
     }
 
     // MARK: Slots
@@ -199,8 +198,8 @@ public final class FlowTable {
     /// Takes a free session for `forward`/`reverse` and indexes both keys. The caller fills in the
     /// rest of the session. The keys must not be in the table already.
     public func insert(forward: FlowKey, reverse: FlowKey) -> Result<Int, InsertFailure> {
-        guard freeCount > 0 else { return .failure(.full) }
-        let index = Int(freeList[freeCount - 1])
+        guard freeCount > 0 || neverUsed < capacity else { return .failure(.full) }
+        let index = freeCount > 0 ? Int(freeList[freeCount - 1]) : neverUsed
         guard let forwardSlot = freeSlot(for: forward.hash(seed: seed)) else { return .failure(.bucketsFull) }
         place(forwardSlot, entry: UInt32(index) << 1)
         guard let reverseSlot = freeSlot(for: reverse.hash(seed: seed)) else {
@@ -208,7 +207,7 @@ public final class FlowTable {
             return .failure(.bucketsFull)
         }
         place(reverseSlot, entry: UInt32(index) << 1 | 1)
-        freeCount -= 1
+        if freeCount > 0 { freeCount -= 1 } else { neverUsed += 1 }
         count += 1
         sessions[index].forward = forward
         sessions[index].reverse = reverse

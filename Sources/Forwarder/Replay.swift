@@ -37,7 +37,10 @@ public final class Replay {
     private let pool: UnsafeMutableRawPointer
     /// Capture packet numbers of the packets in the batch.
     private var numbers = [Int](repeating: 0, count: PacketBatch.capacity)
-    private var writers: [Int: CaptureWriter] = [:]
+    /// A capture per egress port, opened at its first packet.
+    private var writers: [CaptureWriter?]
+    /// Account and ENI ID of every interface, as bytes for the flow log.
+    private var interfaceNames: [(account: [UInt8], id: [UInt8])] = []
     private let dropped: CaptureWriter
     private let droppedCSV: TextFile
     private let flowLog: TextFile
@@ -50,10 +53,11 @@ public final class Replay {
 
     private struct RejectKey: Hashable {
         var interface: Int
-        var source: String
-        var destination: String
-        var sourcePort: UInt16
-        var destinationPort: UInt16
+        var sourceHigh: UInt64
+        var sourceLow: UInt64
+        var destinationHigh: UInt64
+        var destinationLow: UInt64
+        var ports: UInt32
         var proto: UInt8
         var interval: Int64
     }
@@ -62,6 +66,7 @@ public final class Replay {
         self.topology = topology
         self.options = options
         dataplane = Dataplane(tables: topology.forwardingTables(), configuration: options.configuration)
+        writers = [CaptureWriter?](repeating: nil, count: dataplane.tables.ports.count)
         pool = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64)
         do {
             try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
@@ -108,8 +113,12 @@ public final class Replay {
         }
         flush()
         // The flows still open at the end of the capture log their last interval.
-        dataplane.endAllSessions(now: lastTime)
-        drainFlowRecords()
+        var closing: UInt64 = 0
+        dataplane.endAllSessions(now: lastTime) { record in
+            writeFlowRecord(record)
+            closing += 1
+        }
+        report.flowRecords += closing
         writeRejects()
         try finishFiles()
         summarise()
@@ -202,28 +211,52 @@ public final class Replay {
     }
 
     private func writer(for port: Int) -> CaptureWriter? {
-        if let writer = writers[port] { return writer }
+        if port < writers.count, let writer = writers[port] { return writer }
+        if port >= writers.count { writers += [CaptureWriter?](repeating: nil, count: port + 1 - writers.count) }
         let name = dataplane.tables.ports[port].name.map { $0 == "/" ? "_" : $0 }
         let writer = try? CaptureWriter(path: options.output + "/" + String(name) + ".pcap", linkType: .rawIP)
         writers[port] = writer
         return writer
     }
 
+    private func writeFlowRecord(_ record: FlowRecord) {
+        let interfaces = dataplane.tables.interfaces
+        if interfaceNames.count != interfaces.count {
+            interfaceNames = interfaces.map { (Array($0.accountID.utf8), Array($0.id.utf8)) }
+        }
+        flowLog.write(record: record, interface: interfaceNames[record.interface])
+    }
+
     private func recordDrop(_ index: Int, reason: DropReason, bytes: UnsafeRawBufferPointer, time: Int64) {
         var copy = Array(bytes)
         let key = copy.withUnsafeMutableBytes { Replay.flowKey($0) }
         let port = dataplane.tables.ports[batch.ingressPorts[index]].name
-        let (source, destination) = key.map { (Replay.text($0.source), Replay.text($0.destination)) } ?? ("", "")
-        droppedCSV.write("\(numbers[index]),\(Replay.seconds(time)),\(port),\(reason.name),\(source),\(destination),"
-                         + "\(key?.proto ?? 0),\(key?.sourcePort ?? 0),\(key?.destinationPort ?? 0),\(bytes.count)\n")
+        droppedCSV.write(decimal: UInt64(numbers[index]))
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(time: time)
+        droppedCSV.write("," + port + "," + reason.name + ",")
+        if let key {
+            droppedCSV.write(address: key.source)
+            droppedCSV.write(byte: 0x2C)
+            droppedCSV.write(address: key.destination)
+        } else {
+            droppedCSV.write(byte: 0x2C)
+        }
+        for value in [UInt64(key?.proto ?? 0), UInt64(key?.sourcePort ?? 0), UInt64(key?.destinationPort ?? 0), UInt64(bytes.count)] {
+            droppedCSV.write(byte: 0x2C)
+            droppedCSV.write(decimal: value)
+        }
+        droppedCSV.write(byte: 0x0A)
         // A refusal by the fabric's rules is a REJECT record on the ENI that refused it.
         guard reason.isReject, let key else { return }
         let tables = dataplane.tables
         let owner = reason == .securityGroupEgress ? key.source : key.destination
         guard let interface = tables.interface(owning: owner) else { return }
         let interval = options.configuration.flowLogInterval
-        let rejectKey = RejectKey(interface: interface, source: source, destination: destination, sourcePort: key.sourcePort,
-                                  destinationPort: key.destinationPort, proto: key.proto, interval: time / interval)
+        let rejectKey = RejectKey(interface: interface, sourceHigh: key.sourceHigh, sourceLow: key.sourceLow,
+                                  destinationHigh: key.destinationHigh, destinationLow: key.destinationLow,
+                                  ports: UInt32(key.sourcePort) << 16 | UInt32(key.destinationPort), proto: key.proto,
+                                  interval: time / interval)
         if var entry = rejects[rejectKey] {
             entry.packets += 1
             entry.bytes += UInt64(bytes.count)
@@ -259,29 +292,25 @@ public final class Replay {
         address.isIPv4 ? address.ipv4.description : address.ipv6.description
     }
 
-    static func seconds(_ nanoseconds: Int64) -> String {
-        let fraction = String(nanoseconds % 1_000_000_000)
-        return "\(nanoseconds / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
-    }
 
     private func drainFlowRecords() {
-        let tables = dataplane.tables
         var count: UInt64 = 0
         dataplane.flowRecords.drain { record in
-            flowLog.write(record.line(tables: tables) + "\n")
+            writeFlowRecord(record)
             count += 1
         }
         report.flowRecords += count
     }
 
     private func writeRejects() {
-        let tables = dataplane.tables
         for key in rejectOrder {
             guard let entry = rejects[key] else { continue }
-            let interface = tables.interfaces[key.interface]
-            flowLog.write("2 \(interface.accountID) \(interface.id) \(key.source) \(key.destination) \(key.sourcePort) "
-                          + "\(key.destinationPort) \(key.proto) \(entry.packets) \(entry.bytes) \(entry.start / 1_000_000_000) "
-                          + "\(entry.end / 1_000_000_000) REJECT OK\n")
+            let flow = FlowKey(source: IPv6Address(high: key.sourceHigh, low: key.sourceLow),
+                               destination: IPv6Address(high: key.destinationHigh, low: key.destinationLow),
+                               sourcePort: UInt16(key.ports >> 16), destinationPort: UInt16(key.ports & 0xFFFF),
+                               proto: IPProtocol(rawValue: key.proto))
+            writeFlowRecord(FlowRecord(interface: key.interface, key: flow, packets: entry.packets, bytes: entry.bytes,
+                                       start: entry.start, end: entry.end, accepted: false))
             report.flowRecords += 1
         }
     }
@@ -336,7 +365,7 @@ public final class Replay {
 
     private func finishFiles() throws(Failure) {
         do {
-            for port in writers.keys.sorted() { try writers[port]?.close() }
+            for writer in writers { try writer?.close() }
             try dropped.close()
             try droppedCSV.close()
             try flowLog.close()

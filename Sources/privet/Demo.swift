@@ -1,13 +1,15 @@
 import ArgumentParser
+import Forwarder
 import Glibc
-import PacketIO
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the built-in demonstration and print a report.",
+        abstract: "Run the default topology end to end, in memory, and print what happened.",
         discussion: """
-            For now the dataplane is not built yet: the demo writes a small capture of varied \
-            packets made by Privet's packet builders and inspects it.
+            Simulated clients reach the provider's web service by its private DNS name through the \
+            interface endpoint in both zones, a target turns unhealthy halfway, and the cases AWS \
+            refuses are tried. The capture of what the hosts sent is replayed; captures per port, \
+            the drops and their reasons, a flow log and a report are left in the output folder.
             """
     )
 
@@ -17,9 +19,6 @@ struct Demo: ParsableCommand {
     func run() throws {
         let folder: String
         if let output {
-            guard mkdir(output, 0o755) == 0 || errno == EEXIST else {
-                throw CLIError("\(output): cannot create folder: \(String(cString: strerror(errno)))")
-            }
             folder = output
         } else {
             var template = Array("/tmp/privet-demo-XXXXXX".utf8CString)
@@ -28,17 +27,10 @@ struct Demo: ParsableCommand {
             }
             folder = String(cString: made)
         }
-        let path = folder + "/sample.pcap"
-        do { try SampleCapture.write(path: path) } catch { throw CLIError(error.description) }
-        print("Privet demo: a capture of \(SampleCapture.frames().count) packets built by PacketWire, written with libpcap")
-        print("  \(path)")
-        print("")
-        var inspector: CaptureInspector
-        do { inspector = try CaptureInspector(path: path) } catch { throw CLIError(error.description) }
-        do { try inspector.run { print($0) } } catch { throw CLIError(error.description) }
-        print("")
-        print(inspector.summary.text)
-        print("")
-        print("Look at it with: tshark -r \(path)")
+        do {
+            print(try Forwarder.Demo.run(output: folder).text, terminator: "")
+        } catch {
+            throw CLIError(error.description)
+        }
     }
 }

@@ -38,8 +38,8 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    @Option(help: "Sessions the flow table holds.")
-    var flowCapacity: Int = 1 << 20
+    @Option(help: "Sessions the flow table holds at once (a full table refuses new flows, counted as flow-table-full).")
+    var flowCapacity: Int = 1 << 18
 
     func validate() throws {
         if flowCapacity < 1 || flowCapacity > 64 << 20 { throw ValidationError("--flow-capacity must be from 1 to \(64 << 20)") }

@@ -46,9 +46,8 @@ struct ReloadAndRecordsTests {
         #expect(syn.port != nil)
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
         _ = h.send(Harness.tcp(h.ipv4("web-a"), 80, node, natPort, [.syn, .ack], seq: 5, ack: 1001), from: h.port("web-a"), at: 11)
-        h.dataplane.endAllSessions(now: 20_000_000_000)
         var lines: [String] = []
-        h.dataplane.flowRecords.drain { lines.append($0.line(tables: h.tables)) }
+        h.dataplane.endAllSessions(now: 20_000_000_000) { lines.append($0.line(tables: h.tables)) }
         // Forward: client, endpoint, node, target ENIs; reverse: the same four.
         #expect(lines.count == 8)
         let client = h.host("client-a"), endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a")

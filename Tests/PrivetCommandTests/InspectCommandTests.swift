@@ -59,13 +59,24 @@ struct InspectCommandTests {
         #expect(usage.error.contains("--count must be at least 1"))
     }
 
+    /// The demo as a user first meets it: connections through both zones, the refusals, the files.
     @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
-    func demoWritesAndInspectsACapture() throws {
+    func demoRunsTheDefaultTopologyEndToEnd() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let result = try runProgram(privetExecutable()!, ["demo", "--output", folder.path])
         #expect(result.status == 0, "\(result.error)")
-        #expect(FileManager.default.fileExists(atPath: folder.file("sample.pcap")))
-        #expect(result.output.contains("\(SampleCapture.frames().count) packets, "))
+        #expect(result.output.contains("served by web-a in us-east-1a"))
+        #expect(result.output.contains("served by web-b in us-east-1b"))
+        for reason in ["endpoint-rejected", "provider-initiated", "deny-all-igw-traffic", "endpoint-oversize"] {
+            #expect(result.output.contains(reason), "\(reason)")
+        }
+        #expect(!result.output.contains("not refused!"))
+        for file in ["sent.pcap", "web-a.pcap", "web-b.pcap", "client-a.pcap", "dropped.csv", "flow-log.txt", "report.txt"] {
+            #expect(FileManager.default.fileExists(atPath: folder.file(file)), "\(file)")
+        }
+        // What the demo wrote, privet inspect reads.
+        let inspect = try runProgram(privetExecutable()!, ["inspect", folder.file("web-a.pcap"), "--count", "1"])
+        #expect(inspect.status == 0 && inspect.output.contains("Flags [S]"))
     }
 }

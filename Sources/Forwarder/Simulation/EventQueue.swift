@@ -6,6 +6,8 @@ struct EventQueue {
         var order: Int
         var host: Int
         var bytes: [UInt8]
+        /// A connection to open now (its first packet is made when it starts), or -1.
+        var connection: Int = -1
     }
 
     private var heap: [Event] = []
@@ -15,8 +17,8 @@ struct EventQueue {
     var count: Int { heap.count }
     var earliest: Int64? { heap.first?.time }
 
-    mutating func push(time: Int64, host: Int, bytes: [UInt8]) {
-        heap.append(Event(time: time, order: arrivals, host: host, bytes: bytes))
+    mutating func push(time: Int64, host: Int, bytes: [UInt8], connection: Int = -1) {
+        heap.append(Event(time: time, order: arrivals, host: host, bytes: bytes, connection: connection))
         arrivals += 1
         var child = heap.count - 1
         while child > 0 {

@@ -68,7 +68,8 @@ public final class TrafficSimulator {
     private var scheduledActions: [(time: Int64, action: (Dataplane) -> Void)] = []
     public private(set) var connections: [SimulatedConnection] = []
     public private(set) var outcomes: [ConnectionOutcome] = []
-    /// The zone of the endpoint ENI each connection went to, if it went to one.
+    /// The address each connection's destination resolved to.
+    public private(set) var resolved: [String?] = []
     public private(set) var packetsSent = 0
     /// Where what the hosts sent is written, packet by packet, in the order the dataplane saw it.
     private let capture: CaptureWriter?
@@ -121,21 +122,27 @@ public final class TrafficSimulator {
     public func add(_ connection: SimulatedConnection) -> Int {
         connections.append(connection)
         outcomes.append(.pending)
+        resolved.append(nil)
         let index = connections.count - 1
         guard let client = hosts.firstIndex(where: { $0.name == connection.client }) else {
             outcomes[index] = .unresolved("no host named \(connection.client)")
             return index
         }
-        let time = start + Int64(connection.start * 1e9)
-        guard let destination = resolve(connection.destination, from: hosts[client], preferIPv6: connection.preferIPv6) else {
-            outcomes[index] = .unresolved(connection.destination)
-            return index
-        }
-        let packet = hosts[client].open(connection: index, to: destination, port: connection.port, transport: connection.transport,
-                                        requestBytes: connection.requestBytes, responseBytes: connection.responseBytes,
-                                        random: &random)
-        queue.push(time: time, host: client, bytes: packet)
+        // The socket opens when the connection starts, so that ports are taken in time order.
+        queue.push(time: start + Int64(connection.start * 1e9), host: client, bytes: [], connection: index)
         return index
+    }
+
+    /// The first packet of a connection that starts now, or nil when its name does not resolve.
+    private func open(_ index: Int, host: Int) -> [UInt8]? {
+        let connection = connections[index]
+        guard let destination = resolve(connection.destination, from: hosts[host], preferIPv6: connection.preferIPv6) else {
+            outcomes[index] = .unresolved(connection.destination)
+            return nil
+        }
+        resolved[index] = destination
+        return hosts[host].open(connection: index, to: destination, port: connection.port, transport: connection.transport,
+                                requestBytes: connection.requestBytes, responseBytes: connection.responseBytes, random: &random)
     }
 
     /// Sends a packet a host makes by hand (a provider-initiated SYN, an oversize segment).
@@ -190,6 +197,11 @@ public final class TrafficSimulator {
     }
 
     private func admit(_ event: EventQueue.Event) {
+        var event = event
+        if event.connection >= 0 {
+            guard let first = open(event.connection, host: event.host) else { return }
+            event.bytes = first
+        }
         let host = hosts[event.host]
         guard let port = ingressPort(of: host, packet: event.bytes) else { return }
         let slot = pool + batch.count * TrafficSimulator.slotSize
