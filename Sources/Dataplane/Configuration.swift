@@ -4,6 +4,9 @@ public struct DataplaneConfiguration: Sendable {
 
     /// Sessions the flow table holds; fixed at start.
     public var flowCapacity = 1 << 16
+    /// Touch all of the flow table's memory at start (live forwarding, benchmarks), rather than
+    /// as it is first used (replay).
+    public var prefaultFlowTable = false
     /// Seed of every flow hash: the same seed, the same choices, on every run.
     public var seed: UInt64 = 0x5052_4956_4554
     /// Packets over this many bytes arriving at an endpoint are dropped, without ICMP

@@ -30,6 +30,7 @@ public final class Dataplane {
         self.tables = tables
         self.configuration = configuration
         flows = FlowTable(capacity: configuration.flowCapacity, seed: configuration.seed)
+        if configuration.prefaultFlowTable { flows.prefault() }
         balancer = Balancer(tables: tables, healthy: [Bool](repeating: true, count: tables.targets.count))
         ports = PortAllocators(poolCount: balancer.poolCount, portsPerPool: configuration.portsPerPool)
         counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: balancer.nodeCount,
@@ -207,7 +208,7 @@ public final class Dataplane {
     private func newFlow(_ packet: ParsedPacket, ingress: Int, batch: PacketBatch, index: Int, now: Int64) -> Verdict {
         switch tables.ports[ingress].kind {
         case .interface(let interface):
-            let eni = tables.interfaces[interface]
+            let eni = tables.cores[interface]
             if eni.sourceDestCheck && !owns(eni, packet.key.source) { return .drop(.sourceDestinationCheck) }
             return route(packet, vpc: eni.vpc, table: tables.subnetRouteTables[eni.subnet], from: interface,
                          ingress: ingress, batch: batch, index: index, now: now)
@@ -219,7 +220,7 @@ public final class Dataplane {
         }
     }
 
-    private func owns(_ eni: ForwardingTables.Interface, _ address: FlowAddress) -> Bool {
+    private func owns(_ eni: InterfaceCore, _ address: FlowAddress) -> Bool {
         if address.isIPv4 {
             guard let own = eni.ipv4 else { return false }
             return FlowAddress(own) == address
@@ -252,7 +253,7 @@ public final class Dataplane {
         switch target {
         case .local:
             guard let owner = tables.interface(vpc: vpc, address: destination) else { return .drop(.noSuchAddress) }
-            switch tables.interfaces[owner].owner {
+            switch tables.cores[owner].owner {
             case .host(let port):
                 if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
                 if !tables.allows(owner, ingress: true, proto: packet.key.ipProtocol, port: packet.key.destinationPort,
@@ -289,7 +290,7 @@ public final class Dataplane {
 
     private func egressAllowed(_ interface: Int, _ packet: ParsedPacket) -> Bool {
         let destination = packet.key.destination
-        let peer = tables.interface(vpc: tables.interfaces[interface].vpc, address: destination)
+        let peer = tables.interface(vpc: tables.cores[interface].vpc, address: destination)
         return tables.allows(interface, ingress: false, proto: packet.key.ipProtocol, port: packet.key.destinationPort,
                              peer: destination, peerInterface: peer)
     }
@@ -351,34 +352,37 @@ public final class Dataplane {
             return .drop(.securityGroupIngress)
         }
         guard let balancerIndex = tables.endpoints[endpoint].loadBalancer else { return .drop(.noLoadBalancerNode) }
-        let loadBalancer = tables.loadBalancers[balancerIndex]
         // Plain loops: the generic algorithms allocate when they run unspecialised (debug builds).
+        // Fields are read in place: copying a table entry would retain its strings and arrays.
         var listener = -1
-        for index in 0..<loadBalancer.listeners.count where loadBalancer.listeners[index].port == packet.key.destinationPort {
+        for index in 0..<tables.loadBalancers[balancerIndex].listeners.count
+        where tables.loadBalancers[balancerIndex].listeners[index].port == packet.key.destinationPort {
             listener = index
             break
         }
         guard listener >= 0 else { return .drop(.noListener) }
-        let zone = tables.interfaces[interface].zone
+        let zone = tables.cores[interface].zone
         var node = -1
-        for index in 0..<loadBalancer.nodes.count where loadBalancer.nodes[index].zone == zone {
+        for index in 0..<tables.loadBalancers[balancerIndex].nodes.count where tables.loadBalancers[balancerIndex].nodes[index].zone == zone {
             node = index
             break
         }
         guard node >= 0 else { return .drop(.noLoadBalancerNode) }
-        let nodeInterface = tables.interfaces[loadBalancer.nodes[node].interface]
+        let nodeENI = tables.loadBalancers[balancerIndex].nodes[node].interface
+        let nodeInterface = tables.cores[nodeENI]
         // The NLB's security groups see the client's address (aws-behaviour.md §3).
-        if !nodeInterface.securityGroups.isEmpty
-            && !tables.allows(loadBalancer.nodes[node].interface, ingress: true, proto: .tcp,
-                              port: packet.key.destinationPort, peer: packet.key.source, peerInterface: from) {
+        if nodeInterface.hasSecurityGroups
+            && !tables.allows(nodeENI, ingress: true, proto: .tcp, port: packet.key.destinationPort, peer: packet.key.source,
+                              peerInterface: from) {
             return .drop(.securityGroupIngress)
         }
         let choiceHash = FlowHash.targetChoice(packet.key, initialSequence: packet.sequence, seed: configuration.seed)
         guard let (target, pool) = balancer.choose(balancer: balancerIndex, listener: listener, node: node, hash: choiceHash) else {
             return .drop(.noTarget)
         }
-        let targetModel = tables.targets[target]
-        let targetInterface = tables.interfaces[targetModel.interface]
+        let targetENI = tables.targets[target].interface
+        let targetServicePort = tables.targets[target].port
+        let targetInterface = tables.cores[targetENI]
         guard case .host(let targetPort) = targetInterface.owner else { return .drop(.noTarget) }
         // PrivateLink traffic reaches the target from the NLB node's address (§3).
         let nodeAddress: FlowAddress
@@ -392,8 +396,8 @@ public final class Dataplane {
             nodeAddress = FlowAddress(a)
             targetAddress = FlowAddress(b)
         }
-        if !tables.allows(targetModel.interface, ingress: true, proto: .tcp, port: targetModel.port, peer: nodeAddress,
-                          peerInterface: loadBalancer.nodes[node].interface) {
+        if !tables.allows(targetENI, ingress: true, proto: .tcp, port: targetServicePort, peer: nodeAddress,
+                          peerInterface: nodeENI) {
             return .drop(.securityGroupIngress)
         }
         guard let natPort = ports.allocate(pool: pool) else { return .drop(.portExhausted) }
@@ -402,7 +406,7 @@ public final class Dataplane {
         reverse.sourceLow = targetAddress.low
         reverse.destinationHigh = nodeAddress.high
         reverse.destinationLow = nodeAddress.low
-        reverse.sourcePort = targetModel.port
+        reverse.sourcePort = targetServicePort
         reverse.destinationPort = natPort
         guard case .success(let session) = flows.insert(forward: packet.key, reverse: reverse) else {
             ports.release(pool: pool, port: natPort)
@@ -410,7 +414,7 @@ public final class Dataplane {
         }
         let record = flows.sessions + session
         start(record, kind: .endpoint, forwardPort: targetPort, reversePort: ingress,
-              timeout: loadBalancer.listeners[listener].idleTimeout, tcp: packet, now: now)
+              timeout: tables.loadBalancers[balancerIndex].listeners[listener].idleTimeout, tcp: packet, now: now)
         record.pointee.target = UInt32(target)
         record.pointee.portAllocator = UInt32(pool)
         record.pointee.natPort = natPort

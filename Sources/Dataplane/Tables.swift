@@ -234,6 +234,9 @@ public final class ForwardingTables {
     /// Zone names by zone index, for reports.
     public let zoneNames: [String]
     let addresses: AddressMap
+    /// What the per-packet path reads of each interface, without the reference-counted fields
+    /// (strings, arrays) whose copies would cost a retain and a release each.
+    let cores: UnsafeMutablePointer<InterfaceCore>
 
     public init(ports: [Port], interfaces: [Interface], vpcs: [VPC], subnetRouteTables: [Int], routeTables: [RouteTable],
                 securityGroups: [SecurityGroup], endpoints: [Endpoint], loadBalancers: [LoadBalancer],
@@ -250,7 +253,16 @@ public final class ForwardingTables {
         self.targets = targets
         self.zoneNames = zoneNames
         addresses = AddressMap(interfaces: interfaces)
+        cores = .allocate(capacity: max(1, interfaces.count))
+        for (index, interface) in interfaces.enumerated() {
+            (cores + index).initialize(to: InterfaceCore(
+                vpc: interface.vpc, subnet: interface.subnet, zone: interface.zone, ipv4: interface.ipv4, ipv6: interface.ipv6,
+                owner: interface.owner, sourceDestCheck: interface.sourceDestCheck,
+                hasSecurityGroups: !interface.securityGroups.isEmpty))
+        }
     }
+
+    deinit { cores.deallocate() }
 
     /// The interface that owns `address` in `vpc`, if any.
     @inline(__always)
@@ -258,6 +270,18 @@ public final class ForwardingTables {
 
     /// The ENI owning an address in any VPC (the first, where VPCs overlap).
     public func interface(owning address: FlowAddress) -> Int? { addresses.find(anyVPC: address) }
+}
+
+/// The plain-data part of an interface: what new flows read.
+struct InterfaceCore {
+    var vpc: Int
+    var subnet: Int
+    var zone: Int
+    var ipv4: IPv4Address?
+    var ipv6: IPv6Address?
+    var owner: ForwardingTables.Interface.Owner
+    var sourceDestCheck: Bool
+    var hasSecurityGroups: Bool
 }
 
 /// An address of either family as the flow key holds it (IPv4-mapped for IPv4).

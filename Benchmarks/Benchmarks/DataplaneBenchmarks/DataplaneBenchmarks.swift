@@ -21,10 +21,11 @@ final class Setup {
     let clients: [(address: IPv4Address, port: Int, endpoint: IPv4Address)]
 
     init(sessions: Int, flowCapacity: Int) {
-        let topology = Topology.load(yaml: Topology.defaultYAML).topology!
-        let tables = topology.forwardingTables()
+        let topology = defaultTopology
+        let tables = defaultTables
         var configuration = DataplaneConfiguration()
         configuration.flowCapacity = flowCapacity
+        configuration.prefaultFlowTable = true
         dataplane = Dataplane(tables: tables, configuration: configuration)
         buffer = .allocate(byteCount: 128 * 256, alignment: 64)
         func host(_ name: String) -> NetworkInterface {
@@ -85,19 +86,25 @@ final class Setup {
                                         payload: [UInt8](repeating: 0, count: payload))
     }
 
-    /// Refills the batch from the templates and processes it.
+    /// Refills the batch from the templates (every one, or only the replies from the target:
+    /// the odd ones) and processes it.
     @inline(__always)
-    func runEstablished() {
+    func runEstablished(repliesOnly: Bool = false) {
         batch.removeAll()
         for index in 0..<256 {
+            let template = repliesOnly ? index | 1 : index
             let start = buffer + index * slot
-            templates[index].bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            batch.append(start, length: templates[index].bytes.count, capacity: slot, ingressPort: templates[index].port)
+            templates[template].bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            batch.append(start, length: templates[template].bytes.count, capacity: slot, ingressPort: templates[template].port)
         }
         clock += 1_000_000
         dataplane.process(batch, now: clock)
     }
 }
+
+/// Built once: the default topology and its tables.
+nonisolated(unsafe) let defaultTopology = Topology.load(yaml: Topology.defaultYAML).topology!
+nonisolated(unsafe) let defaultTables = defaultTopology.forwardingTables()
 
 /// Built once: 100k sessions take a second to open.
 nonisolated(unsafe) let established = Setup(sessions: 100_000, flowCapacity: 1 << 18)
@@ -127,6 +134,35 @@ let benchmarks: @Sendable () -> Void = {
         precondition(established.dataplane.flows.count == 100_000, "every session opened")
         for _ in 0..<(benchmark.scaledIterations.count / 256) { established.runEstablished() }
         blackHole(established.dataplane.counters.totalDrops)
+    }
+
+    Benchmark("Reply direction only: target -> NLB node -> endpoint -> consumer, 64-byte TCP, 100k sessions",
+              configuration: .init(scalingFactor: .mega)) { benchmark in
+        for _ in 0..<(benchmark.scaledIterations.count / 256) { established.runEstablished(repliesOnly: true) }
+        blackHole(established.dataplane.counters.totalDrops)
+    }
+
+    // Each sample: a fresh dataplane with 10k sessions open, then 1000 packets (4 batches of 250)
+    // of which every tenth opens a new connection. The time is per packet.
+    Benchmark("Mix: 90% established, 10% new flows", configuration: .init(scalingFactor: .kilo, maxIterations: 200)) { benchmark in
+        let setup = Setup(sessions: 10_000, flowCapacity: 1 << 15)
+        let first = Int.random(in: 0..<400) * 100
+        benchmark.startMeasurement()
+        var next = first
+        for _ in 0..<4 {
+            setup.batch.removeAll()
+            for index in 0..<250 {
+                let start = setup.buffer + index * setup.slot
+                let (bytes, port) = index % 10 == 9 ? newFlowSYNs[next] : setup.templates[index]
+                if index % 10 == 9 { next += 1 }
+                bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                setup.batch.append(start, length: bytes.count, capacity: setup.slot, ingressPort: port)
+            }
+            setup.clock += 1_000_000
+            setup.dataplane.process(setup.batch, now: setup.clock)
+        }
+        benchmark.stopMeasurement()
+        blackHole(setup.dataplane.flows.count)
     }
 
     // Each sample opens 1000 connections (4 batches of 250) in a fresh dataplane: security
