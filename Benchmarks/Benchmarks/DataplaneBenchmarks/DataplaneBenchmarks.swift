@@ -125,7 +125,10 @@ let benchmarks: @Sendable () -> Void = {
         timeUnits: .nanoseconds,
         maxDuration: .seconds(3),
         maxIterations: 1000,
-        thresholds: [.mallocCountTotal: .init(absolute: [.p0: 0, .p50: 0, .p100: 0])]
+        // A regression: any malloc on the hot path, or a median 30% slower than the thresholds
+        // kept in Thresholds/ (the machine is shared and noisy).
+        thresholds: [.mallocCountTotal: .init(absolute: [.p0: 0, .p50: 0, .p100: 0]),
+                     .wallClock: .init(relative: [.p50: 30.0])]
     )
 
     // Each sample sends about a million packets (3906 batches of 256); the time is per packet.
