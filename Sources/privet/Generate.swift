@@ -39,15 +39,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let model: Topology
-        if topology == "default" {
-            model = Topology.load(yaml: Topology.defaultYAML).topology!
-        } else {
-            let load = try TopologyFile.read(topology)
-            for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: topology) + "\n") }
-            guard let loaded = load.topology else { throw CLIError("\(topology): \(load.errors.count) error(s); nothing generated") }
-            model = loaded
-        }
+        let model = try loadTopology(topology, purpose: "generated")
         // A connection sends 5 to 15 packets, both ends counted: plan enough, stop at the limit.
         let count = connections ?? packets.map { $0 / 4 + 1 } ?? 1000
         let started = Date()

@@ -23,7 +23,7 @@ struct ReplayCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The topology file (YAML).")
+    @Argument(help: "The topology file (YAML); `default` for the embedded default topology.")
     var topology: String
 
     @Option(help: "The capture to replay (pcap or pcapng).")
@@ -46,9 +46,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let load = try TopologyFile.read(topology)
-        for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: topology) + "\n") }
-        guard let model = load.topology else { throw CLIError("\(topology): \(load.errors.count) error(s); nothing replayed") }
+        let model = try loadTopology(topology, purpose: "replayed")
         var options = Replay.Options(input: input, output: output)
         options.configuration.flowCapacity = flowCapacity
         if let events {

@@ -1,6 +1,16 @@
 import ArgumentParser
 import Topology
 
+/// Reads a topology file (or, for `default`, the embedded one) for a command that needs a valid
+/// one: diagnostics go to standard error, and errors stop the command.
+func loadTopology(_ path: String, purpose: String) throws -> Topology {
+    if path == "default" { return Topology.load(yaml: Topology.defaultYAML).topology! }
+    let load = try TopologyFile.read(path)
+    for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: path) + "\n") }
+    guard let topology = load.topology else { throw CLIError("\(path): \(load.errors.count) error(s); nothing \(purpose)") }
+    return topology
+}
+
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a topology file and report every problem in it.",
