@@ -6,5 +6,9 @@ cd "$(dirname "$0")/.."
 
 ensure_packages libpcap-dev
 
-swift build -c release --product privet
+echo "building privet (release)..." >&2
+if ! log=$(swift build -c release --product privet 2>&1); then
+    echo "$log" >&2
+    exit 1
+fi
 .build/release/privet demo "$@"
