@@ -28,10 +28,12 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        // The Linux calls Swift cannot make itself: TUN ioctls, setns.
+        .target(name: "CLinux"),
         // Typed zero-copy views over packet bytes. No Foundation, nothing allocated per packet.
         .target(name: "PacketWire", swiftSettings: hotPath),
         // Capture files (libpcap) now; TUN ports and namespaces later.
-        .target(name: "PacketIO", dependencies: ["CPcap", "PacketWire"]),
+        .target(name: "PacketIO", dependencies: ["CPcap", "CLinux", "PacketWire"]),
         // The hot path: flow table, NAT, NLB target choice, LPM routing, filters. No I/O, no clock,
         // no Foundation.
         // Exclusivity is checked at compile time; the run-time checks on class properties cost a
@@ -41,7 +43,7 @@ let package = Package(
         // compiles into the dataplane's tables.
         .target(name: "Topology", dependencies: ["PacketWire", "Dataplane", .product(name: "Yams", package: "Yams")]),
         // Runs a topology: replaying a capture now; live on namespaces later.
-        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire"]),
+        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "CLinux"]),
         .executableTarget(
             name: "privet",
             dependencies: [

@@ -1,0 +1,19 @@
+#ifndef PRIVET_CLINUX_H
+#define PRIVET_CLINUX_H
+// What Swift cannot reach of Linux's TUN driver: the ioctl numbers and flags are macros the
+// importer drops, and ioctl itself is variadic.
+#include <stdint.h>
+#include <sys/epoll.h>
+
+/// Opens /dev/net/tun and attaches it to a layer-3 TUN device named `name` (created if missing),
+/// without the packet-information header. Returns the file descriptor, or -errno.
+int privet_tun_open(const char *name, int vnet_header);
+
+/// Sets the offloads the device may hand over (TUNSETOFFLOAD with TUN_F_CSUM, TUN_F_TSO4,
+/// TUN_F_TSO6 when `segmentation` is nonzero). Returns 0 or -errno.
+int privet_tun_set_offload(int fd, int segmentation);
+
+/// Enters the network namespace whose file (/run/netns/NAME) is open as `fd` (setns). Returns
+/// 0 or -errno.
+int privet_enter_netns(int fd);
+#endif

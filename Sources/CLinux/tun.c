@@ -1,0 +1,36 @@
+#define _GNU_SOURCE
+#include "CLinux.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int privet_tun_open(const char *name, int vnet_header) {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    request.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet_header ? IFF_VNET_HDR : 0);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &request) < 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int privet_tun_set_offload(int fd, int segmentation) {
+    unsigned int flags = segmentation ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+    if (ioctl(fd, TUNSETOFFLOAD, flags) < 0) return -errno;
+    return 0;
+}
+
+int privet_enter_netns(int fd) {
+    if (setns(fd, CLONE_NEWNET) < 0) return -errno;
+    return 0;
+}

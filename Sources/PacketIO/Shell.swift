@@ -1,0 +1,98 @@
+import Foundation
+
+/// Runs the network tools (`ip` from iproute2) that build namespaces and links.
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs `arguments` (the first is looked up in PATH) and waits; throws with its error output
+    /// when it fails.
+    @discardableResult
+    public static func run(_ arguments: [String], input: String? = nil) throws(Failure) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        if input != nil { process.standardInput = Pipe() }
+        do { try process.run() } catch {
+            throw Failure(description: "cannot run \(arguments.joined(separator: " ")): \(error.localizedDescription)")
+        }
+        if let input, let pipe = process.standardInput as? Pipe {
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try? pipe.fileHandleForWriting.close()
+        }
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw Failure(description: "\(arguments.joined(separator: " ")): \(message.isEmpty ? "exit status \(process.terminationStatus)" : message)")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Starts `arguments` in the background; returns the process (to stop later).
+    public static func start(_ arguments: [String], log: String? = nil) throws(Failure) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let log, let handle = FileHandle(forWritingAtPath: log) ?? {
+            FileManager.default.createFile(atPath: log, contents: nil)
+            return FileHandle(forWritingAtPath: log)
+        }() {
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        do { try process.run() } catch {
+            throw Failure(description: "cannot start \(arguments.joined(separator: " ")): \(error.localizedDescription)")
+        }
+        return process
+    }
+}
+
+/// A Linux network namespace made with `ip netns`, named after the topology and the host, so
+/// that two topologies run side by side.
+public struct NetworkNamespace: Sendable {
+    public let name: String
+
+    public init(name: String) { self.name = name }
+
+    public static func exists(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: "/run/netns/" + name)
+    }
+
+    public static func create(_ name: String) throws(Shell.Failure) -> NetworkNamespace {
+        try Shell.run(["ip", "netns", "add", name])
+        try Shell.run(["ip", "-n", name, "link", "set", "lo", "up"])
+        return NetworkNamespace(name: name)
+    }
+
+    /// Deletes the namespace (its links go with it) and its /etc/netns folder.
+    public func delete() {
+        _ = try? Shell.run(["ip", "netns", "delete", name])
+        try? FileManager.default.removeItem(atPath: "/etc/netns/" + name)
+    }
+
+    /// Runs `ip` inside the namespace.
+    public func ip(_ arguments: [String]) throws(Shell.Failure) {
+        try Shell.run(["ip", "-n", name] + arguments)
+    }
+
+    /// The resolver the namespace's programs use (`ip netns exec` binds /etc/netns/NAME/resolv.conf
+    /// over /etc/resolv.conf).
+    public func setResolver(_ address: String) throws(Shell.Failure) {
+        let folder = "/etc/netns/" + name
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try "nameserver \(address)\n".write(toFile: folder + "/resolv.conf", atomically: true, encoding: .utf8)
+        } catch {
+            throw Shell.Failure(description: "\(folder)/resolv.conf: \(error.localizedDescription)")
+        }
+    }
+}
