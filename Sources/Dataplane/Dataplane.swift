@@ -210,6 +210,7 @@ public final class Dataplane {
         case .interface(let interface):
             let eni = tables.cores[interface]
             if eni.sourceDestCheck && !owns(eni, packet.key.source) { return .drop(.sourceDestinationCheck) }
+            if let resolver = toResolver(packet, vpc: eni.vpc) { return resolver }
             return route(packet, vpc: eni.vpc, table: tables.subnetRouteTables[eni.subnet], from: interface,
                          ingress: ingress, batch: batch, index: index, now: now)
         case .internetGateway(let vpc):
@@ -217,7 +218,29 @@ public final class Dataplane {
                          batch: batch, index: index, now: now)
         case .serviceNetwork:
             return .drop(.serviceCannotInitiate)
+        case .resolver:
+            return .drop(.unknownPort)
+        case .healthChecks:
+            // A probe from a load balancer node's own address to a target, routed in the node's
+            // subnet so that the target sees the NLB's address and its security groups apply
+            // (aws-behaviour.md §2); the reply comes back to this port through the session.
+            guard let node = tables.interface(owning: packet.key.source),
+                  case .loadBalancerNode = tables.cores[node].owner else { return .drop(.sourceDestinationCheck) }
+            let eni = tables.cores[node]
+            return route(packet, vpc: eni.vpc, table: tables.subnetRouteTables[eni.subnet], from: nil, ingress: ingress,
+                         batch: batch, index: index, now: now)
         }
+    }
+
+    /// A query to the VPC's resolver goes to its port, with no session (DNS over UDP keeps no
+    /// state) and past the security groups, which do not filter traffic to or from Amazon DNS
+    /// (Amazon VPC User Guide, "Security group rules"). Privet's resolver answers UDP only.
+    @inline(__always)
+    private func toResolver(_ packet: ParsedPacket, vpc: Int) -> Verdict? {
+        let model = tables.vpcs[vpc]
+        guard let resolver = model.resolver, let port = model.resolverPort,
+              packet.key.destination == FlowAddress(resolver), packet.key.destinationPort == 53 else { return nil }
+        return packet.key.ipProtocol == .udp ? .forward(port) : .drop(.resolverNotUDP)
     }
 
     private func owns(_ eni: InterfaceCore, _ address: FlowAddress) -> Bool {

@@ -6,12 +6,16 @@ import PacketWire
 
 public final class ForwardingTables {
     /// A port is where packets enter and leave the fabric: a host's ENI, a VPC's internet
-    /// gateway, or the network of an AWS service reached through gateway endpoints.
+    /// gateway, the network of an AWS service reached through gateway endpoints, or a VPC's
+    /// resolver (which answers what it is sent; nothing enters by it), or the health checker,
+    /// which sends its probes from the load balancers' node addresses.
     public struct Port: Sendable {
         public enum Kind: Sendable, Equatable {
             case interface(Int)
             case internetGateway(vpc: Int)
             case serviceNetwork(prefixList: Int)
+            case resolver(vpc: Int)
+            case healthChecks
         }
 
         public var kind: Kind
@@ -66,13 +70,20 @@ public final class ForwardingTables {
         public var ipv6Cidr: IPv6Prefix?
         public var internetGatewayPort: Int?
         public var edgeRouteTable: Int?
+        /// The Amazon-provided resolver, at the VPC's base address plus two; nil when the VPC
+        /// does not resolve (enableDnsSupport off).
+        public var resolver: IPv4Address?
+        public var resolverPort: Int?
 
-        public init(name: String, cidr: IPv4Prefix, ipv6Cidr: IPv6Prefix?, internetGatewayPort: Int?, edgeRouteTable: Int?) {
+        public init(name: String, cidr: IPv4Prefix, ipv6Cidr: IPv6Prefix?, internetGatewayPort: Int?, edgeRouteTable: Int?,
+                    resolver: IPv4Address? = nil, resolverPort: Int? = nil) {
             self.name = name
             self.cidr = cidr
             self.ipv6Cidr = ipv6Cidr
             self.internetGatewayPort = internetGatewayPort
             self.edgeRouteTable = edgeRouteTable
+            self.resolver = resolver
+            self.resolverPort = resolverPort
         }
     }
 
@@ -285,7 +296,7 @@ struct InterfaceCore {
 }
 
 /// An address of either family as the flow key holds it (IPv4-mapped for IPv4).
-public struct FlowAddress: Equatable, Sendable {
+public struct FlowAddress: Hashable, Sendable {
     public var high: UInt64
     public var low: UInt64
 

@@ -42,6 +42,8 @@ public enum DropReason: UInt16, CaseIterable, Sendable {
     case gatewayLoadBalancerEndpoint
     /// Traffic to an NLB node address that is not a reply (direct NLB access is not modelled).
     case loadBalancerDirectAccess
+    /// DNS over TCP to the VPC resolver: Privet's resolver answers UDP only.
+    case resolverNotUDP
 
     /// The reason as reports and the dropped-packets CSV spell it.
     public var name: String {
@@ -74,6 +76,7 @@ public enum DropReason: UInt16, CaseIterable, Sendable {
         case .serviceCannotInitiate: return "service-cannot-initiate"
         case .gatewayLoadBalancerEndpoint: return "gwlb-endpoint-not-forwarded"
         case .loadBalancerDirectAccess: return "load-balancer-direct-access"
+        case .resolverNotUDP: return "resolver-not-udp"
         }
     }
 

@@ -27,13 +27,20 @@ public final class LiveNetwork: @unchecked Sendable {
     var plumbing: [Plumbing] = []
     /// Per dataplane port, the plumbing index writing to it (VPC host ports).
     private var writerOfPort: [Int: Int] = [:]
-    /// External hosts by address text.
-    private var externalByAddress: [String: Int] = [:]
+    /// Hosts outside every VPC, by address.
+    private var outsideHosts: [FlowAddress: Int] = [:]
     private let lock = NSLock()
-    private var pendingTables: ForwardingTables?
+    private var pendingTopology: Topology?
     private var running = true
     private var thread: Thread?
-    public private(set) var forwarded: UInt64 = 0
+    /// Packets no port could take or give (an outside host's packet to no VPC, a reply to an
+    /// address no outside host has).
+    public private(set) var unroutable: UInt64 = 0
+    /// Writes a TUN device refused (its queue full).
+    public private(set) var writeFailures: UInt64 = 0
+    /// Owned by the forwarding thread while it runs.
+    public private(set) var resolver: VPCResolver
+    public private(set) var checker: HealthChecker
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -47,6 +54,8 @@ public final class LiveNetwork: @unchecked Sendable {
         var configuration = configuration
         configuration.prefaultFlowTable = true
         dataplane = Dataplane(tables: topology.forwardingTables(), configuration: configuration)
+        resolver = VPCResolver(topology)
+        checker = HealthChecker(topology: topology, tables: dataplane.tables, now: LiveNetwork.monotonic())
     }
 
     // MARK: Names
@@ -121,12 +130,12 @@ public final class LiveNetwork: @unchecked Sendable {
             if let ipv4 {
                 try namespace.ip(["address", "add", "\(ipv4)/32", "dev", deviceName])
                 try namespace.ip(["route", "add", "default", "dev", deviceName])
-                externalByAddress[ipv4.description] = plumbing.count
+                outsideHosts[FlowAddress(ipv4)] = plumbing.count
             }
             if let ipv6 {
                 try namespace.ip(["-6", "address", "add", "\(ipv6)/128", "dev", deviceName, "nodad"])
                 try namespace.ip(["-6", "route", "add", "default", "dev", deviceName])
-                externalByAddress[ipv6.description] = plumbing.count
+                outsideHosts[FlowAddress(ipv6)] = plumbing.count
             }
         }
         var server: Process?
@@ -164,6 +173,19 @@ public final class LiveNetwork: @unchecked Sendable {
 
     // MARK: Forwarding
 
+    /// Where a port's packets go once the dataplane is done with them.
+    enum Output {
+        /// A host's TUN device (by plumbing index).
+        case device(Int)
+        /// An outside network: the outside host that owns the destination.
+        case outside
+        case resolver(vpc: Int)
+        case healthChecks
+    }
+
+    /// A log line from the forwarding thread (health changes), for `up` to print.
+    public var log: @Sendable (String) -> Void = { _ in }
+
     /// Starts the forwarding thread.
     public func start() {
         running = true
@@ -181,12 +203,30 @@ public final class LiveNetwork: @unchecked Sendable {
         thread = nil
     }
 
-    /// Swaps in new tables between batches (SIGHUP reload).
-    public func reload(_ topology: Topology) {
+    /// Swaps in the tables of `topology` between batches (SIGHUP), keeping established flows.
+    /// The hosts must stay as they are: they are namespaces and devices, made once by `up`.
+    public func reload(_ topology: Topology) throws(Failure) {
+        func plumbed(_ topology: Topology) -> [String] {
+            topology.hosts.map { "\($0.name) \(topology.addresses(of: $0).joined(separator: " "))" }
+        }
+        guard plumbed(topology) == plumbed(self.topology) else {
+            throw Failure(description: "the hosts changed; a reload may change everything but the hosts (restart `up` for that)")
+        }
         lock.lock()
-        pendingTables = topology.forwardingTables()
+        pendingTopology = topology
         self.topology = topology
         lock.unlock()
+    }
+
+    private func outputs(_ tables: ForwardingTables) -> [Output] {
+        tables.ports.enumerated().map { index, port in
+            switch port.kind {
+            case .interface: return writerOfPort[index].map { .device($0) } ?? .outside
+            case .internetGateway, .serviceNetwork: return .outside
+            case .resolver(let vpc): return .resolver(vpc: vpc)
+            case .healthChecks: return .healthChecks
+            }
+        }
     }
 
     private func forwardingLoop() {
@@ -198,78 +238,98 @@ public final class LiveNetwork: @unchecked Sendable {
             event.data.u64 = UInt64(index)
             epoll_ctl(poller, EPOLL_CTL_ADD, piece.device.descriptor, &event)
         }
-        let slot = 65536 + 128
+        // One slot per packet of the batch, with headroom in front (the dataplane may grow a
+        // packet's headers in place).
+        let headroom = 128, slot = 65536 + headroom
         let pool = UnsafeMutableRawPointer.allocate(byteCount: PacketBatch.capacity * slot, alignment: 64)
         defer { pool.deallocate() }
         let batch = PacketBatch()
-        var senders = [Int](repeating: 0, count: PacketBatch.capacity)
+        var senders = [Int](repeating: -1, count: PacketBatch.capacity)
         var events = [epoll_event](repeating: epoll_event(), count: 64)
+        var outputs = outputs(dataplane.tables)
+        var healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
+        checker = HealthChecker(topology: topology, tables: dataplane.tables, now: LiveNetwork.monotonic())
+        resolver = VPCResolver(topology)
+        var probes: [[UInt8]] = []
+
+        func add(_ bytes: UnsafeRawBufferPointer, port: Int, sender: Int) {
+            let start = pool + batch.count * slot + headroom
+            start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            senders[batch.count] = sender
+            batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port)
+        }
+        func apply(_ change: HealthChecker.Change) {
+            dataplane.setTargetHealth(change.targetIndex, healthy: change.healthy)
+            log("target \(change.target) is \(change.healthy ? "healthy" : "unhealthy"): \(change.reason)")
+        }
+
         while true {
             lock.lock()
             let keepGoing = running
-            let newTables = pendingTables
-            pendingTables = nil
+            let reloaded = pendingTopology
+            pendingTopology = nil
             lock.unlock()
             guard keepGoing else { return }
-            if let newTables { dataplane.replaceTables(newTables) }
-            let ready = epoll_wait(poller, &events, Int32(events.count), 100)
-            guard ready > 0 else { continue }
+            if let reloaded {
+                dataplane.replaceTables(reloaded.forwardingTables())
+                outputs = self.outputs(dataplane.tables)
+                healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
+                checker = HealthChecker(topology: reloaded, tables: dataplane.tables, now: LiveNetwork.monotonic(),
+                                        carrying: checker)
+                resolver = VPCResolver(reloaded)
+            }
+            for change in checker.poll(now: LiveNetwork.monotonic(), send: { probes.append($0) }) { apply(change) }
+
+            let ready = epoll_wait(poller, &events, Int32(events.count), probes.isEmpty ? 20 : 0)
             batch.removeAll()
-            for event in events[0..<Int(ready)] {
+            if let healthPort {
+                for probe in probes where !batch.isFull { probe.withUnsafeBytes { add($0, port: healthPort, sender: -1) } }
+            }
+            probes.removeAll(keepingCapacity: true)
+            for event in events[0..<Int(max(ready, 0))] {
                 let index = Int(event.data.u64)
                 let piece = plumbing[index]
                 // Up to 32 packets from one device at a time, so that no device starves the rest.
                 var taken = 0
                 while taken < 32 && !batch.isFull {
-                    let start = pool + batch.count * slot + 128
-                    guard let length = piece.device.read(into: UnsafeMutableRawBufferPointer(start: start, count: slot - 128)) else { break }
+                    let start = pool + batch.count * slot + headroom
+                    let buffer = UnsafeMutableRawBufferPointer(start: start, count: slot - headroom)
+                    guard let length = piece.device.read(into: buffer) else { break }
                     taken += 1
-                    guard let port = piece.port ?? externalPort(start, length) else { continue }
+                    let packet = UnsafeMutableRawBufferPointer(start: start, count: length)
+                    guard let port = piece.port ?? Replay.ingressPort(packet, tables: dataplane.tables, topology: topology) else {
+                        unroutable &+= 1
+                        continue
+                    }
                     senders[batch.count] = index
-                    batch.append(start, length: length, capacity: slot - 128, ingressPort: port)
+                    batch.append(start, length: length, capacity: slot - headroom, ingressPort: port)
                 }
             }
             guard batch.count > 0 else { continue }
             dataplane.process(batch, now: LiveNetwork.monotonic())
             for index in 0..<batch.count {
                 guard let port = batch.verdicts[index].port else { continue }
-                let bytes = UnsafeRawBufferPointer(batch.bytes(index))
-                if let writer = writerOfPort[port] {
-                    plumbing[writer].device.write(bytes)
-                } else if let address = LiveNetwork.destination(bytes), let external = externalByAddress[address] {
-                    plumbing[external].device.write(bytes)
-                }
-                forwarded &+= 1
-            }
-            _ = senders
-        }
-    }
-
-    /// The port an outside host's packet enters by: its service network, or the internet gateway
-    /// of the VPC that owns the destination.
-    private func externalPort(_ start: UnsafeMutableRawPointer, _ length: Int) -> Int? {
-        let bytes = UnsafeMutableRawBufferPointer(start: start, count: length)
-        guard let addresses = Replay.addresses(bytes) else { return nil }
-        let tables = dataplane.tables
-        if addresses.source.isIPv4 {
-            for (index, port) in tables.ports.enumerated() {
-                if case .serviceNetwork(let list) = port.kind,
-                   topology.prefixLists[list].cidrs.contains(where: { $0.contains(addresses.source.ipv4) }) {
-                    return index
+                let packet = batch.bytes(index)
+                switch outputs[port] {
+                case .device(let writer):
+                    if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet)) { writeFailures &+= 1 }
+                case .outside:
+                    guard let address = Replay.addresses(packet)?.destination, let owner = outsideHosts[address],
+                          plumbing[owner].device.write(UnsafeRawBufferPointer(packet)) else {
+                        unroutable &+= 1
+                        continue
+                    }
+                case .resolver(let vpc):
+                    guard senders[index] >= 0, let reply = resolver.answer(packet, vpc: vpc) else { continue }
+                    reply.withUnsafeBytes { _ = plumbing[senders[index]].device.write($0) }
+                case .healthChecks:
+                    if let change = checker.receive(packet, send: { probes.append($0) }) { apply(change) }
                 }
             }
         }
-        guard let interface = tables.interface(owning: addresses.destination) else { return nil }
-        return tables.vpcs[tables.interfaces[interface].vpc].internetGatewayPort
     }
 
-    static func destination(_ bytes: UnsafeRawBufferPointer) -> String? {
-        guard let base = bytes.baseAddress else { return nil }
-        return Replay.addresses(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: base), count: bytes.count))
-            .map { Replay.text($0.destination) }
-    }
-
-    static func monotonic() -> Int64 {
+    public static func monotonic() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)

@@ -1,3 +1,4 @@
+import Dataplane
 import Topology
 
 /// What `privet up` prints: the namespaces it made, their addresses, the names to use, and how
@@ -7,16 +8,13 @@ public enum LiveReport {
         var lines = ["Topology '\(name)' is up:"]
         for host in topology.hosts {
             let namespace = LiveNetwork.namespaceName(topology: name, host: host.name)
-            var addresses: [String] = []
+            let addresses = topology.addresses(of: host)
             var place = ""
             switch host.placement {
             case .vpc(let interface):
-                let eni = topology[interface]
-                addresses = [eni.ipv4?.description, eni.ipv6?.description].compactMap { $0 }
-                let subnet = topology[eni.subnet]
+                let subnet = topology[topology[interface].subnet]
                 place = "\(topology[subnet.vpc].name)/\(subnet.name), resolver \(topology[subnet.vpc].resolver)"
-            case .external(let network, let ipv4, let ipv6):
-                addresses = [ipv4?.description, ipv6?.description].compactMap { $0 }
+            case .external(let network, _, _):
                 place = network
             }
             let server = host.server.map { ", serving \($0.kind.rawValue) on \($0.port)" } ?? ""
@@ -38,5 +36,35 @@ public enum LiveReport {
             lines.append("  ip netns exec \(namespace) curl http://\(target)\(port)/")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension LiveReport {
+    /// What `up` says when it stops: packets forwarded and dropped (by reason), resolver answers,
+    /// health probes.
+    public static func summary(_ network: LiveNetwork) -> String {
+        let counters = network.dataplane.counters
+        let forwarded = counters.ports.reduce(0) { $0 + $1.packetsOut }
+        var lines = ["\(forwarded) packets forwarded, \(counters.totalDrops) dropped, "
+                     + "\(counters.sessionsCreated) sessions; resolver answered \(network.resolver.answered) "
+                     + "(\(network.resolver.malformed) malformed); \(network.checker.probesSent) health probes"]
+        for reason in DropReason.allCases where counters.drops(reason) > 0 {
+            lines.append("  dropped \(reason.name): \(counters.drops(reason))")
+        }
+        if network.unroutable > 0 { lines.append("  unroutable outside the fabric: \(network.unroutable)") }
+        if network.writeFailures > 0 { lines.append("  refused by a TUN device (queue full): \(network.writeFailures)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Topology {
+    /// A host's addresses, IPv4 first.
+    func addresses(of host: Host) -> [String] {
+        switch host.placement {
+        case .vpc(let interface):
+            return [self[interface].ipv4?.description, self[interface].ipv6?.description].compactMap { $0 }
+        case .external(_, let ipv4, let ipv6):
+            return [ipv4?.description, ipv6?.description].compactMap { $0 }
+        }
     }
 }

@@ -146,7 +146,8 @@ public final class Replay {
         }
         let start = slot + Replay.headroom + link.networkOffset
         let length = copied - link.networkOffset
-        guard let port = ingressPort(UnsafeMutableRawBufferPointer(start: start, count: length)) else {
+        guard let port = Replay.ingressPort(UnsafeMutableRawBufferPointer(start: start, count: length),
+                                            tables: dataplane.tables, topology: topology) else {
             report.unattributed += 1
             return
         }
@@ -157,10 +158,9 @@ public final class Replay {
 
     /// The port a captured packet entered by: the ENI that owns its source address; for a source
     /// outside every VPC, the service network whose prefix list holds it, or the internet gateway
-    /// of the VPC that owns its destination.
-    private func ingressPort(_ bytes: UnsafeMutableRawBufferPointer) -> Int? {
+    /// of the VPC that owns its destination. (Live mode asks the same of an outside host's packet.)
+    static func ingressPort(_ bytes: UnsafeMutableRawBufferPointer, tables: ForwardingTables, topology: Topology) -> Int? {
         guard let addresses = Replay.addresses(bytes) else { return nil }
-        let tables = dataplane.tables
         if let interface = tables.interface(owning: addresses.source) {
             if case .host(let port) = tables.interfaces[interface].owner { return port }
             return nil

@@ -33,6 +33,10 @@ struct Up: ParsableCommand {
         let model = try loadTopology(topology, purpose: "built")
         let name = liveName(topology)
         let network = LiveNetwork(topology: model, name: name)
+        network.log = { line in
+            print(line)
+            fflush(nil)
+        }
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         do { try network.build(serverCommand: [me]) } catch { throw CLIError(error.description) }
         network.start()
@@ -49,7 +53,7 @@ struct Up: ParsableCommand {
                 if signalNumber == SIGHUP {
                     do {
                         let reloaded = try loadTopology(topology, purpose: "reloaded")
-                        network.reload(reloaded)
+                        try network.reload(reloaded)
                         print("reloaded \(topology)")
                     } catch {
                         writeToStandardError("reload refused, the running tables stay: \(error)\n")
@@ -65,7 +69,8 @@ struct Up: ParsableCommand {
         DispatchQueue.global().async {
             done.wait()
             network.teardown()
-            print("removed the namespaces of \(name); \(network.forwarded) packets forwarded")
+            print(LiveReport.summary(network), terminator: "")
+            print("removed the namespaces of \(name)")
             fflush(nil)
             Glibc.exit(0)
         }

@@ -3,7 +3,8 @@ import PacketWire
 
 extension Topology {
     /// The dataplane's ports, in order: one per host ENI (in host order), then each VPC's
-    /// internet gateway, then the network of each gateway-endpoint service (by prefix list).
+    /// internet gateway, then the network of each gateway-endpoint service (by prefix list), then
+    /// each resolving VPC's resolver, then the health checker when there are load balancers.
     public var ports: [ForwardingTables.Port] {
         var ports: [ForwardingTables.Port] = []
         for host in hosts {
@@ -17,6 +18,10 @@ extension Topology {
         for (index, list) in prefixLists.enumerated() {
             ports.append(ForwardingTables.Port(kind: .serviceNetwork(prefixList: index), name: list.name))
         }
+        for (index, vpc) in vpcs.enumerated() where vpc.enableDnsSupport {
+            ports.append(ForwardingTables.Port(kind: .resolver(vpc: index), name: "resolver-\(vpc.name)"))
+        }
+        if !loadBalancers.isEmpty { ports.append(ForwardingTables.Port(kind: .healthChecks, name: "health-checks")) }
         return ports
     }
 
@@ -45,7 +50,9 @@ extension Topology {
         let compiledVPCs = vpcs.enumerated().map { index, vpc in
             ForwardingTables.VPC(name: vpc.name, cidr: vpc.cidr, ipv6Cidr: vpc.ipv6Cidr,
                                  internetGatewayPort: port(.internetGateway(vpc: index)),
-                                 edgeRouteTable: vpc.internetGateway?.edgeRouteTable?.index)
+                                 edgeRouteTable: vpc.internetGateway?.edgeRouteTable?.index,
+                                 resolver: vpc.enableDnsSupport ? vpc.resolver : nil,
+                                 resolverPort: port(.resolver(vpc: index)))
         }
 
         let compiledRouteTables = routeTables.map { table -> ForwardingTables.RouteTable in
