@@ -12,8 +12,6 @@ final class Balancer {
         /// Global target indices, in the order of the Maglev table's backends.
         var targets: [Int]
         var table: MaglevTable
-        /// Source-port pool of the first target of the target group; add the target's position.
-        var poolBase: Int
         var failingOpen: Bool
     }
 
@@ -24,8 +22,11 @@ final class Balancer {
     let nodeInterfaces: [Int]
     /// choices[balancer][listener][node]
     private(set) var choices: [[[Choice]]] = []
-    /// Position of each target in its target group (to find its pool).
-    let targetPositions: [Int]
+    /// The source-port pool of (global node, target): pools[node * targetCount + target]. One
+    /// pool per (node ENI, target address and port), however many listeners or target groups
+    /// lead there, since they share the 5-tuple space the pool guards.
+    private let pools: [Int32]
+    private let targetCount: Int
     let poolCount: Int
     /// Global node numbering: nodeBase[balancer] + node.
     let nodeBase: [Int]
@@ -35,30 +36,37 @@ final class Balancer {
         self.healthy = healthy
         failingOpen = [Bool](repeating: false, count: healthy.count)
         nodeInterfaces = tables.loadBalancers.flatMap { $0.nodes.map(\.interface) }
-        var positions = [Int](repeating: 0, count: tables.targets.count)
-        for group in tables.targetGroups {
-            for (position, target) in group.targets.enumerated() { positions[target] = position }
-        }
-        targetPositions = positions
-        var pools = 0
         var base: [Int] = []
         var nodes = 0
         for balancer in tables.loadBalancers {
             base.append(nodes)
             nodes += balancer.nodes.count
-            for listener in balancer.listeners {
-                pools += balancer.nodes.count * tables.targetGroups[listener.targetGroup].targets.count
-            }
         }
         nodeBase = base
         nodeCount = nodes
-        poolCount = pools
+        targetCount = tables.targets.count
+        struct PoolKey: Hashable {
+            var node: Int
+            var interface: Int
+            var port: UInt16
+        }
+        var numbering: [PoolKey: Int32] = [:]
+        var pools = [Int32](repeating: 0, count: nodes * tables.targets.count)
+        for (node, interface) in nodeInterfaces.enumerated() {
+            for (index, target) in tables.targets.enumerated() {
+                let key = PoolKey(node: interface, interface: target.interface, port: target.port)
+                let pool = numbering[key] ?? Int32(numbering.count)
+                numbering[key] = pool
+                pools[node * tables.targets.count + index] = pool
+            }
+        }
+        self.pools = pools
+        poolCount = numbering.count
         rebuild(tables: tables)
     }
 
     /// Rebuilds every table from the current health (off the hot path).
     func rebuild(tables: ForwardingTables) {
-        var pool = 0
         var failing = [Bool](repeating: false, count: healthy.count)
         choices = tables.loadBalancers.map { balancer in
             balancer.listeners.map { listener in
@@ -68,8 +76,7 @@ final class Balancer {
                     let live = candidates.filter { healthy[$0] }
                     let chosen = live.isEmpty ? candidates : live
                     let choice = Choice(targets: chosen, table: MaglevTable(backendKeys: chosen.map { tables.targets[$0].stableKey }),
-                                        poolBase: pool, failingOpen: live.isEmpty && !candidates.isEmpty)
-                    pool += group.targets.count
+                                        failingOpen: live.isEmpty && !candidates.isEmpty)
                     if choice.failingOpen { for target in chosen { failing[target] = true } }
                     return choice
                 }
@@ -95,6 +102,9 @@ final class Balancer {
         let choice = choices[balancer][listener][node]
         guard let backend = choice.table.backend(for: hash) else { return nil }
         let target = choice.targets[backend]
-        return (target, choice.poolBase + targetPositions[target])
+        return (target, pool(globalNode: nodeBase[balancer] + node, target: target))
     }
+
+    @inline(__always)
+    func pool(globalNode: Int, target: Int) -> Int { Int(pools[globalNode * targetCount + target]) }
 }

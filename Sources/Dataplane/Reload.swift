@@ -51,14 +51,14 @@ extension Dataplane {
                   let node = nodeMap[Int(session.pointee.node)],
                   let endpoint = endpointMap[Int(session.pointee.endpoint)],
                   let endpointInterface = interfaceMap[Int(session.pointee.endpointInterface)],
-                  let (balancerIndex, nodeInBalancer) = Dataplane.locate(globalNode: node, in: new),
-                  let listener = new.loadBalancers[balancerIndex].listeners.firstIndex(where: {
+                  let (balancerIndex, _) = Dataplane.locate(globalNode: node, in: new),
+                  new.loadBalancers[balancerIndex].listeners.contains(where: {
                       $0.targetGroup == new.targets[target].targetGroup }) else {
                 endSession(index, now: session.pointee.lastSeen, reason: .closed)
                 ended += 1
                 continue
             }
-            let pool = newBalancer.pool(balancer: balancerIndex, listener: listener, node: nodeInBalancer, target: target)
+            let pool = newBalancer.pool(globalNode: node, target: target)
             newPorts.claim(pool: pool, port: session.pointee.natPort)
             session.pointee.target = UInt32(target)
             session.pointee.node = UInt16(node)
@@ -89,13 +89,6 @@ extension Dataplane {
             remaining -= balancer.nodes.count
         }
         return nil
-    }
-}
-
-extension Balancer {
-    /// The pool of (node, target) for a listener.
-    func pool(balancer: Int, listener: Int, node: Int, target: Int) -> Int {
-        choices[balancer][listener][node].poolBase + targetPositions[target]
     }
 }
 

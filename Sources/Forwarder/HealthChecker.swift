@@ -52,7 +52,7 @@ public struct HealthChecker {
             let settings = group.healthCheck
             let second: Int64 = 1_000_000_000
             checks.append(Check(
-                target: index, name: target.name, node: nodeAddress, address: address, port: settings.port ?? target.port,
+                target: index, name: "\(target.name) in \(group.name)", node: nodeAddress, address: address, port: settings.port ?? target.port,
                 interval: Int64(settings.interval) * second, timeout: Int64(settings.timeout) * second,
                 healthyThreshold: settings.healthyThreshold, unhealthyThreshold: settings.unhealthyThreshold,
                 // Spread the first probes over the first interval.

@@ -107,6 +107,9 @@ public final class LiveNetwork: @unchecked Sendable {
         let device = try TUNDevice(name: deviceName)
         try Shell.run(["ip", "link", "set", deviceName, "netns", namespace.name])
         // The VPC MTU (jumbo frames, 9001) on the host's side.
+        // No link-local address: the kernel would send router solicitations and MLD reports from
+        // it, which no VPC answers.
+        try namespace.ip(["link", "set", deviceName, "addrgenmode", "none"])
         try namespace.ip(["link", "set", deviceName, "mtu", "9001", "up"])
         var port: Int?
         var zone = ""
@@ -151,7 +154,9 @@ public final class LiveNetwork: @unchecked Sendable {
     public func teardown() {
         stop()
         for piece in plumbing {
-            piece.server?.terminate()
+            // SIGKILL: the servers keep no state, and a signal mask inherited from the
+            // spawning thread may hold SIGTERM back.
+            if let server = piece.server, server.isRunning { kill(server.processIdentifier, SIGKILL) }
             piece.namespace.delete()
         }
         plumbing.removeAll()
@@ -163,7 +168,7 @@ public final class LiveNetwork: @unchecked Sendable {
         for namespace in namespaces(of: topology, name: name) where NetworkNamespace.exists(namespace) {
             // Servers run in the namespace; stop them before it goes.
             if let pids = try? Shell.run(["ip", "netns", "pids", namespace]) {
-                for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGTERM) }
+                for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
             }
             NetworkNamespace(name: namespace).delete()
             removed.append(namespace)

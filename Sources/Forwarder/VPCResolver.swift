@@ -49,13 +49,22 @@ public struct VPCResolver: Sendable {
             let exists = view.resolve(query.name, type: .a, from: vpc) != .nxdomain
             return DNSMessage.response(to: query, code: exists ? .noError : .nameError, answers: [])
         }
-        switch view.resolve(query.name, type: type, from: vpc) {
-        case .ipv4(let addresses): return DNSMessage.response(to: query, code: .noError, answers: addresses.map { .ipv4($0) })
-        case .ipv6(let addresses): return DNSMessage.response(to: query, code: .noError, answers: addresses.map { .ipv6($0) })
-        case .text(let texts): return DNSMessage.response(to: query, code: .noError, answers: texts.map { .text($0) })
-        case .alias(let name): return DNSMessage.response(to: query, code: .noError, answers: [.alias(name)])
-        case .noData: return DNSMessage.response(to: query, code: .noError, answers: [])
-        case .nxdomain: return DNSMessage.response(to: query, code: .nameError, answers: [])
+        // Aliases first, each as a CNAME record, then the records of the name they lead to.
+        var owner = query.name
+        var answers: [DNSRecord] = []
+        while type != .cname, answers.count < 8, case .alias(let next) = view.resolve(owner, type: .cname, from: vpc) {
+            answers.append(DNSRecord(owner, .alias(next)))
+            owner = next.lowercased().hasSuffix(".") ? String(next.lowercased().dropLast()) : next.lowercased()
         }
+        var code = DNSResponseCode.noError
+        switch view.resolve(owner, type: type, from: vpc) {
+        case .ipv4(let addresses): answers += addresses.map { DNSRecord(owner, .ipv4($0)) }
+        case .ipv6(let addresses): answers += addresses.map { DNSRecord(owner, .ipv6($0)) }
+        case .text(let texts): answers += texts.map { DNSRecord(owner, .text($0)) }
+        case .alias(let name): answers.append(DNSRecord(owner, .alias(name)))
+        case .noData: break
+        case .nxdomain: code = .nameError
+        }
+        return DNSMessage.response(to: query, code: code, answers: answers)
     }
 }

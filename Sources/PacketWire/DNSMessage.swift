@@ -40,6 +40,17 @@ public enum DNSRecordData: Equatable, Sendable {
     case alias(String)
 }
 
+/// One answer record: the name it belongs to (the question's, or an alias's target) and its data.
+public struct DNSRecord: Equatable, Sendable {
+    public var owner: String
+    public var data: DNSRecordData
+
+    public init(_ owner: String, _ data: DNSRecordData) {
+        self.owner = owner
+        self.data = data
+    }
+}
+
 public enum DNSMessage {
     /// Why a query could not be read; a response carries FORMERR with `id` when the header was
     /// whole (RFC 1035 §4.1.1), and nothing can be sent when it was not.
@@ -80,9 +91,10 @@ public enum DNSMessage {
                                  type: type, questionClass: questionClass, question: Array(bytes[12..<offset])))
     }
 
-    /// A response to `query`: its question echoed, then the records (each named by a pointer to
-    /// the question's name), with recursion available set as the VPC resolver does.
-    public static func response(to query: DNSQuery, code: DNSResponseCode, answers: [DNSRecordData],
+    /// A response to `query`: its question echoed, then the records (those of the question's name
+    /// named by a pointer to it, RFC 1035 §4.1.4), with recursion available set as the VPC
+    /// resolver does.
+    public static func response(to query: DNSQuery, code: DNSResponseCode, answers: [DNSRecord],
                                 ttl: UInt32 = 60) -> [UInt8] {
         var message: [UInt8] = []
         message.reserveCapacity(512)
@@ -95,10 +107,14 @@ public enum DNSMessage {
         appendU16(&message, 0)
         message += query.question
         for answer in answers {
-            appendU16(&message, 0xC00C)
+            if answer.owner == query.name {
+                appendU16(&message, 0xC00C)
+            } else {
+                message += encodedName(answer.owner)
+            }
             var data: [UInt8]
             let type: UInt16
-            switch answer {
+            switch answer.data {
             case .ipv4(let address):
                 type = DNSRecordCode.a
                 data = withUnsafeBytes(of: address.value.bigEndian) { Array($0) }

@@ -1,0 +1,151 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+import Topology
+
+/// `privet up` and `down` on real namespaces, with curl, dig and iperf3 on the other end. Root
+/// only (CI is root); each test brings its own topology up under its own name and removes it.
+@Suite("privet up (live, root)", .serialized, .enabled(if: liveUnavailable == nil, "\(liveUnavailable ?? "")"))
+struct LiveCommandTests {
+    let model = Topology.load(yaml: liveTopologyYAML()).topology!
+
+    var endpoint: Endpoint { model.endpoints[0] }
+    /// The endpoint's ENI addresses, zone a first.
+    var endpointAddresses: [String] { endpoint.interfaces.map { model[$0].ipv4!.description } }
+    var regionalName: String { endpoint.dnsNames.first { $0.zone == nil }!.name }
+    func zonalName(_ zone: String) -> String {
+        endpoint.dnsNames.first { $0.zone.map { model[$0].name } == zone }!.name
+    }
+    var nodeAddresses: [String] { model.loadBalancers[0].nodes.map { model[$0.interface].ipv4!.description } }
+
+    func dig(_ run: LiveRun, from host: String, _ name: String, _ type: String = "A") throws -> (status: String, answers: [String]) {
+        let result = try run.run(host, "dig", ["+time=2", "+tries=1", name, type])
+        let status = result.output.split(separator: "\n").first { $0.contains("status:") }
+            .flatMap { $0.components(separatedBy: "status: ").last?.split(separator: ",").first }.map(String.init) ?? "no answer"
+        let short = try run.run(host, "dig", ["+short", "+time=2", "+tries=1", name, type])
+        return (status, short.output.split(separator: "\n").map(String.init).sorted())
+    }
+
+    @Test func resolverAnswersEveryNameKindWithSplitHorizon() throws {
+        let run = try LiveRun(name: "live-dns", yaml: liveTopologyYAML())
+        // Inside the consumer VPC: the private DNS name and the regional name give both ENIs,
+        // a zonal name its zone's ENI, IPv6 only where the ENI has it.
+        #expect(try dig(run, from: "client-a", "api.live.example").answers == endpointAddresses.sorted())
+        #expect(try dig(run, from: "client-b", regionalName).answers == endpointAddresses.sorted())
+        #expect(try dig(run, from: "client-a", zonalName("us-east-1b")).answers == [endpointAddresses[1]])
+        #expect(try dig(run, from: "client-a", regionalName, "AAAA").answers.count == 0)
+        // The private hosted zone: a record, an alias, and a missing name that is NXDOMAIN with
+        // no fall back to public DNS (aws-behaviour.md §8).
+        #expect(try dig(run, from: "client-a", "db.corp.internal").answers == ["10.2.1.50"])
+        #expect(try dig(run, from: "client-a", "www.corp.internal").answers.contains("db.corp.internal."))
+        #expect(try dig(run, from: "client-a", "missing.corp.internal").status == "NXDOMAIN")
+        // Outside the VPC: the public answer for the same name; the endpoint's own names still
+        // resolve (they are public); the private zone does not exist.
+        #expect(try dig(run, from: "stranger", "api.live.example").answers == ["203.0.113.10"])
+        #expect(try dig(run, from: "stranger", regionalName).answers == endpointAddresses.sorted())
+        #expect(try dig(run, from: "stranger", "db.corp.internal").status == "NXDOMAIN")
+        // A malformed query (a header announcing a question that is not there) gets FORMERR.
+        let script = """
+            import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+            s.sendto(bytes([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 7]) + b'ab', ('10.2.0.2', 53))
+            r = s.recv(512); print(r[0] * 256 + r[1], r[3] & 15)
+            """
+        let formerr = try run.run("client-a", "python3", ["-c", script])
+        #expect(formerr.output.trimmingCharacters(in: .whitespacesAndNewlines) == "4660 1", "\(formerr.error)")
+        let log = run.stop()
+        #expect(log.contains("malformed"))
+    }
+
+    @Test func curlReachesTheServiceAsCrossZoneSays() throws {
+        let run = try LiveRun(name: "live-curl", yaml: liveTopologyYAML())
+        // By private DNS name, from inside the VPC.
+        let byName = try run.get("client-a", "http://api.live.example/")
+        #expect(byName?.hasPrefix("served by web-") == true, "\(run.log)")
+        // Cross-zone off: the zone-a ENI's node sends only to zone a's target.
+        var zonal: Set<String> = []
+        for _ in 0..<8 { zonal.insert(try run.get("client-a", "http://\(zonalName("us-east-1a"))/") ?? "failed") }
+        #expect(zonal == ["served by web-a in us-east-1a"])
+        var zonalB: Set<String> = []
+        for _ in 0..<8 { zonalB.insert(try run.get("client-b", "http://\(zonalName("us-east-1b"))/") ?? "failed") }
+        #expect(zonalB == ["served by web-b in us-east-1b"])
+        // Cross-zone on: both targets, from one zone's ENI.
+        var spread: Set<String> = []
+        for _ in 0..<24 { spread.insert(try run.get("client-a", "http://\(zonalName("us-east-1a")):8080/") ?? "failed") }
+        #expect(spread == ["served by web-a in us-east-1a", "served by web-b in us-east-1b"])
+        // A second `up` of the same topology refuses, and leaves the running one alone.
+        let second = try runProgram(privetExecutable()!, ["up", run.path])
+        #expect(second.status != 0)
+        #expect(second.error.contains("already up"))
+        #expect(try run.get("client-a", "http://api.live.example/") != nil)
+        run.stop()
+        #expect(namespaces(startingWith: "privet-live-curl-").isEmpty)
+    }
+
+    @Test func providerCannotInitiateThroughTheLoadBalancer() throws {
+        let run = try LiveRun(name: "live-provider", yaml: liveTopologyYAML())
+        // A target tries to open a connection to the NLB's address (the way back to consumers):
+        // PrivateLink carries connections the consumer starts, only (aws-behaviour.md §4).
+        let attempt = try run.run("web-a", "curl", ["-s", "-m", "2", "http://\(nodeAddresses[0])/"])
+        #expect(attempt.status != 0)
+        let log = run.stop()
+        #expect(log.contains("dropped provider-initiated"), "\(log)")
+    }
+
+    @Test func newConnectionsAvoidAKilledTarget() throws {
+        let run = try LiveRun(name: "live-health", yaml: liveTopologyYAML())
+        // Stop web-b's server (the only process in its namespace).
+        let pids = try runProgram("ip", ["netns", "pids", run.namespace("web-b")]).output
+        for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        // Interval 5 s × threshold 2, and a probe in flight.
+        try run.waitForLog("target web-b:80 in spread is unhealthy", seconds: 20)
+        var spread: Set<String> = []
+        for _ in 0..<12 { spread.insert(try run.get("client-a", "http://\(zonalName("us-east-1a")):8080/") ?? "failed") }
+        #expect(spread == ["served by web-a in us-east-1a"])
+        let log = run.stop()
+        #expect(log.contains("connection refused"))
+    }
+
+    @Test func reloadAddsATargetWhileAStreamRuns() throws {
+        let run = try LiveRun(name: "live-reload", yaml: liveTopologyYAML())
+        let server = try run.start("web-a", "iperf3", ["-s", "-1", "-p", "5201"])
+        defer { if server.isRunning { server.terminate() } }
+        usleep(500_000)
+        let client = try run.start("client-a", "iperf3", ["-c", endpointAddresses[0], "-p", "5201", "-t", "6", "-J"])
+        sleep(2)
+        // Register web-c in the zonal group (and the iperf group), and reload.
+        try liveTopologyYAML(iperfTargets: "[{host: web-a}, {host: web-c}]",
+                             zonalTargets: "[{host: web-a}, {host: web-b}, {host: web-c}]")
+            .write(toFile: run.path, atomically: true, encoding: .utf8)
+        kill(run.process.processIdentifier, SIGHUP)
+        try run.waitForLog("reloaded", seconds: 10)
+        let output = (client.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        client.waitUntilExit()
+        #expect(client.terminationStatus == 0)
+        let report = try JSONSerialization.jsonObject(with: output) as? [String: Any]
+        let received = ((report?["end"] as? [String: Any])?["sum_received"] as? [String: Any])?["bytes"] as? Int ?? 0
+        #expect(received > 1_000_000, "iperf3: \(String(decoding: output, as: UTF8.self).suffix(400))")
+        #expect(report?["error"] == nil)
+        // New connections now reach web-c too (zone a, cross-zone off).
+        var zonal: Set<String> = []
+        for _ in 0..<24 { zonal.insert(try run.get("client-a", "http://\(zonalName("us-east-1a"))/") ?? "failed") }
+        #expect(zonal == ["served by web-a in us-east-1a", "served by web-c in us-east-1a"])
+        run.stop()
+    }
+
+    @Test func downRemovesWhatAKilledUpLeft() throws {
+        let run = try LiveRun(name: "live-down", yaml: liveTopologyYAML())
+        #expect(namespaces(startingWith: "privet-live-down-").count == model.hosts.count)
+        kill(run.process.processIdentifier, SIGKILL)
+        run.process.waitUntilExit()
+        #expect(namespaces(startingWith: "privet-live-down-").count == model.hosts.count)
+        let down = try runProgram(privetExecutable()!, ["down", run.path])
+        #expect(down.status == 0, "\(down.error)")
+        #expect(namespaces(startingWith: "privet-live-down-").isEmpty)
+        let links = try runProgram("ip", ["-o", "link"]).output
+        #expect(links.range(of: " pv[0-9a-f]{6}-[0-9]+", options: .regularExpression) == nil, "\(links)")
+        #expect(try runProgram("pgrep", ["-f", "privet serve http --port 80 --identity web-a"]).status != 0)
+        // Nothing left: a second down says so.
+        #expect(try runProgram(privetExecutable()!, ["down", run.path]).output.contains("nothing to remove"))
+    }
+}
