@@ -1,4 +1,5 @@
 import Dataplane
+import PacketWire
 import Topology
 
 /// What `privet up` prints: the namespaces it made, their addresses, the names to use, and how
@@ -66,5 +67,17 @@ extension Topology {
         case .external(_, let ipv4, let ipv6):
             return [ipv4?.description, ipv6?.description].compactMap { $0 }
         }
+    }
+}
+
+extension Topology {
+    /// The zone of the ENI that owns `address`, if any.
+    func zoneOf(address: IPv4Address) -> Int? {
+        networkInterfaces.first { $0.ipv4 == address }.map { self[$0.subnet].zone.index }
+    }
+
+    func zoneOf(host: Host) -> Int? {
+        guard case .vpc(let eni) = host.placement else { return nil }
+        return self[self[eni].subnet].zone.index
     }
 }

@@ -1,4 +1,6 @@
+import CLinux
 import Foundation
+import Glibc
 
 /// Runs the network tools (`ip` from iproute2) that build namespaces and links.
 public enum Shell {
@@ -79,6 +81,28 @@ public struct NetworkNamespace: Sendable {
         try? FileManager.default.removeItem(atPath: "/etc/netns/" + name)
     }
 
+    /// Runs `body` on a thread of its own that has entered the namespace (setns), so that the
+    /// sockets it makes live there; waits for it and returns what it returned.
+    public func run<Result: Sendable>(_ body: @escaping @Sendable () -> Result) throws(Shell.Failure) -> Result {
+        let file = open("/run/netns/" + name, O_RDONLY | O_CLOEXEC)
+        guard file >= 0 else { throw Shell.Failure(description: "namespace \(name): \(String(cString: strerror(errno)))") }
+        defer { close(file) }
+        let box = NamespaceResult<Result>()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            // The thread is left in the namespace and ends with the body.
+            let entered = privet_enter_netns(file)
+            if entered == 0 { box.result = body() } else { box.error = -entered }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        guard let result = box.result else {
+            throw Shell.Failure(description: "cannot enter namespace \(name): \(String(cString: strerror(box.error)))")
+        }
+        return result
+    }
+
     /// Runs `ip` inside the namespace.
     public func ip(_ arguments: [String]) throws(Shell.Failure) {
         try Shell.run(["ip", "-n", name] + arguments)
@@ -95,4 +119,11 @@ public struct NetworkNamespace: Sendable {
             throw Shell.Failure(description: "\(folder)/resolv.conf: \(error.localizedDescription)")
         }
     }
+}
+
+/// What a body run in a namespace returned, handed back across threads (written once, read after
+/// the semaphore).
+private final class NamespaceResult<Value>: @unchecked Sendable {
+    var result: Value?
+    var error: Int32 = 0
 }

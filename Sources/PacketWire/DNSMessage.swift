@@ -151,6 +151,48 @@ public enum DNSMessage {
         [UInt8(id >> 8), UInt8(id & 0xFF), 0x80, 0x80 | DNSResponseCode.formatError.rawValue, 0, 0, 0, 0, 0, 0, 0, 0]
     }
 
+    /// A recursive query for `name` (the stub side, for the live demo's own requests).
+    public static func query(id: UInt16, name: String, type: UInt16) -> [UInt8] {
+        var message: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+        message += encodedName(name)
+        appendU16(&message, type)
+        appendU16(&message, DNSRecordCode.classIN)
+        return message
+    }
+
+    /// The response code and IPv4 addresses (A records) of a response; nil when it cannot be read.
+    public static func addresses(inResponse bytes: [UInt8]) -> (code: UInt8, addresses: [IPv4Address])? {
+        guard bytes.count >= 12, bytes[2] & 0x80 != 0 else { return nil }
+        let questions = Int(bytes[4]) << 8 | Int(bytes[5]), answers = Int(bytes[6]) << 8 | Int(bytes[7])
+        var offset = 12
+        func skipName() -> Bool {
+            while offset < bytes.count {
+                let length = Int(bytes[offset])
+                if length & 0xC0 == 0xC0 { offset += 2; return offset <= bytes.count }
+                offset += 1 + length
+                if length == 0 { return true }
+            }
+            return false
+        }
+        for _ in 0..<questions {
+            guard skipName() else { return nil }
+            offset += 4
+        }
+        var found: [IPv4Address] = []
+        for _ in 0..<answers {
+            guard skipName(), offset + 10 <= bytes.count else { return nil }
+            let type = UInt16(bytes[offset]) << 8 | UInt16(bytes[offset + 1])
+            let length = Int(bytes[offset + 8]) << 8 | Int(bytes[offset + 9])
+            offset += 10
+            guard offset + length <= bytes.count else { return nil }
+            if type == DNSRecordCode.a && length == 4 {
+                found.append(IPv4Address(bytes[offset], bytes[offset + 1], bytes[offset + 2], bytes[offset + 3]))
+            }
+            offset += length
+        }
+        return (bytes[3] & 0x0F, found)
+    }
+
     static func encodedName(_ name: String) -> [UInt8] {
         var bytes: [UInt8] = []
         for label in name.split(separator: ".") {

@@ -13,6 +13,11 @@ func liveName(_ path: String) -> String {
     return cleaned.isEmpty ? "topology" : cleaned
 }
 
+/// This program's own path, to start the built-in servers (`privet serve`) inside namespaces.
+func selfExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
 struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build the topology on network namespaces and forward live (root).",
@@ -37,8 +42,7 @@ struct Up: ParsableCommand {
             print(line)
             fflush(nil)
         }
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        do { try network.build(serverCommand: [me]) } catch { throw CLIError(error.description) }
+        do { try network.build(serverCommand: [selfExecutable()]) } catch { throw CLIError(error.description) }
         network.start()
         print(LiveReport.text(model, name: name), terminator: "")
         print("Forwarding. Ctrl-C (or SIGTERM) removes everything; SIGHUP reloads \(topology).")

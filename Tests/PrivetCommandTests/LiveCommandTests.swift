@@ -148,4 +148,16 @@ struct LiveCommandTests {
         // Nothing left: a second down says so.
         #expect(try runProgram(privetExecutable()!, ["down", run.path]).output.contains("nothing to remove"))
     }
+
+    @Test func liveDemoMakesItsOwnRequestsAndCleansUp() throws {
+        let demo = try runProgram(privetExecutable()!, ["demo", "--live"])
+        #expect(demo.status == 0, "\(demo.error)")
+        // Each client resolves the private DNS name and reaches its own zone's target.
+        #expect(demo.output.contains("client-a: api.privet.example → 10.20.1.5, 10.20.2.5"))
+        #expect(demo.output.contains("GET http://api.privet.example/ → served by web-a in us-east-1a"))
+        #expect(demo.output.contains("GET http://api.privet.example/ → served by web-b in us-east-1b"))
+        #expect(demo.output.contains("dropped endpoint-rejected"))
+        #expect(demo.output.contains("dropped provider-initiated"))
+        #expect(namespaces(startingWith: "privet-demo-").isEmpty)
+    }
 }

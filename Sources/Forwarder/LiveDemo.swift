@@ -1,0 +1,119 @@
+import Foundation
+import Glibc
+import PacketIO
+import PacketWire
+import Topology
+
+/// `privet demo --live`: the default topology on real namespaces, with the requests made by
+/// Privet itself from inside the client namespaces (its own sockets, entered with setns): the
+/// VPC resolver asked for the service's private DNS name, HTTP GETs through the interface
+/// endpoint from both zones, and the cases AWS refuses.
+public enum LiveDemo {
+    public static func run(name: String = "demo", serverCommand: [String], say: (String) -> Void) throws(LiveNetwork.Failure) {
+        let topology = Topology.load(yaml: Topology.defaultYAML).topology!
+        let network = LiveNetwork(topology: topology, name: name)
+        try network.build(serverCommand: serverCommand)
+        defer { network.teardown() }
+        network.log = { line in print("  [privet] " + line) }
+        network.start()
+        say(LiveReport.text(topology, name: name))
+        // Give the servers a moment to listen.
+        usleep(300_000)
+
+        guard let endpoint = topology.endpoints.first(where: { $0.kind == .interface && $0.state == .available }),
+              let serviceName = endpoint.privateDnsName else { return }
+        for client in ["client-a", "client-b"] {
+            let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: client))
+            guard let host = topology.hosts.first(where: { $0.name == client }), case .vpc(let eni) = host.placement else { continue }
+            let resolver = topology[topology[topology[eni].subnet].vpc].resolver
+            let answer = (try? namespace.run { LiveDemo.resolve(serviceName, resolver: resolver) }) ?? nil
+            guard let address = answer?.first(where: { topology.zoneOf(address: $0) == topology.zoneOf(host: host) }) ?? answer?.first else {
+                say("\(client): \(serviceName) did not resolve through \(resolver)")
+                continue
+            }
+            say("\(client): \(serviceName) → \(answer!.map(\.description).joined(separator: ", ")) (asked \(resolver)); using \(address)")
+            for _ in 0..<3 {
+                let reply = (try? namespace.run { LiveDemo.get(address, port: 80, host: serviceName) }) ?? "failed"
+                say("  GET http://\(serviceName)/ → \(reply)")
+            }
+        }
+        // A consumer whose endpoint the provider rejected, and a provider opening a connection
+        // back through its NLB: both refused by the fabric (aws-behaviour.md §4).
+        if let partner = topology.endpoints.first(where: { $0.state == .rejected }), let eni = partner.interfaces.first,
+           let address = topology[eni].ipv4 {
+            let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: "partner-client"))
+            let reply = (try? namespace.run { LiveDemo.get(address, port: 80, host: serviceName, timeout: 1) }) ?? "failed"
+            say("partner-client → its rejected endpoint \(address): \(reply)")
+        }
+        if let balancer = topology.loadBalancers.first(where: { $0.kind == .network }), let node = balancer.nodes.first,
+           let address = topology[node.interface].ipv4 {
+            let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: "web-a"))
+            let reply = (try? namespace.run { LiveDemo.get(address, port: 80, host: "nlb", timeout: 1) }) ?? "failed"
+            say("web-a → its NLB's address \(address) (provider-initiated): \(reply)")
+        }
+        network.stop()
+        say(LiveReport.summary(network))
+    }
+
+    /// The A records of `name` from the resolver at `resolver`, over UDP.
+    static func resolve(_ name: String, resolver: IPv4Address) -> [IPv4Address]? {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard socket >= 0 else { return nil }
+        defer { close(socket) }
+        setTimeout(socket, seconds: 2)
+        var address = socketAddress(resolver, port: 53)
+        let query = DNSMessage.query(id: 0x5052, name: name, type: DNSRecordCode.a)
+        let sent = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(socket, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard sent == query.count else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 1500)
+        let count = recv(socket, &buffer, buffer.count, 0)
+        guard count > 0 else { return nil }
+        return DNSMessage.addresses(inResponse: Array(buffer[0..<count]))?.addresses
+    }
+
+    /// An HTTP/1.0 GET of / from `address`; the body, or why it failed.
+    static func get(_ address: IPv4Address, port: UInt16, host: String, timeout: Int = 3) -> String {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return "no socket: \(String(cString: strerror(errno)))" }
+        defer { close(socket) }
+        setTimeout(socket, seconds: timeout)
+        var peer = socketAddress(address, port: port)
+        let connected = withUnsafePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            return errno == EINPROGRESS || errno == EAGAIN || errno == ETIMEDOUT ? "no answer (timed out)"
+                : "failed: \(String(cString: strerror(errno)))"
+        }
+        let request = Array("GET / HTTP/1.0\r\nHost: \(host)\r\nUser-Agent: privet-demo\r\n\r\n".utf8)
+        guard write(socket, request, request.count) == request.count else { return "failed to send" }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(socket, &buffer, buffer.count)
+            guard count > 0 else { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return response.isEmpty ? "no answer (timed out)" : "bad response" }
+        return String(text[split.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func setTimeout(_ socket: Int32, seconds: Int) {
+        var time = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    private static func socketAddress(_ address: IPv4Address, port: UInt16) -> sockaddr_in {
+        var result = sockaddr_in()
+        result.sin_family = sa_family_t(AF_INET)
+        result.sin_port = port.bigEndian
+        result.sin_addr = in_addr(s_addr: address.value.bigEndian)
+        return result
+    }
+}
