@@ -7,7 +7,9 @@
 # Runs alternate (Privet, kernel, ...); medians and ratios are printed. TCP is one stream (the
 # figure the issue sets a goal for); UDP sends 64-byte datagrams as fast as iperf3 can, and the
 # figure is datagrams received per second. Exits non-zero only when something fails to run.
-#   RUNS=3 SECONDS_PER_RUN=5 scripts/bench-live.sh          (root)
+# Privet's TUN devices use IFF_VNET_HDR offloads (64 KB TCP packets); OFFLOADS=0 measures it
+# without them (one MTU-sized packet per system call).
+#   RUNS=3 SECONDS_PER_RUN=5 [OFFLOADS=0] scripts/bench-live.sh          (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/packages.sh
@@ -61,7 +63,9 @@ NFT
 }
 
 privet_up() {
-    "$privet" up scripts/bench-live.yaml > "$work/up.log" 2>&1 &
+    local flags=()
+    [ "${OFFLOADS:-1}" = 0 ] && flags+=(--no-offloads)
+    "$privet" up scripts/bench-live.yaml "${flags[@]}" > "$work/up.log" 2>&1 &
     up_pid=$!
     for _ in $(seq 100); do grep -q "^Forwarding" "$work/up.log" && return 0; sleep 0.1; done
     cat "$work/up.log" >&2

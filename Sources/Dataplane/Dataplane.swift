@@ -145,7 +145,9 @@ public final class Dataplane {
         let session = flows.sessions + index
         let bytes = batch.lengths[packetIndex]
         if session.pointee.kind == .endpoint {
-            if direction == .forward && packet.length > configuration.endpointMTU { return .drop(.endpointOversize) }
+            if direction == .forward && batch.wireLength(packetIndex, ipLength: packet.length) > configuration.endpointMTU {
+                return .drop(.endpointOversize)
+            }
             let endpoint = Int(session.pointee.endpoint)
             // A provider may reject an endpoint that is already available: its flows stop.
             if endpoint != Int(UInt16.max), !endpointAvailable[endpoint] {
@@ -365,7 +367,7 @@ public final class Dataplane {
                               batch: PacketBatch, index: Int, now: Int64) -> Verdict {
         guard endpointAvailable[endpoint] else { return .drop(Dataplane.dropReason(for: endpointStates[endpoint])) }
         guard packet.isTCP else { return .drop(.endpointNotTCP) }
-        guard packet.length <= configuration.endpointMTU else { return .drop(.endpointOversize) }
+        guard batch.wireLength(index, ipLength: packet.length) <= configuration.endpointMTU else { return .drop(.endpointOversize) }
         if !packet.isSYN || packet.isACK {
             return packet.isRST ? .drop(.noSession) : reset(packet, batch: batch, index: index, cause: .noFlow)
         }

@@ -14,6 +14,10 @@ public final class PacketBatch {
     /// When each packet arrived, in nanoseconds of the caller's clock.
     public let times: UnsafeMutablePointer<Int64>
     public let verdicts: UnsafeMutablePointer<Verdict>
+    /// For a segmentation-offloaded packet (a TCP super-packet from a TUN device with
+    /// `IFF_VNET_HDR`), the length of each segment it stands for: MTU rules apply to the
+    /// segments, not to the super-packet. Zero for an ordinary packet.
+    public let segmentLengths: UnsafeMutablePointer<Int>
 
     public init() {
         packets = .allocate(capacity: PacketBatch.capacity)
@@ -23,6 +27,7 @@ public final class PacketBatch {
         times = .allocate(capacity: PacketBatch.capacity)
         verdicts = .allocate(capacity: PacketBatch.capacity)
         verdicts.initialize(repeating: .drop(.malformed), count: PacketBatch.capacity)
+        segmentLengths = .allocate(capacity: PacketBatch.capacity)
     }
 
     deinit {
@@ -32,6 +37,7 @@ public final class PacketBatch {
         ingressPorts.deallocate()
         times.deallocate()
         verdicts.deallocate()
+        segmentLengths.deallocate()
     }
 
     public var isFull: Bool { count == PacketBatch.capacity }
@@ -39,8 +45,10 @@ public final class PacketBatch {
     /// Adds a packet; false when the batch is full.
     @inline(__always)
     @discardableResult
-    public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int, time: Int64 = 0) -> Bool {
+    public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int, time: Int64 = 0,
+                       segmentLength: Int = 0) -> Bool {
         guard count < PacketBatch.capacity else { return false }
+        segmentLengths[count] = segmentLength
         times[count] = time
         packets[count] = packet
         lengths[count] = length
@@ -51,6 +59,12 @@ public final class PacketBatch {
     }
 
     public func removeAll() { count = 0 }
+
+    /// The length the MTU rules judge packet `index` by: its own, or its segments'.
+    @inline(__always)
+    func wireLength(_ index: Int, ipLength: Int) -> Int {
+        segmentLengths[index] == 0 ? ipLength : segmentLengths[index]
+    }
 
     /// The bytes of packet `index` as they are now.
     @inline(__always)

@@ -3,8 +3,9 @@
 // (aws-behaviour.md §2); beyond that new connections fail.
 //
 // Trade-offs: one bitmap per (NLB node, target) pair, all in one preallocated block (6.9 KB a
-// pair); allocation scans 64 ports per word from a rotating cursor, so it is O(1) amortised while
-// the pool is not nearly full, and deterministic (the same sequence of flows gets the same ports).
+// pair); allocation scans 64 ports per word onward from the last port handed out, so it is O(1)
+// amortised while the pool is not nearly full, reuses a released port as late as it can, and is
+// deterministic (the same sequence of flows gets the same ports).
 
 public final class PortAllocators {
     /// 55,000 ports per pair: 10000 through 64999.
@@ -44,21 +45,28 @@ public final class PortAllocators {
         inUse.deallocate()
     }
 
-    /// A free port of `pool`, or nil when all are taken.
+    /// A free port of `pool`, or nil when all are taken: the first free one after the port last
+    /// handed out, so that a released port comes back only after the rest of the pool has had
+    /// its turn. The target may still hold the old connection in TIME-WAIT (RFC 9293 §3.6.1), and
+    /// a new SYN on the same four-tuple would be answered as the old connection's.
     @inline(__always)
     public func allocate(pool: Int) -> UInt16? {
         guard inUse[pool] < portsPerPool else { return nil }
         let base = words + pool * wordsPerPool
-        var word = cursors[pool]
-        while base[word] == UInt64.max {
+        let next = cursors[pool]
+        var word = next / 64
+        var free = ~base[word] & (UInt64.max << UInt64(next % 64))
+        while free == 0 {
             word += 1
             if word == wordsPerPool { word = 0 }
+            free = ~base[word]
         }
-        let bit = (~base[word]).trailingZeroBitCount
+        let bit = free.trailingZeroBitCount
         base[word] |= 1 << UInt64(bit)
-        cursors[pool] = word
+        let offset = word * 64 + bit
+        cursors[pool] = offset + 1 == portsPerPool ? 0 : offset + 1
         inUse[pool] += 1
-        return PortAllocators.firstPort + UInt16(word * 64 + bit)
+        return PortAllocators.firstPort + UInt16(offset)
     }
 
     /// Returns `port` to `pool`.

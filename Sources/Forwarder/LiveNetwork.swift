@@ -23,6 +23,8 @@ public final class LiveNetwork: @unchecked Sendable {
 
     public let name: String
     public private(set) var topology: Topology
+    /// TUN devices with IFF_VNET_HDR and checksum/TSO offloads: TCP crosses as 64 KB packets.
+    public var offloads = true
     public let dataplane: Dataplane
     var plumbing: [Plumbing] = []
     /// Per dataplane port, the plumbing index writing to it (VPC host ports).
@@ -36,6 +38,8 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Packets no port could take or give (an outside host's packet to no VPC, a reply to an
     /// address no outside host has).
     public private(set) var unroutable: UInt64 = 0
+    /// Packets whose offload header pointed outside them (dropped).
+    public private(set) var badOffloads: UInt64 = 0
     /// Writes a TUN device refused (its queue full).
     public private(set) var writeFailures: UInt64 = 0
     /// Owned by the forwarding thread while it runs.
@@ -104,7 +108,7 @@ public final class LiveNetwork: @unchecked Sendable {
         let host = topology.hosts[index]
         let namespace = try NetworkNamespace.create(LiveNetwork.namespaceName(topology: name, host: host.name))
         let deviceName = LiveNetwork.deviceName(topology: name, host: index)
-        let device = try TUNDevice(name: deviceName)
+        let device = try TUNDevice(name: deviceName, offloads: offloads)
         try Shell.run(["ip", "link", "set", deviceName, "netns", namespace.name])
         // The VPC MTU (jumbo frames, 9001) on the host's side.
         // No link-local address: the kernel would send router solicitations and MLD reports from
@@ -256,11 +260,13 @@ public final class LiveNetwork: @unchecked Sendable {
         checker = HealthChecker(topology: topology, tables: dataplane.tables, now: LiveNetwork.monotonic())
         resolver = VPCResolver(topology)
         var probes: [[UInt8]] = []
+        let ledger = OffloadLedger()
 
         func add(_ bytes: UnsafeRawBufferPointer, port: Int, sender: Int) {
             let start = pool + batch.count * slot + headroom
             start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             senders[batch.count] = sender
+            ledger.madeHere(batch.count)
             batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port)
         }
         func apply(_ change: HealthChecker.Change) {
@@ -298,16 +304,24 @@ public final class LiveNetwork: @unchecked Sendable {
                 var taken = 0
                 while taken < 32 && !batch.isFull {
                     let start = pool + batch.count * slot + headroom
-                    let buffer = UnsafeMutableRawBufferPointer(start: start, count: slot - headroom)
-                    guard let length = piece.device.read(into: buffer) else { break }
+                    // With offloads the virtio header lands in the headroom, just before the packet.
+                    let front = piece.device.offloads ? VirtioNetHeader.size : 0
+                    let buffer = UnsafeMutableRawBufferPointer(start: start - front, count: slot - headroom + front)
+                    guard let read = piece.device.read(into: buffer), read > front else { break }
                     taken += 1
-                    let packet = UnsafeMutableRawBufferPointer(start: start, count: length)
+                    let packet = UnsafeMutableRawBufferPointer(start: start, count: read - front)
+                    let header = front > 0 ? (start - front).loadUnaligned(as: VirtioNetHeader.self) : VirtioNetHeader()
+                    guard let segmentLength = ledger.arrived(batch.count, header: header, packet: packet) else {
+                        badOffloads &+= 1
+                        continue
+                    }
                     guard let port = piece.port ?? Replay.ingressPort(packet, tables: dataplane.tables, topology: topology) else {
                         unroutable &+= 1
                         continue
                     }
                     senders[batch.count] = index
-                    batch.append(start, length: length, capacity: slot - headroom, ingressPort: port)
+                    batch.append(start, length: packet.count, capacity: slot - headroom, ingressPort: port,
+                                 segmentLength: segmentLength)
                 }
             }
             guard batch.count > 0 else { continue }
@@ -315,12 +329,15 @@ public final class LiveNetwork: @unchecked Sendable {
             for index in 0..<batch.count {
                 guard let port = batch.verdicts[index].port else { continue }
                 let packet = batch.bytes(index)
+                // A packet sent back out of the port it came in by is one the dataplane wrote
+                // (a RST): complete in itself, no offload header.
+                let header = port == batch.ingressPorts[index] ? nil : ledger.departing(index, packet: packet)
                 switch outputs[port] {
                 case .device(let writer):
-                    if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet)) { writeFailures &+= 1 }
+                    if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet), header: header) { writeFailures &+= 1 }
                 case .outside:
                     guard let address = Replay.addresses(packet)?.destination, let owner = outsideHosts[address],
-                          plumbing[owner].device.write(UnsafeRawBufferPointer(packet)) else {
+                          plumbing[owner].device.write(UnsafeRawBufferPointer(packet), header: header) else {
                         unroutable &+= 1
                         continue
                     }

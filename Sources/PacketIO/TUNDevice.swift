@@ -1,25 +1,63 @@
 import CLinux
 import Glibc
 
+/// The header a TUN device opened with `IFF_VNET_HDR` puts before each packet and expects
+/// before each packet written (struct virtio_net_hdr, in the host's byte order): what the kernel
+/// left undone for the device to finish, the checksum and the segmentation.
+@frozen
+public struct VirtioNetHeader: Sendable {
+    /// VIRTIO_NET_HDR_F_NEEDS_CSUM: the L4 checksum field holds only the pseudo-header sum; the
+    /// checksum over [checksumStart, end) goes at checksumStart + checksumOffset.
+    public static let needsChecksum: UInt8 = 1
+    public static let size = 10
+
+    public var flags: UInt8 = 0
+    /// VIRTIO_NET_HDR_GSO_NONE (0), TCPV4 (1), UDP (3), TCPV6 (4), | ECN (0x80).
+    public var gsoType: UInt8 = 0
+    /// The length of the headers before the payload that segmentation splits.
+    public var headerLength: UInt16 = 0
+    /// The payload bytes of each segment (the MSS).
+    public var gsoSize: UInt16 = 0
+    public var checksumStart: UInt16 = 0
+    public var checksumOffset: UInt16 = 0
+
+    public init() {}
+
+    @inlinable public var isSegmented: Bool { gsoType & 0x7F != 0 }
+    @inlinable public var needsChecksum: Bool { flags & VirtioNetHeader.needsChecksum != 0 }
+}
+
 /// A layer-3 TUN device: the port of a host when Privet runs live. Each read gives one IP
-/// packet, each write sends one; the descriptor is non-blocking (the forwarder polls it).
+/// packet, each write sends one; the descriptor is non-blocking (the forwarder polls it). With
+/// offloads, each packet comes and goes behind a `VirtioNetHeader`, checksums may be left for
+/// the device to finish, and TCP packets may be up to 64 KB, segmented by the kernel on the far
+/// side (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6).
 public final class TUNDevice {
     public let name: String
     public let descriptor: Int32
+    public let offloads: Bool
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
     }
 
     /// Creates (or attaches to) the device `name` (at most 15 characters).
-    public init(name: String) throws(Failure) {
+    public init(name: String, offloads: Bool = false) throws(Failure) {
         guard name.utf8.count <= 15 else { throw Failure(description: "TUN name '\(name)' is longer than 15 characters") }
-        let result = privet_tun_open(name, 0)
+        let result = privet_tun_open(name, offloads ? 1 : 0)
         guard result >= 0 else {
             throw Failure(description: "cannot create TUN device \(name): \(String(cString: strerror(-result)))"
                           + (-result == EPERM ? " (run as root)" : ""))
         }
+        if offloads {
+            let set = privet_tun_set_offload(result, 1)
+            guard set == 0 else {
+                close(result)
+                throw Failure(description: "cannot enable offloads on \(name): \(String(cString: strerror(-set)))")
+            }
+        }
         self.name = name
+        self.offloads = offloads
         descriptor = result
     }
 
@@ -32,10 +70,20 @@ public final class TUNDevice {
         return count > 0 ? count : nil
     }
 
-    /// Writes one packet; false when the device refused it (counted by the caller).
+    /// Writes one packet; false when the device refused it (counted by the caller). With
+    /// offloads, behind `header` (a packet complete in itself when nil).
     @inline(__always)
     @discardableResult
-    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        Glibc.write(descriptor, bytes.baseAddress, bytes.count) == bytes.count
+    public func write(_ bytes: UnsafeRawBufferPointer, header: UnsafePointer<VirtioNetHeader>? = nil) -> Bool {
+        guard offloads else { return Glibc.write(descriptor, bytes.baseAddress, bytes.count) == bytes.count }
+        var none = VirtioNetHeader()
+        return withUnsafeMutablePointer(to: &none) { plain in
+            var parts = (iovec(iov_base: UnsafeMutableRawPointer(mutating: header.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(plain)),
+                               iov_len: VirtioNetHeader.size),
+                         iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
+            return withUnsafePointer(to: &parts) {
+                $0.withMemoryRebound(to: iovec.self, capacity: 2) { writev(descriptor, $0, 2) }
+            } == VirtioNetHeader.size + bytes.count
+        }
     }
 }

@@ -33,11 +33,15 @@ struct Up: ParsableCommand {
     @Argument(help: "The topology file (YAML); `default` for the embedded default topology.")
     var topology: String
 
+    @Flag(help: "Open the TUN devices without IFF_VNET_HDR offloads: one MTU-sized packet per read, checksums complete.")
+    var noOffloads = false
+
     func run() throws {
         guard geteuid() == 0 else { throw CLIError("privet up needs root: it makes network namespaces and TUN devices") }
         let model = try loadTopology(topology, purpose: "built")
         let name = liveName(topology)
         let network = LiveNetwork(topology: model, name: name)
+        network.offloads = !noOffloads
         network.log = { line in
             print(line)
             fflush(nil)

@@ -188,6 +188,23 @@ struct PortAllocatorTests {
         #expect(seen.allSatisfy { $0 >= PortAllocators.firstPort && $0 < PortAllocators.firstPort + 100 })
     }
 
+    /// A connection that closes and a new one to the same target must not share a source port
+    /// at once: the target may hold the old four-tuple in TIME-WAIT.
+    @Test func releasedPortComesBackOnlyAfterTheOthers() {
+        let ports = PortAllocators(poolCount: 1, portsPerPool: 100)
+        let first = ports.allocate(pool: 0)!
+        ports.release(pool: 0, port: first)
+        var handedOut: [UInt16] = []
+        for _ in 0..<99 {
+            let port = ports.allocate(pool: 0)!
+            handedOut.append(port)
+            ports.release(pool: 0, port: port)
+        }
+        #expect(!handedOut.contains(first))
+        #expect(Set(handedOut).count == 99)
+        #expect(ports.allocate(pool: 0) == first, "after a full turn")
+    }
+
     @Test func fullSizePoolHolds55000() {
         let ports = PortAllocators(poolCount: 1)
         var count = 0

@@ -109,7 +109,8 @@ struct LiveCommandTests {
     @Test func reloadAddsATargetWhileAStreamRuns() throws {
         let run = try LiveRun(name: "live-reload", yaml: liveTopologyYAML())
         let server = try run.start("web-a", "iperf3", ["-s", "-1", "-p", "5201"])
-        defer { if server.isRunning { server.terminate() } }
+        // SIGKILL: a child may inherit a signal mask that holds SIGTERM back.
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         usleep(500_000)
         let client = try run.start("client-a", "iperf3", ["-c", endpointAddresses[0], "-p", "5201", "-t", "6", "-J"])
         sleep(2)
