@@ -52,7 +52,7 @@ let package = Package(
             ]
         ),
         // Helpers the test targets share (seeded randomness); not part of the product.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PacketWire"], path: "Tests/TestSupport"),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
         // Golden/ is read by path (#filePath), not bundled.
@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Topology", "PacketWire", "TestSupport", "AllocationCounter"]),
         // The privet executable as a user runs it.
-        .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "Topology", "TestSupport"]),
+        .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "PacketWire", "Topology", "TestSupport"]),
         .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport"]),
     ]
 )

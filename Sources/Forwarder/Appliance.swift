@@ -136,6 +136,15 @@ public enum ApplianceServer {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard bound == 0 else { throw Failure(description: "bind UDP \(port): \(String(cString: strerror(errno)))") }
+        // Replies leave from the address the GWLB sent to (outer addresses swapped). Listening on
+        // every address, the route to the GWLB chooses, which in a host's namespace is its own.
+        if address != nil {
+            var source = local
+            source.sin_port = 0
+            _ = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sender, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536 + 8, alignment: 8)
         while true {
             var peer = sockaddr_in()
