@@ -62,6 +62,28 @@ struct FabricTests {
         #expect(start.drop == .serviceCannotInitiate)
     }
 
+    /// The prefix-list route loses to a more specific CIDR route, and to an explicit route with
+    /// exactly the same prefix (aws-behaviour.md §7); the rest of the list still wins.
+    @Test func explicitRoutesBeatTheGatewayEndpointRoute() {
+        let yaml = Topology.defaultYAML.replacingOccurrences(of: """
+                  - {destination: 0.0.0.0/0, target: inspection-endpoint}
+                  - {destination: "::/0", target: internetGateway}
+            """, with: """
+                  - {destination: 0.0.0.0/0, target: inspection-endpoint}
+                  - {destination: "::/0", target: internetGateway}
+                  - {destination: 52.216.10.0/24, target: internetGateway}
+                  - {destination: 54.231.0.0/16, target: internetGateway}
+            """)
+        #expect(yaml != Topology.defaultYAML, "the default topology's consumer-app routes moved")
+        let h = Harness(yaml: yaml)
+        func egress(_ address: IPv4Address) -> Int? {
+            h.send(Harness.tcp(h.ipv4("client-a"), 5000, address, 80, .syn), from: h.port("client-a")).port
+        }
+        #expect(egress(IPv4Address(52, 216, 10, 10)) == h.port("igw-consumer"), "a /24 beats the list's /15")
+        #expect(egress(IPv4Address(54, 231, 1, 1)) == h.port("igw-consumer"), "the same /16 as the list: the explicit route wins")
+        #expect(egress(IPv4Address(52, 217, 0, 1)) == h.port("com.amazonaws.us-east-1.s3"), "the rest of the /15 still goes to S3")
+    }
+
     /// A subnet whose route table is not associated with the gateway endpoint goes its other way:
     /// the partner VPC has no route at all for S3.
     @Test func unassociatedSubnetHasNoRouteToS3() {

@@ -150,6 +150,16 @@ struct LiveCommandTests {
         #expect(try runProgram(privetExecutable()!, ["down", run.path]).output.contains("nothing to remove"))
     }
 
+    /// The default topology's S3 path: the app subnets' route table is associated with the
+    /// gateway endpoint, the partner's is not (aws-behaviour.md §7).
+    @Test func gatewayEndpointReachesTheServiceNetwork() throws {
+        let run = try LiveRun(name: "live-s3", yaml: Topology.defaultYAML)
+        #expect(try run.get("client-a", "http://52.216.10.10/") == "served by s3 in com.amazonaws.us-east-1.s3", "\(run.log)")
+        #expect(try run.run("partner-client", "curl", ["-s", "-m", "2", "http://52.216.10.10/"]).status != 0)
+        let log = run.stop()
+        #expect(log.contains("dropped no-route"), "\(log)")
+    }
+
     @Test func liveDemoMakesItsOwnRequestsAndCleansUp() throws {
         let demo = try runProgram(privetExecutable()!, ["demo", "--live"])
         #expect(demo.status == 0, "\(demo.error)")
