@@ -73,9 +73,6 @@ public struct HealthChecker {
         }
     }
 
-    /// Targets whose health the checker tracks, with their current state.
-    public var states: [(target: String, healthy: Bool)] { checks.map { ($0.name, $0.healthy) } }
-
     /// The probes due at `now`, as packets for the health-check port; and the changes caused by
     /// probes that timed out.
     public mutating func poll(now: Int64, send: ([UInt8]) -> Void) -> [Change] {

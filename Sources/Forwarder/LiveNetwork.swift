@@ -12,7 +12,6 @@ import Topology
 public final class LiveNetwork: @unchecked Sendable {
     /// A host made real: its namespace, its TUN device, the dataplane port it sends on.
     struct Plumbing {
-        var host: Int
         var namespace: NetworkNamespace
         var device: TUNDevice
         /// The port of a VPC host; nil for a host outside every VPC (it sends on the gateway or
@@ -151,7 +150,7 @@ public final class LiveNetwork: @unchecked Sendable {
                                      + ["serve", built.kind.rawValue, "--port", String(built.port), "--identity", "\(host.name) in \(zone)"])
         }
         if let port { writerOfPort[port] = plumbing.count }
-        plumbing.append(Plumbing(host: index, namespace: namespace, device: device, port: port, server: server))
+        plumbing.append(Plumbing(namespace: namespace, device: device, port: port, server: server))
     }
 
     /// Stops the servers and removes every namespace (their devices go with them).

@@ -11,20 +11,15 @@ public enum Shell {
     /// Runs `arguments` (the first is looked up in PATH) and waits; throws with its error output
     /// when it fails.
     @discardableResult
-    public static func run(_ arguments: [String], input: String? = nil) throws(Failure) -> String {
+    public static func run(_ arguments: [String]) throws(Failure) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        if input != nil { process.standardInput = Pipe() }
         do { try process.run() } catch {
             throw Failure(description: "cannot run \(arguments.joined(separator: " ")): \(error.localizedDescription)")
-        }
-        if let input, let pipe = process.standardInput as? Pipe {
-            pipe.fileHandleForWriting.write(Data(input.utf8))
-            try? pipe.fileHandleForWriting.close()
         }
         let out = output.fileHandleForReading.readDataToEndOfFile()
         let err = error.fileHandleForReading.readDataToEndOfFile()
@@ -36,21 +31,13 @@ public enum Shell {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Starts `arguments` in the background; returns the process (to stop later).
-    public static func start(_ arguments: [String], log: String? = nil) throws(Failure) -> Process {
+    /// Starts `arguments` in the background, output discarded; returns the process (to stop later).
+    public static func start(_ arguments: [String]) throws(Failure) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        if let log, let handle = FileHandle(forWritingAtPath: log) ?? {
-            FileManager.default.createFile(atPath: log, contents: nil)
-            return FileHandle(forWritingAtPath: log)
-        }() {
-            process.standardOutput = handle
-            process.standardError = handle
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         do { try process.run() } catch {
             throw Failure(description: "cannot start \(arguments.joined(separator: " ")): \(error.localizedDescription)")
         }
