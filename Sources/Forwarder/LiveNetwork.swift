@@ -29,7 +29,8 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Per dataplane port, the plumbing index writing to it (VPC host ports).
     private var writerOfPort: [Int: Int] = [:]
     /// Hosts outside every VPC, by address.
-    private var outsideHosts: [FlowAddress: Int] = [:]
+    /// A handful at most: a scan is cheaper per packet than hashing.
+    private var outsideHosts: [(address: FlowAddress, plumbing: Int)] = []
     private let lock = NSLock()
     private var pendingTopology: Topology?
     private var running = true
@@ -136,12 +137,12 @@ public final class LiveNetwork: @unchecked Sendable {
             if let ipv4 {
                 try namespace.ip(["address", "add", "\(ipv4)/32", "dev", deviceName])
                 try namespace.ip(["route", "add", "default", "dev", deviceName])
-                outsideHosts[FlowAddress(ipv4)] = plumbing.count
+                outsideHosts.append((FlowAddress(ipv4), plumbing.count))
             }
             if let ipv6 {
                 try namespace.ip(["-6", "address", "add", "\(ipv6)/128", "dev", deviceName, "nodad"])
                 try namespace.ip(["-6", "route", "add", "default", "dev", deviceName])
-                outsideHosts[FlowAddress(ipv6)] = plumbing.count
+                outsideHosts.append((FlowAddress(ipv6), plumbing.count))
             }
         }
         var server: Process?
@@ -256,8 +257,12 @@ public final class LiveNetwork: @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 64)
         var outputs = outputs(dataplane.tables)
         var healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
-        checker = HealthChecker(topology: topology, tables: dataplane.tables, now: LiveNetwork.monotonic())
-        resolver = VPCResolver(topology)
+        // The thread's own copy: `reload` replaces `topology` on another thread.
+        lock.lock()
+        var current = topology
+        lock.unlock()
+        checker = HealthChecker(topology: current, tables: dataplane.tables, now: LiveNetwork.monotonic())
+        resolver = VPCResolver(current)
         var probes: [[UInt8]] = []
         let ledger = OffloadLedger()
 
@@ -281,6 +286,7 @@ public final class LiveNetwork: @unchecked Sendable {
             lock.unlock()
             guard keepGoing else { return }
             if let reloaded {
+                current = reloaded
                 dataplane.replaceTables(reloaded.forwardingTables())
                 outputs = self.outputs(dataplane.tables)
                 healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
@@ -314,7 +320,7 @@ public final class LiveNetwork: @unchecked Sendable {
                         badOffloads &+= 1
                         continue
                     }
-                    guard let port = piece.port ?? Replay.ingressPort(packet, tables: dataplane.tables, topology: topology) else {
+                    guard let port = piece.port ?? Replay.ingressPort(packet, tables: dataplane.tables, topology: current) else {
                         unroutable &+= 1
                         continue
                     }
@@ -335,7 +341,7 @@ public final class LiveNetwork: @unchecked Sendable {
                 case .device(let writer):
                     if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet), header: header) { writeFailures &+= 1 }
                 case .outside:
-                    guard let address = Replay.addresses(packet)?.destination, let owner = outsideHosts[address],
+                    guard let address = Replay.addresses(packet)?.destination, let owner = outsideHost(owning: address),
                           plumbing[owner].device.write(UnsafeRawBufferPointer(packet), header: header) else {
                         unroutable &+= 1
                         continue
@@ -348,6 +354,12 @@ public final class LiveNetwork: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private func outsideHost(owning address: FlowAddress) -> Int? {
+        for host in outsideHosts where host.address == address { return host.plumbing }
+        return nil
     }
 
     public static func monotonic() -> Int64 {
