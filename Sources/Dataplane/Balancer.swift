@@ -31,6 +31,8 @@ final class Balancer {
     /// Global node numbering: nodeBase[balancer] + node.
     let nodeBase: [Int]
     let nodeCount: Int
+    /// Per target: its group belongs to a Gateway Load Balancer.
+    private let gatewayTargets: [Bool]
 
     init(tables: ForwardingTables, healthy: [Bool]) {
         self.healthy = healthy
@@ -45,6 +47,13 @@ final class Balancer {
         nodeBase = base
         nodeCount = nodes
         targetCount = tables.targets.count
+        var gateway = [Bool](repeating: false, count: tables.targets.count)
+        for balancer in tables.loadBalancers where balancer.isGateway {
+            for listener in balancer.listeners {
+                for target in tables.targetGroups[listener.targetGroup].targets { gateway[target] = true }
+            }
+        }
+        gatewayTargets = gateway
         struct PoolKey: Hashable {
             var node: Int
             var interface: Int
@@ -88,6 +97,20 @@ final class Balancer {
     /// Whether the choice that `target` belongs to is failing open (all its candidates down).
     func isFailingOpen(target: Int) -> Bool {
         failingOpen[target]
+    }
+
+    /// Whether a node's choice has no healthy target and sends to all of them.
+    func isFailingOpen(balancer: Int, listener: Int, node: Int) -> Bool {
+        choices[balancer][listener][node].failingOpen
+    }
+
+    func isGateway(target: Int) -> Bool { gatewayTargets[target] }
+
+    /// The balancer and node of a global node number.
+    func location(globalNode: Int) -> (balancer: Int, node: Int) {
+        var balancer = 0
+        while balancer + 1 < nodeBase.count && nodeBase[balancer + 1] <= globalNode { balancer += 1 }
+        return (balancer, globalNode - nodeBase[balancer])
     }
 
     func setHealthy(_ target: Int, _ value: Bool, tables: ForwardingTables) {

@@ -12,6 +12,11 @@ public struct DataplaneConfiguration: Sendable {
     /// Packets over this many bytes arriving at an endpoint are dropped, without ICMP
     /// (aws-behaviour.md §4).
     public var endpointMTU = 8500
+    /// Inner packets over this many bytes for a GWLB are dropped, without fragmentation or ICMP
+    /// (aws-behaviour.md §6).
+    public var gatewayMTU = 8500
+    /// A GWLB's idle timeout of flows other than TCP (§6: 120 s, not configurable).
+    public var gatewayIdleTimeout: Int64 = 120 * second
     /// The MSS that SYN and SYN-ACK segments through an endpoint are clamped to. AWS says it
     /// clamps but not to what; these leave room for the IP and TCP headers in 8500 bytes
     /// (inferred).

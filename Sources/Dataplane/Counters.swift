@@ -31,6 +31,8 @@ public final class Counters {
     public internal(set) var sessionsCreated: UInt64 = 0
     public internal(set) var sessionsExpired: UInt64 = 0
     public internal(set) var sessionsClosed: UInt64 = 0
+    /// GWLB flows moved off an unhealthy appliance (`rebalance`).
+    public internal(set) var flowsRebalanced: UInt64 = 0
 
     init(ports: Int, endpoints: Int, nodes: Int, targets: Int) {
         portCount = ports
@@ -86,7 +88,7 @@ public final class Counters {
     @inline(__always) func dropped(_ reason: DropReason) { dropCounts[Int(reason.rawValue)] &+= 1 }
     @inline(__always) func reset(_ cause: ResetCause) { resetCounts[Int(cause.rawValue)] &+= 1 }
 
-    @inline(__always) func translated(endpoint: Int, node: Int, target: Int, bytes: Int, newFlow: Bool) {
+    @inline(__always) func balanced(endpoint: Int, node: Int, target: Int, bytes: Int, newFlow: Bool) {
         let add: UInt64 = newFlow ? 1 : 0
         endpointCounts[endpoint].flows &+= add
         endpointCounts[endpoint].packets &+= 1
@@ -111,5 +113,6 @@ public final class Counters {
         sessionsCreated = old.sessionsCreated
         sessionsExpired = old.sessionsExpired
         sessionsClosed = old.sessionsClosed
+        flowsRebalanced = old.flowsRebalanced
     }
 }

@@ -8,6 +8,17 @@ import PacketWire
 // NLB's choice of target and its source NAT; then a session, so that the next packets and the
 // replies take the fast path.
 
+/// What the flows of an unhealthy target get (aws-behaviour.md §2, §6).
+enum UnhealthyTargetPolicy: UInt8 {
+    /// They go on (healthy; failing open; an NLB without connection termination; a GWLB with
+    /// `no_rebalance`).
+    case keep
+    /// The NLB resets them.
+    case reset
+    /// The GWLB moves them to a healthy appliance (`rebalance`).
+    case rebalance
+}
+
 public final class Dataplane {
     public private(set) var tables: ForwardingTables
     public let configuration: DataplaneConfiguration
@@ -18,10 +29,9 @@ public final class Dataplane {
     /// Endpoint states, changed by events without a new set of tables.
     public private(set) var endpointStates: [ForwardingTables.EndpointState]
     /// Per endpoint: whether it is available (the fast path reads this, not the array above).
-    private var endpointAvailable: UnsafeMutablePointer<Bool>
-    /// Per target: whether packets of its flows get a RST (unhealthy, connection termination on,
-    /// and not failing open).
-    private var resetsFlows: UnsafeMutablePointer<Bool>
+    var endpointAvailable: UnsafeMutablePointer<Bool>
+    /// Per target: what becomes of its flows' packets, read by the fast path.
+    var unhealthyPolicy: UnsafeMutablePointer<UnhealthyTargetPolicy>
     private var portCount: Int
     /// Finished flow-log intervals, drained by the caller.
     public let flowRecords: FlowRecordBuffer
@@ -37,7 +47,7 @@ public final class Dataplane {
                             targets: tables.targets.count)
         endpointStates = tables.endpoints.map(\.state)
         endpointAvailable = .allocate(capacity: max(1, tables.endpoints.count))
-        resetsFlows = .allocate(capacity: max(1, tables.targets.count))
+        unhealthyPolicy = .allocate(capacity: max(1, tables.targets.count))
         portCount = tables.ports.count
         // Up to 8 records a session (4 ENIs, 2 directions); per batch, at most one interval
         // roll-over and one end per packet, and one end per swept session.
@@ -47,16 +57,23 @@ public final class Dataplane {
 
     deinit {
         endpointAvailable.deallocate()
-        resetsFlows.deallocate()
+        unhealthyPolicy.deallocate()
     }
 
     /// Refreshes the flags the fast path reads from the endpoint states and target health.
     private func refreshFlags() {
         for index in 0..<endpointStates.count { endpointAvailable[index] = endpointStates[index] == .available }
         for target in 0..<tables.targets.count {
-            resetsFlows[target] = !balancer.healthy[target]
-                && tables.targetGroups[tables.targets[target].targetGroup].connectionTermination
-                && !balancer.isFailingOpen(target: target)
+            let group = tables.targetGroups[tables.targets[target].targetGroup]
+            var policy = UnhealthyTargetPolicy.keep
+            if !balancer.healthy[target] && !balancer.isFailingOpen(target: target) {
+                if balancer.isGateway(target: target) {
+                    if group.rebalance { policy = .rebalance }
+                } else if group.connectionTermination {
+                    policy = .reset
+                }
+            }
+            unhealthyPolicy[target] = policy
         }
     }
 
@@ -85,9 +102,9 @@ public final class Dataplane {
         self.counters = counters
         endpointStates = tables.endpoints.map(\.state)
         endpointAvailable.deallocate()
-        resetsFlows.deallocate()
+        unhealthyPolicy.deallocate()
         endpointAvailable = .allocate(capacity: max(1, tables.endpoints.count))
-        resetsFlows = .allocate(capacity: max(1, tables.targets.count))
+        unhealthyPolicy = .allocate(capacity: max(1, tables.targets.count))
         portCount = tables.ports.count
         refreshFlags()
     }
@@ -123,7 +140,12 @@ public final class Dataplane {
         counters.received(port: ingress, bytes: batch.lengths[index])
         guard let packet = ParsedPacket(batch.bytes(index)) else { return .drop(.malformed) }
         if packet.isFragment { return .drop(.malformed) }
-        if packet.isICMPError { return icmpError(packet, ingress: ingress, now: now) }
+        if packet.isICMPError { return icmpError(packet, ingress: ingress, batch: batch, index: index, now: now) }
+        // GENEVE to a GWLB node comes back from an appliance: its inner packet names the flow.
+        if packet.key.proto == IPProtocol.udp.rawValue && packet.key.destinationPort == GENEVEHeader.udpPort && packet.key.isIPv4,
+           tables.isGatewayNode(packet.key.destinationIPv4.value) {
+            return fromAppliance(packet, ingress: ingress, batch: batch, index: index, now: now)
+        }
         let hash = packet.key.hash(seed: configuration.seed)
         if let (session, direction) = flows.lookup(packet.key, hash: hash) {
             let record = flows.sessions + session
@@ -131,7 +153,8 @@ public final class Dataplane {
                 return established(packet, session: session, direction: direction, batch: batch, index: index, now: now)
             }
             // Idle past its timeout: the flow is gone, and this packet is judged as a new one
-            // (a non-SYN segment to an endpoint or NLB gets a RST, aws-behaviour.md §1).
+            // (a non-SYN segment to an endpoint or NLB gets a RST, aws-behaviour.md §1; to a
+            // GWLB it is dropped, §6).
             endSession(session, now: now, reason: .expired)
         }
         return newFlow(packet, ingress: ingress, batch: batch, index: index, now: now)
@@ -144,6 +167,9 @@ public final class Dataplane {
                              index packetIndex: Int, now: Int64) -> Verdict {
         let session = flows.sessions + index
         let bytes = batch.lengths[packetIndex]
+        if session.pointee.kind == .gatewayLoadBalancer {
+            return toAppliance(packet, session: index, direction: direction, batch: batch, index: packetIndex, now: now)
+        }
         if session.pointee.kind == .endpoint {
             if direction == .forward && batch.wireLength(packetIndex, ipLength: packet.length) > configuration.endpointMTU {
                 return .drop(.endpointOversize)
@@ -155,7 +181,7 @@ public final class Dataplane {
             }
             let target = Int(session.pointee.target)
             // A session whose target was deregistered by a reload has none and keeps going.
-            if session.pointee.target != Session.none && resetsFlows[target] {
+            if session.pointee.target != Session.none && unhealthyPolicy[target] == .reset {
                 // The NLB resets connections tied to an unhealthy target (aws-behaviour.md §2).
                 endSession(index, now: now, reason: .terminated)
                 return reset(packet, batch: batch, index: packetIndex, cause: .unhealthyTarget)
@@ -169,19 +195,16 @@ public final class Dataplane {
                 packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
             }
             if session.pointee.target != Session.none && endpoint != Int(UInt16.max) && session.pointee.node != UInt16.max {
-                counters.translated(endpoint: endpoint, node: Int(session.pointee.node), target: target, bytes: bytes, newFlow: false)
+                counters.balanced(endpoint: endpoint, node: Int(session.pointee.node), target: target, bytes: bytes, newFlow: false)
             }
         }
         track(session, packet: packet, direction: direction, bytes: bytes, now: now)
-        if session.pointee.tcpState == .closed && session.pointee.idleTimeout > configuration.closedLinger {
-            session.pointee.idleTimeout = configuration.closedLinger
-        }
         return .forward(Int(direction == .forward ? session.pointee.forwardPort : session.pointee.reversePort))
     }
 
-    /// TCP state, idle time and the flow's counts.
+    /// TCP state, idle time and the flow's counts; a closed TCP flow lingers only a little.
     @inline(__always)
-    private func track(_ session: UnsafeMutablePointer<Session>, packet: ParsedPacket, direction: FlowDirection, bytes: Int,
+    func track(_ session: UnsafeMutablePointer<Session>, packet: ParsedPacket, direction: FlowDirection, bytes: Int,
                        now: Int64) {
         if packet.isTCP {
             session.pointee.tcpState = session.pointee.tcpState.after(packet.tcpFlags, direction: direction)
@@ -202,6 +225,9 @@ public final class Dataplane {
         } else {
             session.pointee.packets.reverse &+= 1
             session.pointee.bytes.reverse &+= UInt64(bytes)
+        }
+        if session.pointee.tcpState == .closed && session.pointee.idleTimeout > configuration.closedLinger {
+            session.pointee.idleTimeout = configuration.closedLinger
         }
     }
 
@@ -254,9 +280,22 @@ public final class Dataplane {
         return FlowAddress(own) == address
     }
 
-    /// Where the route table sends a new flow. `from` is the sending ENI (nil from the internet).
-    private func route(_ packet: ParsedPacket, vpc: Int, table: Int?, from: Int?, ingress: Int, batch: PacketBatch,
-                       index: Int, now: Int64) -> Verdict {
+    /// Where a route table sends a new flow, with the checks of the way there done.
+    enum Hop {
+        /// Out of a port as it is (a host, the internet gateway, a gateway endpoint's service).
+        case plain(egress: Int)
+        /// To an interface endpoint's ENI: the NLB behind it takes over.
+        case interfaceEndpoint(endpoint: Int, interface: Int)
+        /// To a GWLB endpoint: the GWLB tunnels it to an appliance.
+        case gatewayLoadBalancer(endpoint: Int)
+        case refuse(DropReason)
+        /// A segment to an NLB node address for no flow: it gets a RST (aws-behaviour.md §1).
+        case resetNoFlow
+    }
+
+    /// The hop a new flow takes from a route table (nil: the internet gateway's own delivery,
+    /// without an edge route table). `from` is the sending ENI (nil from the internet).
+    func nextHop(_ packet: ParsedPacket, vpc: Int, table: Int?, from: Int?) -> Hop {
         let destination = packet.key.destination
         var target: ForwardingTables.RouteTarget?
         if let table {
@@ -274,46 +313,62 @@ public final class Dataplane {
             }
             target = local ? .local : nil
         }
-        guard let target else { return .drop(.noRoute) }
+        guard let target else { return .refuse(.noRoute) }
+        if let from, target != .local, !egressAllowed(from, packet) { return .refuse(.securityGroupEgress) }
         switch target {
         case .local:
-            guard let owner = tables.interface(vpc: vpc, address: destination) else { return .drop(.noSuchAddress) }
+            guard let owner = tables.interface(vpc: vpc, address: destination) else { return .refuse(.noSuchAddress) }
             switch tables.cores[owner].owner {
             case .host(let port):
-                if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
+                if let from, !egressAllowed(from, packet) { return .refuse(.securityGroupEgress) }
                 if !tables.allows(owner, ingress: true, proto: packet.key.ipProtocol, port: packet.key.destinationPort,
                                   peer: packet.key.source, peerInterface: from) {
-                    return .drop(.securityGroupIngress)
+                    return .refuse(.securityGroupIngress)
                 }
-                return plainSession(packet, egress: port, ingress: ingress, now: now, batch: batch, index: index)
+                return .plain(egress: port)
             case .endpoint(let endpoint):
                 if from == nil {
                     // Endpoint ENIs have no public address; their IPv6 address is closed to the
                     // internet gateway by denyAllIgwTraffic (aws-behaviour.md §5).
-                    return .drop(destination.isIPv4 ? .noSuchAddress : .denyAllIgwTraffic)
+                    return .refuse(destination.isIPv4 ? .noSuchAddress : .denyAllIgwTraffic)
                 }
-                return endpointFlow(packet, endpoint: endpoint, interface: owner, from: from, ingress: ingress,
-                                    batch: batch, index: index, now: now)
+                return .interfaceEndpoint(endpoint: endpoint, interface: owner)
             case .loadBalancerNode:
                 // No session matched: the provider side cannot start a connection through the
                 // NLB (aws-behaviour.md §4); a later segment of a forgotten flow gets a RST (§1).
-                if packet.isTCP && packet.isSYN && !packet.isACK { return .drop(.providerInitiated) }
-                if packet.isTCP && !packet.isRST { return reset(packet, batch: batch, index: index, cause: .noFlow) }
-                return .drop(.noSession)
+                if packet.isTCP && packet.isSYN && !packet.isACK { return .refuse(.providerInitiated) }
+                if packet.isTCP && !packet.isRST { return .resetNoFlow }
+                return .refuse(.noSession)
             }
         case .internetGateway:
-            guard let port = tables.vpcs[vpc].internetGatewayPort else { return .drop(.noRoute) }
-            if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
-            return plainSession(packet, egress: port, ingress: ingress, now: now, batch: batch, index: index)
+            guard let port = tables.vpcs[vpc].internetGatewayPort else { return .refuse(.noRoute) }
+            return .plain(egress: port)
         case .gatewayEndpoint(let port):
-            if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
-            return plainSession(packet, egress: port, ingress: ingress, now: now, batch: batch, index: index)
-        case .gatewayLoadBalancerEndpoint:
-            return .drop(.gatewayLoadBalancerEndpoint)
+            return .plain(egress: port)
+        case .gatewayLoadBalancerEndpoint(let endpoint):
+            return .gatewayLoadBalancer(endpoint: endpoint)
         }
     }
 
-    private func egressAllowed(_ interface: Int, _ packet: ParsedPacket) -> Bool {
+    /// A new flow, by its route.
+    private func route(_ packet: ParsedPacket, vpc: Int, table: Int?, from: Int?, ingress: Int, batch: PacketBatch,
+                       index: Int, now: Int64) -> Verdict {
+        switch nextHop(packet, vpc: vpc, table: table, from: from) {
+        case .plain(let egress):
+            return plainSession(packet, egress: egress, ingress: ingress, now: now, batch: batch, index: index)
+        case .interfaceEndpoint(let endpoint, let interface):
+            return endpointFlow(packet, endpoint: endpoint, interface: interface, from: from, ingress: ingress,
+                                batch: batch, index: index, now: now)
+        case .gatewayLoadBalancer(let endpoint):
+            return gatewayFlow(packet, endpoint: endpoint, from: from, ingress: ingress, batch: batch, index: index, now: now)
+        case .refuse(let reason):
+            return .drop(reason)
+        case .resetNoFlow:
+            return reset(packet, batch: batch, index: index, cause: .noFlow)
+        }
+    }
+
+    func egressAllowed(_ interface: Int, _ packet: ParsedPacket) -> Bool {
         let destination = packet.key.destination
         let peer = tables.interface(vpc: tables.cores[interface].vpc, address: destination)
         return tables.allows(interface, ingress: false, proto: packet.key.ipProtocol, port: packet.key.destinationPort,
@@ -339,8 +394,8 @@ public final class Dataplane {
         return .forward(egress)
     }
 
-    private func start(_ record: UnsafeMutablePointer<Session>, kind: SessionKind, forwardPort: Int, reversePort: Int,
-                       timeout: Int64, tcp packet: ParsedPacket, now: Int64) {
+    func start(_ record: UnsafeMutablePointer<Session>, kind: SessionKind, forwardPort: Int, reversePort: Int,
+               timeout: Int64, tcp packet: ParsedPacket, now: Int64) {
         record.pointee.kind = kind
         record.pointee.forwardPort = UInt16(forwardPort)
         record.pointee.reversePort = UInt16(reversePort)
@@ -449,7 +504,7 @@ public final class Dataplane {
         record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
         record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
         counters.sessionsCreated &+= 1
-        counters.translated(endpoint: endpoint, node: Int(record.pointee.node), target: target,
+        counters.balanced(endpoint: endpoint, node: Int(record.pointee.node), target: target,
                             bytes: batch.lengths[index], newFlow: true)
         packet.rewrite(as: reverse.reversed, delta: record.pointee.forwardDelta)
         packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
@@ -472,7 +527,7 @@ public final class Dataplane {
     // MARK: Resets and ICMP errors
 
     /// Answers the packet with a RST from where it was sent to, back out of its ingress port.
-    private func reset(_ packet: ParsedPacket, batch: PacketBatch, index: Int, cause: ResetCause) -> Verdict {
+    func reset(_ packet: ParsedPacket, batch: PacketBatch, index: Int, cause: ResetCause) -> Verdict {
         let buffer = UnsafeMutableRawBufferPointer(start: batch.packets[index], count: batch.capacities[index])
         guard let length = packet.writeReset(into: buffer) else { return .drop(.malformed) }
         batch.lengths[index] = length
@@ -482,13 +537,15 @@ public final class Dataplane {
 
     /// An ICMP error about a tracked flow follows that flow's reply path. For a translated flow
     /// both the outer addresses and the quoted packet inside are translated back, so that the
-    /// sender recognises its own packet.
-    private func icmpError(_ packet: ParsedPacket, ingress: Int, now: Int64) -> Verdict {
-        guard let quote = ICMPQuote(packet) else { return .drop(.noSession) }
-        // The quoted packet went out in some direction; its reversed key is what that flow's other
-        // side sends, so the lookup says which way the error travels.
-        guard let (index, direction) = flows.lookup(quote.key.reversed) else { return .drop(.noSession) }
+    /// sender recognises its own packet; for a GWLB flow it goes through the flow's appliance.
+    private func icmpError(_ packet: ParsedPacket, ingress: Int, batch: PacketBatch, index packetIndex: Int,
+                           now: Int64) -> Verdict {
+        guard let (quote, index, direction) = Dataplane.flowOfError(packet, in: flows) else { return .drop(.noSession) }
         let session = flows.sessions + index
+        if session.pointee.kind == .gatewayLoadBalancer {
+            session.pointee.lastSeen = now
+            return tunnel(session, batch: batch, index: packetIndex)
+        }
         let outgoing = direction == .forward ? session.pointee.forwardPort : session.pointee.reversePort
         if session.pointee.kind == .endpoint {
             let outer = direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed
@@ -498,6 +555,15 @@ public final class Dataplane {
         }
         session.pointee.lastSeen = now
         return .forward(Int(outgoing))
+    }
+
+    /// The session an ICMP error is about, and which of its directions the error travels: the
+    /// quoted packet went out in some direction, and its reversed key is what that flow's other
+    /// side sends.
+    static func flowOfError(_ packet: ParsedPacket, in flows: FlowTable)
+        -> (quote: ICMPQuote, session: Int, direction: FlowDirection)? {
+        guard let quote = ICMPQuote(packet), let (session, direction) = flows.lookup(quote.key.reversed) else { return nil }
+        return (quote, session, direction)
     }
 
     // MARK: Expiry

@@ -87,6 +87,9 @@ public final class FlowRecordBuffer {
                 if session.node != UInt16.max, let node = tables.nodeInterface(globalNode: Int(session.node)) {
                     add(node, forward ? delivered : sent)
                 }
+            } else if session.kind == .gatewayLoadBalancer, session.endpointInterface != Session.none {
+                // A GWLB endpoint's ENI sees the flow pass, as it is.
+                add(Int(session.endpointInterface), sent)
             }
             if case .interface(let interface) = tables.ports[receiverPort].kind { add(interface, delivered) }
         }

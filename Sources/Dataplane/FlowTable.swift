@@ -41,11 +41,17 @@ public struct Session {
     public var portAllocator: UInt32
     /// The endpoint the session entered by, or `UInt16.max`.
     public var endpoint: UInt16
-    /// The global number of the NLB node that translated it, or `UInt16.max`.
+    /// The global number of the NLB node that translated it (or of the GWLB node that tunnels
+    /// it), or `UInt16.max`.
     public var node: UInt16
+    /// The NLB's source port towards the target; for a GWLB flow, the tunnel's UDP source port.
     public var natPort: UInt16
-    /// The endpoint ENI it entered by (translated sessions), or `Session.none`.
+    /// GWLB flows: the port of the appliance's host, where both directions are tunnelled.
+    public var appliancePort: UInt16
+    /// The endpoint ENI it entered by (translated and GWLB sessions), or `Session.none`.
     public var endpointInterface: UInt32
+    /// GWLB flows: the flow cookie of the third GENEVE option.
+    public var cookie: UInt32
     public var flowStart: Int64
     /// Checksum deltas (RFC 1624) of the translation of each direction: IP header, transport.
     public var forwardDelta: (header: UInt32, transport: UInt32)
@@ -54,6 +60,8 @@ public struct Session {
     public var bytes: (forward: UInt64, reverse: UInt64)
     /// Start of the current flow-log aggregation interval.
     public var intervalStart: Int64
+    /// GWLB flows: the outer IPv4 addresses of the tunnel, GWLB node and appliance.
+    public var tunnel: (node: UInt32, appliance: UInt32)
 
     public static let none = UInt32.max
 
@@ -66,6 +74,9 @@ public enum SessionKind: UInt8, Sendable {
     case plain
     /// Consumer → interface endpoint → NLB → target, translated both ways.
     case endpoint
+    /// Through a GWLB endpoint: each direction goes GENEVE-encapsulated to the flow's appliance,
+    /// and on by the route of the endpoint's subnet when the appliance sends it back.
+    case gatewayLoadBalancer
 }
 
 /// Which key of a session a packet matched.

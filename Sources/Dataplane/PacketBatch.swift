@@ -10,6 +10,9 @@ public final class PacketBatch {
     public let lengths: UnsafeMutablePointer<Int>
     /// Bytes the packet may grow to from its start.
     public let capacities: UnsafeMutablePointer<Int>
+    /// Bytes free in front of the packet: encapsulation (GENEVE to an appliance) writes its
+    /// outer headers there and moves the packet's start back; decapsulation moves it forward.
+    public let headrooms: UnsafeMutablePointer<Int>
     public let ingressPorts: UnsafeMutablePointer<Int>
     /// When each packet arrived, in nanoseconds of the caller's clock.
     public let times: UnsafeMutablePointer<Int64>
@@ -23,6 +26,7 @@ public final class PacketBatch {
         packets = .allocate(capacity: PacketBatch.capacity)
         lengths = .allocate(capacity: PacketBatch.capacity)
         capacities = .allocate(capacity: PacketBatch.capacity)
+        headrooms = .allocate(capacity: PacketBatch.capacity)
         ingressPorts = .allocate(capacity: PacketBatch.capacity)
         times = .allocate(capacity: PacketBatch.capacity)
         verdicts = .allocate(capacity: PacketBatch.capacity)
@@ -34,6 +38,7 @@ public final class PacketBatch {
         packets.deallocate()
         lengths.deallocate()
         capacities.deallocate()
+        headrooms.deallocate()
         ingressPorts.deallocate()
         times.deallocate()
         verdicts.deallocate()
@@ -46,8 +51,9 @@ public final class PacketBatch {
     @inline(__always)
     @discardableResult
     public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int, time: Int64 = 0,
-                       segmentLength: Int = 0) -> Bool {
+                       segmentLength: Int = 0, headroom: Int = 0) -> Bool {
         guard count < PacketBatch.capacity else { return false }
+        headrooms[count] = headroom
         segmentLengths[count] = segmentLength
         times[count] = time
         packets[count] = packet
@@ -64,6 +70,31 @@ public final class PacketBatch {
     @inline(__always)
     func wireLength(_ index: Int, ipLength: Int) -> Int {
         segmentLengths[index] == 0 ? ipLength : segmentLengths[index]
+    }
+
+    /// Puts `bytes` more in front of packet `index` (its new headers), from its headroom, or by
+    /// moving the packet up when the headroom is short; false when neither has the room.
+    @inline(__always)
+    func prepend(_ index: Int, bytes: Int) -> Bool {
+        if headrooms[index] >= bytes {
+            packets[index] -= bytes
+            headrooms[index] -= bytes
+            capacities[index] += bytes
+        } else {
+            guard lengths[index] + bytes <= capacities[index] else { return false }
+            (packets[index] + bytes).copyMemory(from: packets[index], byteCount: lengths[index])
+        }
+        lengths[index] += bytes
+        return true
+    }
+
+    /// Takes the first `bytes` off packet `index` (its outer headers), keeping `length` after them.
+    @inline(__always)
+    func strip(_ index: Int, bytes: Int, keeping length: Int) {
+        packets[index] += bytes
+        headrooms[index] += bytes
+        capacities[index] -= bytes
+        lengths[index] = length
     }
 
     /// The bytes of packet `index` as they are now.

@@ -33,6 +33,26 @@ extension Dataplane {
             }
             session.pointee.forwardPort = UInt16(forwardPort)
             session.pointee.reversePort = UInt16(reversePort)
+            if session.pointee.kind == .gatewayLoadBalancer {
+                // The tunnel stays as it was (addresses, port, cookie); the endpoint and node
+                // must remain. An appliance that was deregistered keeps the flows it has.
+                guard let appliancePort = portMap[Int(session.pointee.appliancePort)],
+                      let endpoint = endpointMap[Int(session.pointee.endpoint)],
+                      new.endpoints[endpoint].loadBalancer != nil,
+                      let node = nodeMap[Int(session.pointee.node)],
+                      let endpointInterface = interfaceMap[Int(session.pointee.endpointInterface)] else {
+                    endSession(index, now: session.pointee.lastSeen, reason: .closed)
+                    ended += 1
+                    continue
+                }
+                session.pointee.appliancePort = UInt16(appliancePort)
+                session.pointee.endpoint = UInt16(endpoint)
+                session.pointee.node = UInt16(node)
+                session.pointee.endpointInterface = UInt32(endpointInterface)
+                session.pointee.target = session.pointee.target == Session.none ? Session.none
+                    : targetMap[Int(session.pointee.target)].map(UInt32.init) ?? Session.none
+                continue
+            }
             guard session.pointee.kind == .endpoint else { continue }
             // A deregistered target's flows go on (deregistration_delay.connection_termination is
             // off by default, aws-behaviour.md §2), tied to no target any more.

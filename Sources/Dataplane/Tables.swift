@@ -154,13 +154,23 @@ public final class ForwardingTables {
     public struct Endpoint: Sendable {
         public var id: String
         public var state: EndpointState
-        /// The NLB each of the endpoint's ENIs uses (one NLB per ENI, aws-behaviour.md §4).
+        /// The NLB each of the endpoint's ENIs uses (one NLB per ENI, aws-behaviour.md §4), or
+        /// the GWLB of a Gateway Load Balancer endpoint's service.
         public var loadBalancer: Int?
+        /// A GWLB endpoint's ENI: its zone picks the GWLB node, its subnet's route table routes
+        /// what comes back from the appliance.
+        public var interface: Int?
+        /// What a GWLB endpoint's traffic carries in AWS's GENEVE options: the endpoint ID as a
+        /// number, and the attachment ID.
+        public var tunnelOptions: (endpointID: UInt64, attachmentID: UInt64)
 
-        public init(id: String, state: EndpointState, loadBalancer: Int?) {
+        public init(id: String, state: EndpointState, loadBalancer: Int?, interface: Int? = nil,
+                    tunnelOptions: (endpointID: UInt64, attachmentID: UInt64) = (0, 0)) {
             self.id = id
             self.state = state
             self.loadBalancer = loadBalancer
+            self.interface = interface
+            self.tunnelOptions = tunnelOptions
         }
     }
 
@@ -177,37 +187,62 @@ public final class ForwardingTables {
         public struct Listener: Sendable {
             public var port: UInt16
             public var targetGroup: Int
-            /// Nanoseconds.
+            /// Nanoseconds; of TCP flows only, for a GWLB (its other flows have 120 s).
             public var idleTimeout: Int64
-            public init(port: UInt16, targetGroup: Int, idleTimeout: Int64) {
+            /// A GWLB's `send_tcp_reset.on_idle_timeout.enabled`: a TCP segment of a flow it does
+            /// not know gets a RST rather than being dropped (aws-behaviour.md §6).
+            public var resetsUnknownFlows: Bool
+            public init(port: UInt16, targetGroup: Int, idleTimeout: Int64, resetsUnknownFlows: Bool = false) {
                 self.port = port
                 self.targetGroup = targetGroup
                 self.idleTimeout = idleTimeout
+                self.resetsUnknownFlows = resetsUnknownFlows
             }
         }
 
         public var name: String
         public var nodes: [Node]
         public var listeners: [Listener]
+        /// A Gateway Load Balancer: its one listener takes every IP packet, and its targets are
+        /// appliances reached over GENEVE.
+        public var isGateway: Bool
 
-        public init(name: String, nodes: [Node], listeners: [Listener]) {
+        public init(name: String, nodes: [Node], listeners: [Listener], isGateway: Bool = false) {
             self.name = name
             self.nodes = nodes
             self.listeners = listeners
+            self.isGateway = isGateway
         }
     }
 
     public struct TargetGroup: Sendable {
+        /// What of a flow a GWLB hashes to pick its appliance (aws-behaviour.md §6).
+        public enum Stickiness: UInt8, Sendable {
+            /// Protocol, addresses and ports for TCP and UDP; protocol and addresses otherwise.
+            case fiveTuple
+            /// Protocol and addresses (`source_ip_dest_ip_proto`).
+            case threeTuple
+            /// Addresses only (`source_ip_dest_ip`).
+            case twoTuple
+        }
+
         public var name: String
         public var crossZone: Bool
         public var connectionTermination: Bool
         public var targets: [Int]
+        public var stickiness: Stickiness
+        /// GWLB `target_failover`: `rebalance` moves the flows of an unhealthy appliance to a
+        /// healthy one; `no_rebalance` (false) leaves them where they are.
+        public var rebalance: Bool
 
-        public init(name: String, crossZone: Bool, connectionTermination: Bool, targets: [Int]) {
+        public init(name: String, crossZone: Bool, connectionTermination: Bool, targets: [Int],
+                    stickiness: Stickiness = .fiveTuple, rebalance: Bool = false) {
             self.name = name
             self.crossZone = crossZone
             self.connectionTermination = connectionTermination
             self.targets = targets
+            self.stickiness = stickiness
+            self.rebalance = rebalance
         }
     }
 
@@ -248,6 +283,11 @@ public final class ForwardingTables {
     /// What the per-packet path reads of each interface, without the reference-counted fields
     /// (strings, arrays) whose copies would cost a retain and a release each.
     let cores: UnsafeMutablePointer<InterfaceCore>
+    /// The GWLB endpoints' options, by endpoint, for the per-packet path.
+    let tunnelOptions: UnsafeMutablePointer<(endpointID: UInt64, attachmentID: UInt64)>
+    /// The IPv4 address of every GWLB node, where appliances send back (a handful: scanned).
+    let gatewayNodes: UnsafeMutablePointer<UInt32>
+    let gatewayNodeCount: Int
 
     public init(ports: [Port], interfaces: [Interface], vpcs: [VPC], subnetRouteTables: [Int], routeTables: [RouteTable],
                 securityGroups: [SecurityGroup], endpoints: [Endpoint], loadBalancers: [LoadBalancer],
@@ -271,9 +311,26 @@ public final class ForwardingTables {
                 owner: interface.owner, sourceDestCheck: interface.sourceDestCheck,
                 hasSecurityGroups: !interface.securityGroups.isEmpty))
         }
+        tunnelOptions = .allocate(capacity: max(1, endpoints.count))
+        for (index, endpoint) in endpoints.enumerated() { (tunnelOptions + index).initialize(to: endpoint.tunnelOptions) }
+        let nodes = loadBalancers.filter(\.isGateway).flatMap { $0.nodes.compactMap { interfaces[$0.interface].ipv4?.value } }
+        gatewayNodeCount = nodes.count
+        gatewayNodes = .allocate(capacity: max(1, nodes.count))
+        gatewayNodes.initialize(from: nodes, count: nodes.count)
     }
 
-    deinit { cores.deallocate() }
+    deinit {
+        cores.deallocate()
+        tunnelOptions.deallocate()
+        gatewayNodes.deallocate()
+    }
+
+    /// Whether `address` is a GWLB node's.
+    @inline(__always)
+    func isGatewayNode(_ address: UInt32) -> Bool {
+        for index in 0..<gatewayNodeCount where gatewayNodes[index] == address { return true }
+        return false
+    }
 
     /// The interface that owns `address` in `vpc`, if any.
     @inline(__always)

@@ -38,8 +38,27 @@ public enum DropReason: UInt16, CaseIterable, Sendable {
     case denyAllIgwTraffic
     /// A flow started from an AWS service's network: gateway endpoints carry replies only.
     case serviceCannotInitiate
-    /// A route to a Gateway Load Balancer endpoint (not forwarded yet).
-    case gatewayLoadBalancerEndpoint
+    /// An inner packet over 8500 bytes for a GWLB: dropped, no fragmentation, no ICMP (§6).
+    case gatewayOversize
+    /// A TCP segment other than a SYN for a flow the GWLB does not know (never seen, or idle
+    /// past its timeout): dropped, unless the listener resets such segments (§6).
+    case gatewayNoFlow
+    /// A packet from an appliance whose inner flow the GWLB never sent it: appliances cannot
+    /// start flows (§6).
+    case applianceInitiated
+    /// To a GWLB node's UDP 6081 without a GENEVE header that carries an IPv4 or IPv6 packet
+    /// and AWS's three options.
+    case gatewayBadTunnel
+    /// Back from an appliance with options other than those its flow was sent with.
+    case gatewayOptionsAltered
+    /// Back for a known flow, but from another appliance or address than the flow's (as after
+    /// a rebalance, for packets still in flight from the old appliance).
+    case gatewayWrongAppliance
+    /// After the appliance, the endpoint's subnet routes the packet to an interface endpoint or
+    /// another GWLB endpoint: Privet does not chain those.
+    case gatewayChain
+    /// No room in the packet's buffer for the 68 bytes of GENEVE encapsulation.
+    case noRoomToEncapsulate
     /// Traffic to an NLB node address that is not a reply (direct NLB access is not modelled).
     case loadBalancerDirectAccess
     /// DNS over TCP to the VPC resolver: Privet's resolver answers UDP only.
@@ -74,7 +93,14 @@ public enum DropReason: UInt16, CaseIterable, Sendable {
         case .noSession: return "no-session"
         case .denyAllIgwTraffic: return "deny-all-igw-traffic"
         case .serviceCannotInitiate: return "service-cannot-initiate"
-        case .gatewayLoadBalancerEndpoint: return "gwlb-endpoint-not-forwarded"
+        case .gatewayOversize: return "gwlb-oversize"
+        case .gatewayNoFlow: return "gwlb-no-flow"
+        case .applianceInitiated: return "appliance-initiated"
+        case .gatewayBadTunnel: return "gwlb-bad-geneve"
+        case .gatewayOptionsAltered: return "gwlb-options-altered"
+        case .gatewayWrongAppliance: return "gwlb-wrong-appliance"
+        case .gatewayChain: return "gwlb-chain-not-supported"
+        case .noRoomToEncapsulate: return "no-room-to-encapsulate"
         case .loadBalancerDirectAccess: return "load-balancer-direct-access"
         case .resolverNotUDP: return "resolver-not-udp"
         }
@@ -86,7 +112,7 @@ public enum DropReason: UInt16, CaseIterable, Sendable {
         switch self {
         case .securityGroupEgress, .securityGroupIngress, .endpointPendingAcceptance, .endpointPending, .endpointRejected,
              .endpointExpired, .endpointFailed, .endpointDeleting, .endpointDeleted, .endpointNotTCP, .providerInitiated,
-             .denyAllIgwTraffic, .serviceCannotInitiate:
+             .denyAllIgwTraffic, .serviceCannotInitiate, .applianceInitiated:
             return true
         default:
             return false
@@ -100,11 +126,14 @@ public enum ResetCause: UInt8, CaseIterable, Sendable {
     case noFlow
     /// The flow's target turned unhealthy and connection termination is on (§2).
     case unhealthyTarget
+    /// A GWLB whose listener resets: a non-SYN segment of a flow it does not know (§6).
+    case gatewayNoFlow
 
     public var name: String {
         switch self {
         case .noFlow: return "no-flow"
         case .unhealthyTarget: return "unhealthy-target"
+        case .gatewayNoFlow: return "gwlb-no-flow"
         }
     }
 }

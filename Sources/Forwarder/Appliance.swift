@@ -1,5 +1,6 @@
 import Glibc
 import PacketWire
+import Topology
 
 /// The reference GWLB appliance's judgement of one GENEVE datagram (aws-behaviour.md §6): it
 /// must carry a bare IPv4 or IPv6 packet and AWS's three options (class 0x0108, types 1, 2 and 3,
@@ -7,34 +8,6 @@ import PacketWire
 /// to the GWLB, unchanged, or is dropped. Counted either way. One thread inspects; the counters
 /// are read by another only for the summary at the end.
 public final class ApplianceInspector: @unchecked Sendable {
-    /// A rule on the inner packet: a protocol, and for TCP and UDP optionally a destination port.
-    public struct Rule: Equatable, Sendable, CustomStringConvertible {
-        public var ipProtocol: UInt8
-        public var port: UInt16?
-
-        static let names: [String: UInt8] = ["tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58]
-
-        /// `tcp`, `udp:53`, `icmp`, `icmpv6`; nil when it is none of them.
-        public init?(_ text: String) {
-            let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false)
-            guard let proto = Rule.names[String(parts[0])], parts.count <= 2 else { return nil }
-            ipProtocol = proto
-            if parts.count == 2 {
-                guard proto == 6 || proto == 17, let port = UInt16(parts[1]) else { return nil }
-                self.port = port
-            }
-        }
-
-        func matches(_ proto: UInt8, _ port: UInt16?) -> Bool {
-            proto == ipProtocol && (self.port == nil || self.port == port)
-        }
-
-        public var description: String {
-            let name = Rule.names.first { $0.value == ipProtocol }?.key ?? "\(ipProtocol)"
-            return port.map { "\(name):\($0)" } ?? name
-        }
-    }
-
     public enum Verdict: Equatable, Sendable {
         /// Back to the GWLB with its GENEVE header unchanged.
         case returned
@@ -42,14 +15,14 @@ public final class ApplianceInspector: @unchecked Sendable {
         case invalid(String)
     }
 
-    public let drops: [Rule]
-    public let counts: [Rule]
+    public let drops: [ApplianceRule]
+    public let counts: [ApplianceRule]
     public private(set) var returned: UInt64 = 0
     public private(set) var invalid: UInt64 = 0
     public private(set) var dropped: [UInt64]
     public private(set) var counted: [UInt64]
 
-    public init(drops: [Rule] = [], counts: [Rule] = []) {
+    public init(drops: [ApplianceRule] = [], counts: [ApplianceRule] = []) {
         self.drops = drops
         self.counts = counts
         dropped = [UInt64](repeating: 0, count: drops.count)
@@ -70,12 +43,7 @@ public final class ApplianceInspector: @unchecked Sendable {
     private func judge(_ datagram: UnsafeMutableRawBufferPointer) -> Verdict {
         guard let geneve = try? GENEVEHeader(datagram) else { return .invalid("not a GENEVE header") }
         guard geneve.version == 0 else { return .invalid("GENEVE version \(geneve.version)") }
-        var seen: Set<UInt8> = []
-        for option in geneve.options where option.optionClass == 0x0108 {
-            let expected = option.type == 3 ? 4 : 8
-            if (1...3).contains(option.type) && option.dataLength == expected { seen.insert(option.type) }
-        }
-        guard seen.count == 3 else { return .invalid("AWS options (class 0x0108, types 1-3) missing") }
+        guard geneve.gwlbOptions != nil else { return .invalid("AWS options (class 0x0108, types 1-3) missing") }
         let inner = geneve.payload
         let proto: UInt8, transport: UnsafeMutableRawBufferPointer?
         switch geneve.protocolType {

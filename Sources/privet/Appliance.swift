@@ -4,6 +4,7 @@ import Forwarder
 import Foundation
 import Glibc
 import PacketWire
+import Topology
 
 struct Appliance: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,10 +33,10 @@ struct Appliance: ParsableCommand {
     @Option(name: .customLong("count"), help: "Count inner packets that match RULE (repeatable).")
     var countRules: [String] = []
 
-    func rules(_ texts: [String]) throws -> [ApplianceInspector.Rule] {
+    func rules(_ texts: [String]) throws -> [ApplianceRule] {
         try texts.map { text in
-            guard let rule = ApplianceInspector.Rule(text) else {
-                throw ValidationError("'\(text)' is not a rule: use tcp, udp, icmp, icmpv6, tcp:PORT or udp:PORT")
+            guard let rule = ApplianceRule(text) else {
+                throw ValidationError("'\(text)' is not a rule: use \(ApplianceRule.forms)")
             }
             return rule
         }

@@ -94,9 +94,9 @@ struct FabricTests {
 
     @Test func internetTrafficFollowsTheRouteTable() {
         let h = Harness()
-        // IPv4 to the internet goes to the GWLB endpoint (inspection comes with the GWLB work).
+        // IPv4 to the internet goes to the GWLB endpoint, and so to the appliance of its zone.
         let v4 = h.send(Harness.tcp(h.ipv4("client-a"), 5000, IPv4Address(198, 51, 100, 10), 80, .syn), from: h.port("client-a"))
-        #expect(v4.drop == .gatewayLoadBalancerEndpoint)
+        #expect(v4.port == h.port("appliance-a"))
         // IPv6 goes straight to the internet gateway, and the reply comes back in.
         let internet = IPv6Address("2001:db8::10")!
         let v6 = h.send(Harness.tcp6(h.ipv6("client-a"), 5000, internet, 80, .syn), from: h.port("client-a"))

@@ -63,15 +63,19 @@ final class Harness {
         var drop: DropReason? { verdict.dropReason }
     }
 
-    /// Runs one packet through the dataplane at `time` seconds.
+    /// Runs one packet through the dataplane at `time` seconds, with `headroom` bytes free in
+    /// front of it (for encapsulation; with none, the dataplane moves the packet up instead).
     @discardableResult
-    func send(_ packet: [UInt8], from port: Int, at time: Double = 0) -> Outcome {
-        storage.replaceSubrange(0..<packet.count, with: packet)
+    func send(_ packet: [UInt8], from port: Int, at time: Double = 0, headroom: Int = 128,
+              segmentLength: Int = 0) -> Outcome {
+        storage.replaceSubrange(headroom..<headroom + packet.count, with: packet)
         return storage.withUnsafeMutableBytes { buffer in
             batch.removeAll()
-            batch.append(buffer.baseAddress!, length: packet.count, capacity: buffer.count, ingressPort: port)
+            batch.append(buffer.baseAddress! + headroom, length: packet.count, capacity: buffer.count - headroom, ingressPort: port,
+                         segmentLength: segmentLength, headroom: headroom)
             dataplane.process(batch, now: Int64(time * 1e9))
-            return Outcome(verdict: batch.verdicts[0], bytes: Array(buffer[0..<batch.lengths[0]]))
+            let out = UnsafeMutableRawBufferPointer(start: batch.packets[0], count: batch.lengths[0])
+            return Outcome(verdict: batch.verdicts[0], bytes: Array(out))
         }
     }
 

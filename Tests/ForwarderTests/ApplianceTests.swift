@@ -1,6 +1,7 @@
 import Testing
 import Forwarder
 import PacketWire
+import Topology
 import TestSupport
 
 @Suite("Reference appliance")
@@ -11,7 +12,7 @@ struct ApplianceTests {
     }
 
     @Test func returnsAWellFormedDatagramAndDropsByRule() {
-        let inspector = ApplianceInspector(drops: [ApplianceInspector.Rule("tcp:23")!], counts: [ApplianceInspector.Rule("tcp")!])
+        let inspector = ApplianceInspector(drops: [ApplianceRule("tcp:23")!], counts: [ApplianceRule("tcp")!])
         #expect(inspect(inspector, gwlbDatagram(inner: innerTCP(port: 80))) == .returned)
         #expect(inspect(inspector, gwlbDatagram(inner: innerTCP(port: 23))) == .dropped(rule: 0))
         let udp = PacketBuilder.ipv6Packet(IPv6Fields(source: IPv6Address("fd00::1")!, destination: IPv6Address("2001:db8::10")!),
@@ -34,10 +35,10 @@ struct ApplianceTests {
     }
 
     @Test func rulesParseOrRefuse() {
-        #expect(ApplianceInspector.Rule("UDP:53")?.description == "udp:53")
-        #expect(ApplianceInspector.Rule("icmpv6")?.description == "icmpv6")
-        #expect(ApplianceInspector.Rule("icmp:8") == nil)
-        #expect(ApplianceInspector.Rule("tcp:http") == nil)
-        #expect(ApplianceInspector.Rule("sctp") == nil)
+        #expect(ApplianceRule("UDP:53")?.description == "udp:53")
+        #expect(ApplianceRule("icmpv6")?.description == "icmpv6")
+        #expect(ApplianceRule("icmp:8") == nil)
+        #expect(ApplianceRule("tcp:http") == nil)
+        #expect(ApplianceRule("sctp") == nil)
     }
 }

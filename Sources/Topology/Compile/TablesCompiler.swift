@@ -115,8 +115,13 @@ extension Topology {
                     balancer = candidates[Int(Names.stableHash("nlb", endpoint.id) % UInt64(candidates.count))].index
                 }
             }
+            guard endpoint.kind == .gatewayLoadBalancer else {
+                return ForwardingTables.Endpoint(id: endpoint.id, state: ForwardingTables.EndpointState(endpoint.state),
+                                                 loadBalancer: balancer)
+            }
             return ForwardingTables.Endpoint(id: endpoint.id, state: ForwardingTables.EndpointState(endpoint.state),
-                                             loadBalancer: balancer)
+                                             loadBalancer: balancer, interface: endpoint.interfaces.first?.index,
+                                             tunnelOptions: endpoint.tunnelOptions)
         }
 
         var targets: [ForwardingTables.Target] = []
@@ -138,9 +143,16 @@ extension Topology {
                     stableKey: Names.stableHash("target", group.name, host.name, String(target.port)),
                     name: "\(host.name):\(target.port)"))
             }
+            let stickiness: ForwardingTables.TargetGroup.Stickiness
+            switch group.stickiness {
+            case "3-tuple": stickiness = .threeTuple
+            case "2-tuple": stickiness = .twoTuple
+            default: stickiness = .fiveTuple
+            }
             compiledTargetGroups.append(ForwardingTables.TargetGroup(name: group.name, crossZone: crossZone,
                                                                 connectionTermination: group.connectionTermination,
-                                                                targets: indices))
+                                                                targets: indices, stickiness: stickiness,
+                                                                rebalance: group.targetFailover == "rebalance"))
         }
 
         let compiledBalancers = loadBalancers.map { balancer in
@@ -149,14 +161,27 @@ extension Topology {
                 nodes: balancer.nodes.map { ForwardingTables.LoadBalancer.Node(zone: $0.zone.index, interface: $0.interface.index) },
                 listeners: balancer.listeners.map {
                     ForwardingTables.LoadBalancer.Listener(port: $0.port, targetGroup: $0.targetGroup.index,
-                                                           idleTimeout: Int64($0.idleTimeout) * DataplaneConfiguration.second)
-                })
+                                                           idleTimeout: Int64($0.idleTimeout) * DataplaneConfiguration.second,
+                                                           resetsUnknownFlows: $0.sendTcpResetOnIdleTimeout)
+                },
+                isGateway: balancer.kind == .gateway)
         }
 
         return ForwardingTables(
             ports: ports, interfaces: interfaces, vpcs: compiledVPCs, subnetRouteTables: subnets.map(\.routeTable.index),
             routeTables: compiledRouteTables, securityGroups: compiledGroups, endpoints: compiledEndpoints,
             loadBalancers: compiledBalancers, targetGroups: compiledTargetGroups, targets: targets, zoneNames: zones.map(\.name))
+    }
+}
+
+extension Endpoint {
+    /// What a GWLB endpoint's traffic carries in AWS's GENEVE options (aws-behaviour.md §6): the
+    /// endpoint ID's 17 hex digits as a number (the low 64 bits, which are all of it when the
+    /// first digit is 0, as in every ID AWS shows and every one Privet makes), and an attachment
+    /// ID, which AWS does not document: a stable number derived from the endpoint's ID.
+    public var tunnelOptions: (endpointID: UInt64, attachmentID: UInt64) {
+        let digits = id.hasPrefix("vpce-") ? String(id.dropFirst(5).suffix(16)) : ""
+        return (UInt64(digits, radix: 16) ?? Names.stableHash("endpoint", id), Names.stableHash("gwlb-attachment", id))
     }
 }
 

@@ -119,9 +119,13 @@ public struct HostSpec {
 
 public struct ServerSpec {
     public var location: FilePosition
-    /// `http`, `tcp-echo` or `udp-echo`.
+    /// `http`, `tcp-echo`, `udp-echo` or `appliance` (the reference GWLB appliance; `port` is its
+    /// HTTP health-check port).
     public var kind: Located<String>
     public var port: Located<Int>
+    /// The appliance's rules on inner packets: `tcp`, `udp:53`, ...
+    public var drop: [Located<String>] = []
+    public var count: [Located<String>] = []
 }
 
 public struct LoadBalancerSpec {
@@ -142,6 +146,8 @@ public struct ListenerSpec {
     public var targetGroup: Located<String>
     /// `tcp.idle_timeout.seconds`, 60...6000, default 350 (aws-behaviour.md §1).
     public var idleTimeout: Located<Int>?
+    /// GWLB `send_tcp_reset.on_idle_timeout.enabled`, default false (aws-behaviour.md §6).
+    public var sendTcpResetOnIdleTimeout: Located<Bool>?
 }
 
 public struct TargetGroupSpec {

@@ -175,11 +175,23 @@ public struct Host: Sendable {
         case http
         case tcpEcho = "tcp-echo"
         case udpEcho = "udp-echo"
+        /// The reference GWLB appliance (`privet appliance`); the port is its health port.
+        case appliance
     }
 
     public struct Server: Sendable, Equatable {
         public var kind: ServerKind
         public var port: UInt16
+        /// The appliance's rules: inner packets it drops, and those it counts.
+        public var drops: [ApplianceRule] = []
+        public var counts: [ApplianceRule] = []
+
+        public init(kind: ServerKind, port: UInt16, drops: [ApplianceRule] = [], counts: [ApplianceRule] = []) {
+            self.kind = kind
+            self.port = port
+            self.drops = drops
+            self.counts = counts
+        }
     }
 
     public var name: String
@@ -203,8 +215,10 @@ public struct LoadBalancer: Sendable {
         public var protocolName: String
         public var port: UInt16
         public var targetGroup: Ref<TargetGroup>
-        /// Seconds (aws-behaviour.md §1: 350 by default, 60...6000).
+        /// Seconds (aws-behaviour.md §1: 350 by default, 60...6000); a GWLB's, of TCP flows.
         public var idleTimeout: Int
+        /// A GWLB's `send_tcp_reset.on_idle_timeout.enabled` (aws-behaviour.md §6).
+        public var sendTcpResetOnIdleTimeout = false
     }
 
     public var name: String

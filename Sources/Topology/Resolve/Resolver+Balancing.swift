@@ -80,8 +80,13 @@ extension Resolver {
             if groupSpec.protocolName.value != "GENEVE" {
                 log.error(listener.targetGroup.location, "\(subject) is a Gateway Load Balancer; its target group '\(groupSpec.name.value)' must use protocol GENEVE, not \(groupSpec.protocolName.value)")
             }
+            // The TCP idle timeout can be changed only with 5-tuple stickiness (§6).
+            if let timeout = listener.idleTimeout, let stickiness = groupSpec.stickiness, stickiness.value != "5-tuple" {
+                log.error(timeout.location, "'idleTimeout' of the listener of \(subject): target group '\(groupSpec.name.value)' has \(stickiness.value) stickiness, and a GWLB's TCP idle timeout can be changed only with 5-tuple stickiness (it stays 350 s)")
+            }
             return LoadBalancer.Listener(protocolName: "GENEVE", port: 6081, targetGroup: Ref(group),
-                                         idleTimeout: listener.idleTimeout?.value ?? 350)
+                                         idleTimeout: listener.idleTimeout?.value ?? 350,
+                                         sendTcpResetOnIdleTimeout: listener.sendTcpResetOnIdleTimeout?.value ?? false)
         case .network:
             // The parser reported a missing or invalid protocol or port already.
             guard let protocolName = listener.protocolName, let port = listener.port else { return nil }
@@ -90,6 +95,9 @@ extension Resolver {
                                                   "TCP_UDP": ["TCP_UDP"], "TLS": ["TCP", "TLS"]]
             if !(compatible[protocolName.value] ?? []).contains(groupSpec.protocolName.value) {
                 log.error(listener.targetGroup.location, "a \(protocolName.value) listener of \(subject) cannot forward to target group '\(groupSpec.name.value)' of protocol \(groupSpec.protocolName.value)")
+            }
+            if let reset = listener.sendTcpResetOnIdleTimeout {
+                log.error(reset.location, "'sendTcpResetOnIdleTimeout' is a Gateway Load Balancer listener attribute; \(subject) is a Network Load Balancer, which always resets")
             }
             if let timeout = listener.idleTimeout, protocolName.value != "TCP" {
                 log.error(timeout.location, "'idleTimeout' of a \(protocolName.value) listener of \(subject): only TCP listeners have a configurable idle timeout (TLS is fixed at 350 s, UDP at 120 s)")

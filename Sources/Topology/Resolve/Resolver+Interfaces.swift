@@ -7,7 +7,7 @@ extension Resolver {
     mutating func resolveHosts() {
         for (index, host) in spec.hosts.enumerated() {
             let subject = "host '\(host.name.value)'"
-            let server = host.server.map { Host.Server(kind: Host.ServerKind(rawValue: $0.kind.value) ?? .http, port: UInt16($0.port.value)) }
+            let server = host.server.map { self.server($0, of: subject) }
             if let subnetReference = host.subnet {
                 guard let subnet = subnets.find(subnetReference, from: subject, log: log) else {
                     topology.hosts.append(Host(name: host.name.value, placement: .vpc(placeholder()), server: server))
@@ -34,6 +34,25 @@ extension Resolver {
                 topology.hosts.append(externalHost(host, subject: subject, server: server))
             }
         }
+    }
+
+    /// A host's server; an appliance's rules checked.
+    func server(_ spec: ServerSpec, of subject: String) -> Host.Server {
+        let kind = Host.ServerKind(rawValue: spec.kind.value) ?? .http
+        func rules(_ texts: [Located<String>]) -> [ApplianceRule] {
+            if kind != .appliance, let first = texts.first {
+                log.error(first.location, "the server of \(subject) is '\(spec.kind.value)'; only an appliance has drop and count rules")
+                return []
+            }
+            return texts.compactMap { text in
+                guard let rule = ApplianceRule(text.value) else {
+                    log.error(text.location, "'\(text.value)' is not an appliance rule; use \(ApplianceRule.forms)")
+                    return nil
+                }
+                return rule
+            }
+        }
+        return Host.Server(kind: kind, port: UInt16(spec.port.value), drops: rules(spec.drop), counts: rules(spec.count))
     }
 
     /// A host outside every VPC: on the internet, or in an AWS service's network, where its

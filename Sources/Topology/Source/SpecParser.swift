@@ -134,9 +134,10 @@ struct SpecParser {
         host.securityGroups = reader.strings("securityGroups")
         host.sourceDestCheck = reader.bool("sourceDestCheck")?.value ?? true
         if let node = reader.node("server"), var server = MappingReader(node, subject: "the server of \(reader.subject)", log: log) {
-            if let kind = server.choice("protocol", ["http", "tcp-echo", "udp-echo"], required: true),
+            if let kind = server.choice("protocol", ["http", "tcp-echo", "udp-echo", "appliance"], required: true),
                let port = server.int("port", in: 1...65535, required: true) {
-                host.server = ServerSpec(location: node.location, kind: kind, port: port)
+                host.server = ServerSpec(location: node.location, kind: kind, port: port, drop: server.strings("drop"),
+                                         count: server.strings("count"))
             }
             server.finish()
         }
@@ -157,7 +158,8 @@ struct SpecParser {
             return ListenerSpec(location: listener.location,
                                 protocolName: listener.choice("protocol", ["TCP", "UDP", "TCP_UDP", "TLS"], required: network),
                                 port: listener.int("port", in: 1...65535, required: network), targetGroup: targetGroup,
-                                idleTimeout: listener.int("idleTimeout", in: 60...6000))
+                                idleTimeout: listener.int("idleTimeout", in: 60...6000),
+                                sendTcpResetOnIdleTimeout: listener.bool("sendTcpResetOnIdleTimeout"))
         }
         return balancer
     }
