@@ -112,3 +112,64 @@ extension AllocationTests {
         #expect(allocations == 0, "\(allocations) allocations for 2048 new flows")
     }
 }
+
+extension AllocationTests {
+    /// The GWLB path: both directions of established flows into the tunnel, and both returns
+    /// out of it, decapsulated; new flows and their choice of appliance included.
+    @Test func tunnelledPacketsAllocateNothing() {
+        let h = Harness { $0.flowCapacity = 4096 }
+        let client = h.ipv4("client-a")
+        let internet = IPv4Address(198, 51, 100, 10)
+        let appliance = h.port("appliance-a")
+        // 64 connections opened before counting; what each direction looks like in the tunnel.
+        var templates: [([UInt8], Int)] = []
+        for index in 0..<64 {
+            let port = UInt16(30000 + index)
+            let syn = h.send(Harness.tcp(client, port, internet, 80, .syn), from: h.port("client-a"))
+            let reply = h.send(Harness.tcp(internet, 80, client, port, [.syn, .ack], ack: 1001), from: h.port("igw-consumer"))
+            templates.append((Harness.tcp(client, port, internet, 80, .ack, seq: 1001, ack: 1, payload: 24), h.port("client-a")))
+            templates.append((Tunnelled.returned(syn.bytes), appliance))
+            templates.append((Harness.tcp(internet, 80, client, port, .ack, seq: 1, ack: 1001, payload: 24), h.port("igw-consumer")))
+            templates.append((Tunnelled.returned(reply.bytes), appliance))
+        }
+        let slot = 256, headroom = 96
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: slot * 256, alignment: 64)
+        defer { buffer.deallocate() }
+        let batch = PacketBatch()
+        func fill(_ round: Int) {
+            batch.removeAll()
+            for index in 0..<256 {
+                let (bytes, port) = templates[(round * 256 + index) % templates.count]
+                let start = buffer + index * slot + headroom
+                bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port, headroom: headroom)
+            }
+        }
+        fill(0)
+        h.dataplane.process(batch, now: 1_000_000_000)
+        var newFlows = (0..<256).map { Harness.udp(client, UInt16(50000 + $0), internet, 53) }
+        let clientPort = h.port("client-a")
+        allocation_counter_start()
+        var time: Int64 = 1_000_000_000
+        var forwarded = 0
+        for round in 0..<(1_000_000 / 256 + 1) {
+            fill(round)
+            time += 1_000_000
+            h.dataplane.process(batch, now: time)
+            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
+        }
+        batch.removeAll()
+        for index in 0..<256 {
+            let start = buffer + index * slot + headroom
+            let bytes = newFlows[index]
+            bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: clientPort, headroom: headroom)
+        }
+        h.dataplane.process(batch, now: time + 1)
+        for index in 0..<256 where batch.verdicts[index].port == appliance { forwarded += 1 }
+        let allocations = allocation_counter_stop()
+        newFlows.removeAll()
+        #expect(forwarded >= 1_000_000 + 256, "every packet forwarded")
+        #expect(allocations == 0, "\(allocations) allocations over \(forwarded) packets")
+    }
+}

@@ -67,3 +67,37 @@ struct ReloadAndRecordsTests {
         #expect(atTarget != nil, "\(lines)")
     }
 }
+
+extension ReloadAndRecordsTests {
+    /// A reload that renumbers every port keeps a GWLB flow in its tunnel (same appliance,
+    /// source port and cookie); returns from the appliance still match it.
+    @Test func tunnelledFlowsSurviveAReload() throws {
+        let h = Harness()
+        let client = h.ipv4("client-a"), internet = IPv4Address(198, 51, 100, 10)
+        let syn = h.send(Harness.tcp(client, 40000, internet, 80, .syn), from: h.port("client-a"))
+        #expect(syn.port == h.port("appliance-a"))
+        let reloaded = try #require(Topology.load(yaml: Self.withThirdTarget).topology).forwardingTables()
+        #expect(h.dataplane.replaceTables(reloaded) == 0)
+        func port(_ name: String) -> Int { reloaded.ports.firstIndex { $0.name == name }! }
+        #expect(port("appliance-a") != h.port("appliance-a"), "the reload renumbered ports")
+        let data = h.send(Harness.tcp(client, 40000, internet, 80, .ack, seq: 1001), from: port("client-a"))
+        #expect(data.port == port("appliance-a"))
+        #expect(Tunnelled(data.bytes).options == Tunnelled(syn.bytes).options)
+        #expect(Tunnelled(data.bytes).sourcePort == Tunnelled(syn.bytes).sourcePort)
+        let back = h.send(Tunnelled.returned(data.bytes), from: port("appliance-a"))
+        #expect(back.port == port("igw-consumer"))
+    }
+
+    /// An inspected flow's records: at the client's ENI and at the GWLB endpoint's.
+    @Test func tunnelledFlowsAreLoggedAtTheEndpoint() {
+        let h = Harness()
+        let syn = h.send(Harness.tcp(h.ipv4("client-a"), 40000, IPv4Address(198, 51, 100, 10), 80, .syn), from: h.port("client-a"))
+        #expect(syn.port != nil)
+        var records: [FlowRecord] = []
+        h.dataplane.endAllSessions(now: 10_000_000_000) { records.append($0) }
+        let gwlbe = h.topology.endpoints.first { $0.name == "inspection-endpoint" }!
+        let eniIDs = records.map { h.tables.interfaces[$0.interface].id }
+        #expect(eniIDs.contains(h.host("client-a").id))
+        #expect(eniIDs.contains(h.topology[gwlbe.interfaces[0]].id))
+    }
+}

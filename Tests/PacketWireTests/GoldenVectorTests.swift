@@ -235,6 +235,38 @@ struct GoldenVectorTests {
         }
     }
 
+    // scapy: IP(src='10.40.1.4',dst='10.40.1.5',id=0,flags='DF',ttl=64)/UDP(sport=50000,dport=6081,chksum=0)/GENEVE(proto=0x0800,vni=0,options=[GeneveOptions(classid=0x0108,type=1,data=bytes.fromhex('0a1b2c3d4e5f6071')),GeneveOptions(classid=0x0108,type=2,data=bytes.fromhex('0000000000001122')),GeneveOptions(classid=0x0108,type=3,data=bytes.fromhex('cafef00d'))])/IP(src='10.20.1.4',dst='198.51.100.10',id=0)/TCP(sport=40000,dport=80,flags='S',seq=7,window=65535)
+    // The 68 bytes a GWLB puts in front of a packet for an appliance (aws-behaviour.md §6).
+    @Test func gwlbTunnelHeaderAsAWSWritesIt() throws {
+        let expected = bytes("4500006c00004000401124290a2801040a280105c35017c1005800000800080000000000010801020a1b2c3d4e5f607101080202000000000000112201080301cafef00d45000028000000004006457b0a140104c633640a9c40005000000007000000005002ffffddf50000")
+        let inner = Array(expected[GWLBTunnel.overhead...])
+        var written = [UInt8](repeating: 0, count: GWLBTunnel.overhead) + inner
+        let options = GWLBOptions(endpointID: 0x0a1b_2c3d_4e5f_6071, attachmentID: 0x1122, cookie: 0xcafe_f00d)
+        written.withUnsafeMutableBytes {
+            GWLBTunnel.writeOuter(at: $0.baseAddress!, source: IPv4Address(10, 40, 1, 4), destination: IPv4Address(10, 40, 1, 5),
+                                  sourcePort: 50000, innerLength: inner.count, innerIsIPv6: false, options: options)
+        }
+        #expect(written == expected)
+        try withPacket(expected) { buffer in
+            let ip = try IPv4Packet(buffer)
+            let geneve = try GENEVEHeader(try UDPDatagram(ip.payload).payload)
+            #expect(geneve.gwlbOptions == options)
+        }
+        // Options in another order read the same; one missing, or of the wrong length, none.
+        var reordered = expected
+        reordered.replaceSubrange(36..<68, with: expected[60..<68] + expected[36..<60])
+        try withPacket(reordered) { buffer in
+            let geneve = try GENEVEHeader(try UDPDatagram(try IPv4Packet(buffer).payload).payload)
+            #expect(geneve.gwlbOptions == options)
+        }
+        var missing = expected
+        missing[62] = 4
+        try withPacket(missing) { buffer in
+            let geneve = try GENEVEHeader(try UDPDatagram(try IPv4Packet(buffer).payload).payload)
+            #expect(geneve.gwlbOptions == nil, "no cookie (type 3)")
+        }
+    }
+
     // scapy: CookedLinux(pkttype=0,lladdrtype=1,lladdrlen=6,src=b'\x02\x00\x00\x00\x00\x01\x00\x00',proto=0x0800)/IP(src='10.0.1.10',dst='10.0.0.2',id=0)/UDP(sport=53000,dport=53)
     @Test func linuxCookedV1() throws {
         try withPacket(bytes("000000010006020000000001000008004500001c00000000401165c60a00010a0a000002cf08003500081b95")) { buffer in

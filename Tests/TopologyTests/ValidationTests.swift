@@ -217,3 +217,37 @@ struct ValidationTests {
         expectDiagnostic(toInterface, "only Gateway Load Balancer endpoints can be route targets")
     }
 }
+
+extension ValidationTests {
+    /// A GWLB's TCP idle timeout can be changed only with 5-tuple stickiness (aws-behaviour.md §6).
+    @Test func gwlbIdleTimeoutNeedsFiveTupleStickiness() {
+        var yaml = edited("listeners: [{targetGroup: appliances}]", "listeners: [{targetGroup: appliances, idleTimeout: ⁁900}]",
+                          in: Self.withGWLB())
+        yaml = edited("    protocol: GENEVE\n", "    protocol: GENEVE\n    stickiness: 3-tuple\n", in: yaml)
+        expectDiagnostic(yaml, "'idleTimeout' of the listener of load balancer 'gwlb': target group 'appliances' has 3-tuple stickiness, and a GWLB's TCP idle timeout can be changed only with 5-tuple stickiness")
+        let fiveTuple = edited("listeners: [{targetGroup: appliances}]",
+                               "listeners: [{targetGroup: appliances, idleTimeout: 900, sendTcpResetOnIdleTimeout: true}]",
+                               in: Self.withGWLB())
+        let listener = expectValid(fiveTuple)?.loadBalancers.first { $0.name == "gwlb" }?.listeners.first
+        #expect(listener?.idleTimeout == 900 && listener?.sendTcpResetOnIdleTimeout == true)
+    }
+
+    @Test func tcpResetOnIdleTimeoutIsAGWLBSetting() {
+        expectDiagnostic(edited("{protocol: TCP, port: 80, targetGroup: servers}",
+                                "{protocol: TCP, port: 80, targetGroup: servers, sendTcpResetOnIdleTimeout: ⁁true}"),
+                         "'sendTcpResetOnIdleTimeout' is a Gateway Load Balancer listener attribute; load balancer 'nlb' is a Network Load Balancer")
+    }
+
+    /// The reference appliance as a host's server, with its rules checked.
+    @Test func applianceServerRules() {
+        let yaml = edited("{name: client, subnet: consumer-a}",
+                          "{name: client, subnet: consumer-a, server: {protocol: appliance, port: 80, drop: [tcp:23, ⁁sctp], count: [udp]}}")
+        expectDiagnostic(yaml, "'sctp' is not an appliance rule; use tcp, udp, icmp, icmpv6, tcp:PORT or udp:PORT")
+        let good = edited("{name: client, subnet: consumer-a}",
+                          "{name: client, subnet: consumer-a, server: {protocol: appliance, port: 80, drop: [tcp:23], count: [udp]}}")
+        let server = expectValid(good)?.hosts.first { $0.name == "client" }?.server
+        #expect(server?.kind == .appliance && server?.drops == [ApplianceRule("tcp:23")!] && server?.counts == [ApplianceRule("udp")!])
+        expectDiagnostic(edited("server: {protocol: http, port: 80}", "server: {protocol: http, port: 80, drop: [⁁tcp]}"),
+                         "the server of host 'server' is 'http'; only an appliance has drop and count rules")
+    }
+}
