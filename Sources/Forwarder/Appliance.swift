@@ -96,6 +96,12 @@ public enum ApplianceServer {
         }
         // The raw socket only sends; it would otherwise get a copy of every UDP datagram.
         shutdown(sender, Int32(SHUT_RD))
+        // Room for the bursts a GWLB sends (a TCP super-packet becomes tens of datagrams at once);
+        // FORCE, as root, past net.core.rmem_max.
+        var room: Int32 = 8 << 20
+        if setsockopt(listener, SOL_SOCKET, SO_RCVBUFFORCE, &room, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &room, socklen_t(MemoryLayout<Int32>.size))
+        }
         var local = sockaddr_in()
         local.sin_family = sa_family_t(AF_INET)
         local.sin_port = port.bigEndian
@@ -136,5 +142,17 @@ public enum ApplianceServer {
                 }
             }
         }
+    }
+}
+
+extension Host.Server {
+    /// The `privet` command line that runs this server in a host's namespace (`privet up`): a
+    /// built-in server, or the reference appliance with its health port and rules.
+    func privetArguments(identity: String) -> [String] {
+        guard kind == .appliance else { return ["serve", kind.rawValue, "--port", String(port), "--identity", identity] }
+        var arguments = ["appliance", "--health-port", String(port)]
+        for rule in drops { arguments += ["--drop", rule.description] }
+        for rule in counts { arguments += ["--count", rule.description] }
+        return arguments
     }
 }

@@ -42,6 +42,9 @@ public final class LiveNetwork: @unchecked Sendable {
     public private(set) var badOffloads: UInt64 = 0
     /// Writes a TUN device refused (its queue full).
     public private(set) var writeFailures: UInt64 = 0
+    /// Offloaded TCP super-packets cut into segments for a GWLB tunnel, and the segments.
+    public private(set) var tunnelSegmentations: UInt64 = 0
+    public private(set) var tunnelSegments: UInt64 = 0
     /// Owned by the forwarding thread while it runs.
     public private(set) var resolver: VPCResolver
     public private(set) var checker: HealthChecker
@@ -114,7 +117,10 @@ public final class LiveNetwork: @unchecked Sendable {
         // No link-local address: the kernel would send router solicitations and MLD reports from
         // it, which no VPC answers.
         try namespace.ip(["link", "set", deviceName, "addrgenmode", "none"])
-        try namespace.ip(["link", "set", deviceName, "mtu", "9001", "up"])
+        // The internet's hosts have 1500, the MTU of traffic through an internet gateway (EC2
+        // User Guide, "Network MTU"); they also keep TCP through a GWLB within its 8500 bytes.
+        let internet = if case .external("internet", _, _) = host.placement { true } else { false }
+        try namespace.ip(["link", "set", deviceName, "mtu", internet ? "1500" : "9001", "up"])
         var port: Int?
         var zone = ""
         switch host.placement {
@@ -148,7 +154,7 @@ public final class LiveNetwork: @unchecked Sendable {
         var server: Process?
         if let built = host.server {
             server = try Shell.start(["ip", "netns", "exec", namespace.name] + serverCommand
-                                     + ["serve", built.kind.rawValue, "--port", String(built.port), "--identity", "\(host.name) in \(zone)"])
+                                     + built.privetArguments(identity: "\(host.name) in \(zone)"))
         }
         if let port { writerOfPort[port] = plumbing.count }
         plumbing.append(Plumbing(namespace: namespace, device: device, port: port, server: server))
@@ -252,6 +258,9 @@ public final class LiveNetwork: @unchecked Sendable {
         let headroom = 128, slot = 65536 + headroom
         let pool = UnsafeMutableRawPointer.allocate(byteCount: PacketBatch.capacity * slot, alignment: 64)
         defer { pool.deallocate() }
+        // Where a super-packet's segments are built, one at a time, on their way into a tunnel.
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 64)
+        defer { scratch.deallocate() }
         let batch = PacketBatch()
         var senders = [Int](repeating: -1, count: PacketBatch.capacity)
         var events = [epoll_event](repeating: epoll_event(), count: 64)
@@ -271,7 +280,7 @@ public final class LiveNetwork: @unchecked Sendable {
             start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             senders[batch.count] = sender
             ledger.madeHere(batch.count)
-            batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port)
+            batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port, headroom: headroom)
         }
         func apply(_ change: HealthChecker.Change) {
             dataplane.setTargetHealth(change.targetIndex, healthy: change.healthy)
@@ -326,7 +335,7 @@ public final class LiveNetwork: @unchecked Sendable {
                     }
                     senders[batch.count] = index
                     batch.append(start, length: packet.count, capacity: slot - headroom, ingressPort: port,
-                                 segmentLength: segmentLength)
+                                 segmentLength: segmentLength, headroom: headroom)
                 }
             }
             guard batch.count > 0 else { continue }
@@ -334,10 +343,27 @@ public final class LiveNetwork: @unchecked Sendable {
             for index in 0..<batch.count {
                 guard let port = batch.verdicts[index].port else { continue }
                 let packet = batch.bytes(index)
+                // Bytes the dataplane put in front (into a GWLB tunnel) or took off (out of one).
+                let outer = batch.packets[index].distance(to: pool + index * slot + headroom)
                 // A packet sent back out of the port it came in by is one the dataplane wrote
-                // (a RST): complete in itself, no offload header.
-                let header = port == batch.ingressPorts[index] ? nil : ledger.departing(index, packet: packet)
+                // (a RST): complete in itself, no offload header; so is one out of a tunnel (the
+                // appliance sent it whole).
+                let header = port == batch.ingressPorts[index] || outer != 0 ? nil : ledger.departing(index, packet: packet)
                 switch outputs[port] {
+                case .device(let writer) where outer > 0:
+                    // Into a tunnel: the offloads the inner packet came with are done here.
+                    let arrived = ledger.header(index)
+                    if arrived.isSegmented {
+                        let device = plumbing[writer].device
+                        let count = TunnelOffload.segment(packet, outerLength: outer, header: arrived, scratch: scratch) { segment in
+                            if !device.write(segment) { writeFailures &+= 1 }
+                        }
+                        tunnelSegmentations &+= 1
+                        tunnelSegments &+= UInt64(count)
+                        continue
+                    }
+                    if arrived.needsChecksum { TunnelOffload.completeChecksum(packet, outerLength: outer, header: arrived) }
+                    if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet)) { writeFailures &+= 1 }
                 case .device(let writer):
                     if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet), header: header) { writeFailures &+= 1 }
                 case .outside:

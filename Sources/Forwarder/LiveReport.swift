@@ -53,6 +53,9 @@ extension LiveReport {
             lines.append("  dropped \(reason.name): \(counters.drops(reason))")
         }
         if network.unroutable > 0 { lines.append("  unroutable outside the fabric: \(network.unroutable)") }
+        if network.tunnelSegmentations > 0 {
+            lines.append("  cut into segments for a GWLB tunnel: \(network.tunnelSegmentations) super-packets, \(network.tunnelSegments) segments")
+        }
         if network.writeFailures > 0 { lines.append("  refused by a TUN device (queue full): \(network.writeFailures)") }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -51,6 +51,10 @@ final class OffloadLedger {
         return transport + Int(base.load(fromByteOffset: transport + 12, as: UInt8.self) >> 4) * 4 + Int(header.gsoSize)
     }
 
+    /// The header packet `index` arrived with.
+    @inline(__always)
+    func header(_ index: Int) -> VirtioNetHeader { headers[index] }
+
     /// The header to write a forwarded packet behind, after mending its partial checksum.
     @inline(__always)
     func departing(_ index: Int, packet: UnsafeMutableRawBufferPointer) -> UnsafePointer<VirtioNetHeader> {

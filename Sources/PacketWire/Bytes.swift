@@ -7,42 +7,42 @@
 
 extension UnsafeMutableRawPointer {
     @inlinable @inline(__always)
-    func readU8(at offset: Int) -> UInt8 {
+    public func readU8(at offset: Int) -> UInt8 {
         load(fromByteOffset: offset, as: UInt8.self)
     }
 
     @inlinable @inline(__always)
-    func readU16(at offset: Int) -> UInt16 {
+    public func readU16(at offset: Int) -> UInt16 {
         UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     @inlinable @inline(__always)
-    func readU32(at offset: Int) -> UInt32 {
+    public func readU32(at offset: Int) -> UInt32 {
         UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     @inlinable @inline(__always)
-    func readU64(at offset: Int) -> UInt64 {
+    public func readU64(at offset: Int) -> UInt64 {
         UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     @inlinable @inline(__always)
-    func writeU8(_ value: UInt8, at offset: Int) {
+    public func writeU8(_ value: UInt8, at offset: Int) {
         storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
     }
 
     @inlinable @inline(__always)
-    func writeU16(_ value: UInt16, at offset: Int) {
+    public func writeU16(_ value: UInt16, at offset: Int) {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
     }
 
     @inlinable @inline(__always)
-    func writeU32(_ value: UInt32, at offset: Int) {
+    public func writeU32(_ value: UInt32, at offset: Int) {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
     }
 
     @inlinable @inline(__always)
-    func writeU64(_ value: UInt64, at offset: Int) {
+    public func writeU64(_ value: UInt64, at offset: Int) {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt64.self)
     }
 }

@@ -31,6 +31,12 @@ public enum GWLBTunnel {
     /// Where the GENEVE header starts in an encapsulated packet.
     public static let geneveOffset = IPv4Packet.Offset.minimumHeader + UDPDatagram.Offset.header
 
+    /// An option's header: AWS's class, the type, the data length in 4-byte words (low 5 bits).
+    @inlinable
+    public static func optionWord(_ type: UInt8, words: UInt32) -> UInt32 {
+        UInt32(optionClass) << 16 | UInt32(type) << 8 | words
+    }
+
     /// Writes the 68 bytes of outer IPv4, UDP and GENEVE at `base`, in front of an inner packet
     /// of `innerLength` bytes that must follow them. The UDP checksum is 0, as UDP over IPv4
     /// allows (RFC 768; RFC 8926 §3.3 lets a tunnel endpoint leave it so); the outer packet may
@@ -57,12 +63,11 @@ public enum GWLBTunnel {
         geneve.writeU16(0x0800, at: 0)
         geneve.writeU16(innerIsIPv6 ? EtherType.ipv6.rawValue : EtherType.ipv4.rawValue, at: 2)
         geneve.writeU32(0, at: 4)
-        // Option headers: class, type, then the length in 4-byte words in the low 5 bits.
-        geneve.writeU32(UInt32(optionClass) << 16 | UInt32(endpointType) << 8 | 2, at: 8)
+        geneve.writeU32(optionWord(endpointType, words: 2), at: 8)
         geneve.writeU64(options.endpointID, at: 12)
-        geneve.writeU32(UInt32(optionClass) << 16 | UInt32(attachmentType) << 8 | 2, at: 20)
+        geneve.writeU32(optionWord(attachmentType, words: 2), at: 20)
         geneve.writeU64(options.attachmentID, at: 24)
-        geneve.writeU32(UInt32(optionClass) << 16 | UInt32(cookieType) << 8 | 1, at: 32)
+        geneve.writeU32(optionWord(cookieType, words: 1), at: 32)
         geneve.writeU32(options.cookie, at: 36)
     }
 }
@@ -72,6 +77,13 @@ extension GENEVEHeader {
     /// them is missing or has the wrong length.
     @inlinable
     public var gwlbOptions: GWLBOptions? {
+        // As a GWLB writes them (and an appliance returns them): read in place.
+        let area = base + Offset.base
+        if optionsLength == 32, area.readU32(at: 0) == GWLBTunnel.optionWord(GWLBTunnel.endpointType, words: 2),
+           area.readU32(at: 12) == GWLBTunnel.optionWord(GWLBTunnel.attachmentType, words: 2),
+           area.readU32(at: 24) == GWLBTunnel.optionWord(GWLBTunnel.cookieType, words: 1) {
+            return GWLBOptions(endpointID: area.readU64(at: 4), attachmentID: area.readU64(at: 16), cookie: area.readU32(at: 28))
+        }
         var endpoint: UInt64?, attachment: UInt64?, cookie: UInt32?
         for option in options where option.optionClass == GWLBTunnel.optionClass {
             switch (option.type, option.dataLength) {

@@ -94,8 +94,8 @@ extension Topology {
           - {name: client-a, subnet: consumer-app-a}
           - {name: client-b, subnet: consumer-app-b}
           - {name: partner-client, subnet: partner-a}
-          - {name: appliance-a, subnet: inspection-a, securityGroups: [appliance], server: {protocol: http, port: 80}}
-          - {name: appliance-b, subnet: inspection-b, securityGroups: [appliance], server: {protocol: http, port: 80}}
+          - {name: appliance-a, subnet: inspection-a, securityGroups: [appliance], server: {protocol: appliance, port: 80}}
+          - {name: appliance-b, subnet: inspection-b, securityGroups: [appliance], server: {protocol: appliance, port: 80}}
           - {name: internet-server, network: internet, addresses: [198.51.100.10, "2001:db8::10"], server: {protocol: http, port: 80}}
           - {name: s3, network: com.amazonaws.us-east-1.s3, addresses: [52.216.10.10], server: {protocol: http, port: 80}}
 
