@@ -46,10 +46,10 @@ extension Dataplane {
         let flowHash = FlowHash.symmetric(packet.key, seed: configuration.seed)
         var choiceHash = Dataplane.applianceHash(packet.key, stickiness: tables.targetGroups[group].stickiness,
                                                  seed: configuration.seed)
-        // With every appliance unhealthy, each new flow gets one at random and keeps it (§6);
-        // random from the seed and the flow count, so that a replay chooses alike.
+        // With every appliance unhealthy, each new flow gets one at random and keeps it (§6):
+        // random from the flow and its first packet's time, so that a replay chooses alike.
         if balancer.isFailingOpen(balancer: balancerIndex, listener: 0, node: node) {
-            choiceHash = FlowHash.finalize(flowHash ^ (counters.sessionsCreated &* 0x9E37_79B9_7F4A_7C15))
+            choiceHash = FlowHash.finalize(flowHash ^ UInt64(bitPattern: now) &* 0x9E37_79B9_7F4A_7C15)
         }
         guard let (target, _) = balancer.choose(balancer: balancerIndex, listener: 0, node: node, hash: choiceHash),
               let appliance = appliance(target) else { return .drop(.noTarget) }
@@ -80,9 +80,10 @@ extension Dataplane {
         record.pointee.appliancePort = UInt16(appliance.port)
         record.pointee.tunnel = (nodeAddress.value, appliance.address)
         // The tunnel's source port from a hash of the inner flow, in the dynamic range (RFC 8926
-        // §3.3, for the entropy of ECMP on the way); the cookie, a number the flow alone has.
+        // §3.3, for the entropy of ECMP on the way); the cookie, a number of this flow from this
+        // start (the same again in a replay of its capture).
         record.pointee.natPort = 49152 | UInt16(truncatingIfNeeded: flowHash >> 50)
-        record.pointee.cookie = UInt32(truncatingIfNeeded: FlowHash.finalize(flowHash ^ UInt64(session) << 32 ^ counters.sessionsCreated))
+        record.pointee.cookie = UInt32(truncatingIfNeeded: FlowHash.finalize(flowHash &+ UInt64(bitPattern: now)))
         counters.sessionsCreated &+= 1
         counters.balanced(endpoint: endpoint, node: Int(record.pointee.node), target: target, bytes: batch.lengths[index],
                           newFlow: true)

@@ -6,9 +6,10 @@ import Topology
 
 /// `privet demo`: the default topology end to end, in memory, with no root and no setup.
 /// Simulated clients reach the web service by its private DNS name through both zones; a target
-/// turns unhealthy halfway; and the cases AWS refuses are tried: a provider-initiated
-/// connection, a client behind the endpoint the provider rejected, IPv6 from the internet to an
-/// endpoint, an oversize packet. The capture of what the hosts sent is then replayed, leaving
+/// turns unhealthy halfway; clients reach the internet through the GWLB's appliance; and the
+/// cases AWS refuses are tried: a provider-initiated connection, a client behind the endpoint
+/// the provider rejected, IPv6 from the internet to an endpoint, an oversize packet, a flow an
+/// appliance tries to start. The capture of what the hosts sent is then replayed, leaving
 /// captures per port, the drops, a flow log and a report in the output folder.
 public enum Demo {
     public struct Result: Sendable {
@@ -20,6 +21,9 @@ public enum Demo {
     /// Connections through the endpoint, and when web-a turns unhealthy (seconds).
     static let connections = 24
     static let unhealthyAt = 1.2
+    /// Connections to the internet server, inspected by the GWLB's appliance on the way.
+    static let inspected = 4
+    static let internetServer = "198.51.100.10"
 
     public static func run(output: String) throws(Replay.Failure) -> Result {
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
@@ -40,6 +44,10 @@ public enum Demo {
                 dataplane.setTargetHealth(target, healthy: false)
             }
         }
+        for index in 0..<inspected {
+            simulator.add(SimulatedConnection(client: index % 2 == 0 ? "client-a" : "client-b", destination: internetServer,
+                                              port: 80, start: 0.15 + 0.3 * Double(index)))
+        }
         let partner = simulator.add(SimulatedConnection(client: "partner-client", destination: "api.privet.example", port: 80, start: 0.5))
         // The provider's target tries to open a connection to the NLB's address.
         let node = topology.loadBalancers[0].nodes.map { topology[$0.interface] }.first { topology[$0.subnet].zone.index == 0 }!
@@ -51,6 +59,9 @@ public enum Demo {
         // A client sends a 9000-byte packet to the endpoint (its MTU is 8500).
         let client = host("client-a", topology)
         simulator.inject(tcp(client.ipv4!.description, 45002, endpointENI.ipv4!.description, 80, payload: 8960), from: "client-a", at: 0.8)
+        // An appliance sends GENEVE to its GWLB node around a flow the GWLB never sent it.
+        let (applianceAddress, gwlbNode, stray) = strayFromAppliance(topology)
+        simulator.inject(stray, from: "appliance-b", at: 0.9)
         simulator.run()
         do { try writer.close() } catch { throw Replay.Failure(description: error.description) }
 
@@ -68,9 +79,8 @@ public enum Demo {
             guard let address = eni.ipv4 else { return nil }
             return (address.description, topology.zones[topology[eni.subnet].zone.index].name)
         })
-        for index in 0..<connections {
+        func line(_ index: Int, zone: String) -> String {
             let connection = simulator.connections[index]
-            let address = simulator.resolved[index] ?? "?"
             let result: String
             switch simulator.outcomes[index] {
             case .completed(let server): result = "served by \(server)"
@@ -80,11 +90,23 @@ public enum Demo {
             case .noAnswer, .pending: result = "no answer"
             }
             let time = String(format: "%4.1f s", connection.start)
-            lines.append("  \(time)  \(connection.client) -> \(address) (\(zoneOf[address] ?? "?"))  \(result)")
+            return "  \(time)  \(connection.client) -> \(simulator.resolved[index] ?? "?") (\(zone))  \(result)"
+        }
+        for index in 0..<connections {
+            lines.append(line(index, zone: zoneOf[simulator.resolved[index] ?? ""] ?? "?"))
         }
         lines.append("  at \(unhealthyAt) s web-a turned unhealthy: us-east-1a has no healthy target left, and the NLB")
         lines.append("  fails open there (AWS routes to every target of a zone below its threshold of one healthy")
         lines.append("  target), so that zone's connections still reach web-a.")
+        lines.append("")
+        lines.append("\(inspected) connections to the internet server \(internetServer):80, inspected on the way: route 0.0.0.0/0")
+        lines.append("leads to the GWLB endpoint in us-east-1a, whose GWLB node sends each packet to an appliance of")
+        lines.append("its zone over GENEVE (UDP 6081, AWS's options); the appliance returns it and it goes on to the")
+        lines.append("internet gateway; replies come back through the gateway's edge route and the same appliance:")
+        for index in connections..<(connections + inspected) { lines.append(line(index, zone: "internet")) }
+        let appliances = report.targets.filter { $0.flows > 0 && $0.target.hasSuffix(":6081") }
+        lines.append("  inspected by " + appliances.map { "\($0.target.dropLast(5)) in \($0.zone) (\($0.flows) flows, \($0.packets) packets)" }
+            .joined(separator: ", "))
         lines.append("")
         lines.append("Refused, as AWS refuses them:")
         var partnerResult = "not refused!"
@@ -96,8 +118,9 @@ public enum Demo {
             ("web-a -> NLB node \(node.ipv4!), a connection started by the provider", dropped("provider-initiated")),
             ("internet 2001:db8::10 -> \(endpointENI.ipv6!), IPv6 through the internet gateway", dropped("deny-all-igw-traffic")),
             ("client-a -> \(endpointENI.ipv4!), a 9000-byte packet (the endpoint's MTU is 8500)", dropped("endpoint-oversize")),
+            ("appliance-b \(applianceAddress) -> GWLB node \(gwlbNode), GENEVE around a flow it was never sent", dropped("appliance-initiated")),
         ] {
-            lines.append("  " + what.padding(toLength: 84, withPad: " ", startingAt: 0) + result)
+            lines.append("  " + what.padding(toLength: 92, withPad: " ", startingAt: 0) + result)
         }
         lines.append("")
         lines.append("Replay of what the hosts sent: \(report.input.packets) packets, \(report.forwarded.packets) forwarded, \(report.dropped.packets) dropped; "
@@ -110,6 +133,24 @@ public enum Demo {
         lines.append("  dropped.pcap with dropped.csv (each drop's reason), flow-log.txt (VPC Flow Logs v2), report.txt")
         lines.append("Look at them with: tshark -r \(output)/web-a.pcap")
         return Result(text: lines.joined(separator: "\n") + "\n", replay: report, timing: timing)
+    }
+
+    /// GENEVE from appliance-b to its GWLB node, with the endpoint's options, around a SYN the
+    /// GWLB never sent: its address, the node's, and the packet.
+    static func strayFromAppliance(_ topology: Topology) -> (IPv4Address, IPv4Address, [UInt8]) {
+        let appliance = host("appliance-b", topology)
+        let gwlb = topology.loadBalancers.first { $0.kind == .gateway }!
+        let node = gwlb.nodes.map { topology[$0.interface] }.first { $0.subnet == appliance.subnet }!
+        let endpoint = topology.endpoints.first { $0.kind == .gatewayLoadBalancer }!
+        let inner = tcp(host("client-b", topology).ipv4!.description, 45003, internetServer, 22, payload: 0)
+        var packet = [UInt8](repeating: 0, count: GWLBTunnel.overhead) + inner
+        packet.withUnsafeMutableBytes {
+            GWLBTunnel.writeOuter(at: $0.baseAddress!, source: appliance.ipv4!, destination: node.ipv4!, sourcePort: 50000,
+                                  innerLength: inner.count, innerIsIPv6: false,
+                                  options: GWLBOptions(endpointID: endpoint.tunnelOptions.endpointID,
+                                                       attachmentID: endpoint.tunnelOptions.attachmentID, cookie: 0x1234_5678))
+        }
+        return (appliance.ipv4!, node.ipv4!, packet)
     }
 
     static func host(_ name: String, _ topology: Topology) -> NetworkInterface {

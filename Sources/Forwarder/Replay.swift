@@ -153,7 +153,7 @@ public final class Replay {
         }
         numbers[batch.count] = packet.number
         batch.append(start, length: length, capacity: Replay.slotSize - Replay.headroom - link.networkOffset,
-                     ingressPort: port, time: packet.timestampNanoseconds)
+                     ingressPort: port, time: packet.timestampNanoseconds, headroom: Replay.headroom + link.networkOffset)
     }
 
     /// The port a captured packet entered by: the ENI that owns its source address; for a source

@@ -14,6 +14,8 @@ struct SimulatedHost {
     var vpc: Int?
     var zone = ""
     var port: Int?
+    /// The reference GWLB appliance's judgement, for a host that runs it.
+    var appliance: ApplianceInspector?
 
     /// One end of a TCP connection or a UDP exchange, keyed by the 5-tuple as this host sends.
     struct Socket {
@@ -78,6 +80,7 @@ struct SimulatedHost {
     /// it finished.
     mutating func receive(_ bytes: [UInt8], random: inout SimulationRandom) -> ([[UInt8]], [(Int, ConnectionOutcome)]) {
         guard let (key, segment) = SimulatedHost.parse(bytes, asSender: false) else { return ([], []) }
+        if let appliance, !key.tcp, key.localPort == GENEVEHeader.udpPort { return (inspected(bytes, by: appliance), []) }
         if !key.tcp { return receiveUDP(key, segment) }
         guard var socket = sockets[key] else {
             // A SYN to a listening port opens a server socket; to any other port, a RST.
@@ -167,11 +170,24 @@ struct SimulatedHost {
         return ([SimulatedHost.udp(key, payload: answer(segment.payload))], [])
     }
 
+    /// What the appliance sends back of a GENEVE packet it keeps: the same bytes, outer
+    /// addresses swapped, UDP ports as they came (aws-behaviour.md §6).
+    private func inspected(_ bytes: [UInt8], by appliance: ApplianceInspector) -> [[UInt8]] {
+        var reply = bytes
+        let kept = reply.withUnsafeMutableBytes { buffer -> Bool in
+            guard let ip = try? IPv4Packet(buffer), let udp = try? UDPDatagram(ip.payload) else { return false }
+            return appliance.inspect(udp.payload) == .returned
+        }
+        guard kept, reply.count >= 20 else { return [] }
+        for offset in 12..<16 { reply.swapAt(offset, offset + 4) }
+        return [reply]
+    }
+
     /// What the server sends for a request: an HTTP response of the size asked for, or the
-    /// request echoed (with who echoed it in front).
+    /// request echoed (with who echoed it in front). The appliance answers HTTP health checks.
     func answer(_ request: [UInt8]) -> [UInt8] {
         let identity = "served by \(name) in \(zone)\n"
-        if server?.kind == .http {
+        if server?.kind == .http || server?.kind == .appliance {
             let text = String(decoding: request, as: UTF8.self)
             let asked = text.split(separator: "=", maxSplits: 1).dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) } ?? 600
             let head = "HTTP/1.0 200 OK\r\nServer: privet\r\nConnection: close\r\n\r\n"

@@ -3,7 +3,8 @@ import Topology
 /// What the clients of a topology do when left to themselves (`privet gen`): each connection
 /// goes from a client (a VPC host without a server) to something it can reach: a service through
 /// an interface endpoint of its VPC (by the endpoint's private DNS name, or its regional name),
-/// an AWS service through a gateway endpoint of its route table, or a server of its own VPC.
+/// an AWS service through a gateway endpoint of its route table, a server on the internet its
+/// routes lead to, or a server of its own VPC.
 public enum TrafficPlan {
     public struct Destination: Equatable, Sendable {
         public var name: String
@@ -30,6 +31,21 @@ public enum TrafficPlan {
                    let ipv4, let server = other.server {
                     found.append(Destination(name: ipv4.description, port: server.port, transport: server.kind == .udpEcho ? .udp : .tcp))
                 }
+            }
+        }
+        // Servers on the internet, where the route table's longest match for them leads out:
+        // straight to the internet gateway, or through a GWLB endpoint's inspection.
+        for other in topology.hosts {
+            guard case .external("internet", let ipv4?, _) = other.placement, let server = other.server else { continue }
+            let best = topology[subnet.routeTable].routes.compactMap { route -> (Int, Route.Target)? in
+                guard case .ipv4(let prefix) = route.destination, prefix.contains(ipv4) else { return nil }
+                return (prefix.length, route.target)
+            }.max { $0.0 < $1.0 }
+            switch best?.1 {
+            case .internetGateway?, .gatewayLoadBalancerEndpoint?:
+                found.append(Destination(name: ipv4.description, port: server.port, transport: server.kind == .udpEcho ? .udp : .tcp))
+            default:
+                continue
             }
         }
         for other in topology.hosts where other.name != client {

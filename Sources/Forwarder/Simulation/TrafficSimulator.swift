@@ -88,6 +88,9 @@ public final class TrafficSimulator {
         let tables = dataplane.tables
         for (index, host) in topology.hosts.enumerated() {
             var simulated = SimulatedHost(name: host.name, index: index, server: host.server)
+            if let server = host.server, server.kind == .appliance {
+                simulated.appliance = ApplianceInspector(drops: server.drops, counts: server.counts)
+            }
             switch host.placement {
             case .vpc(let interface):
                 let eni = topology[interface]
@@ -204,12 +207,15 @@ public final class TrafficSimulator {
         }
         let host = hosts[event.host]
         guard let port = ingressPort(of: host, packet: event.bytes) else { return }
-        let slot = pool + batch.count * TrafficSimulator.slotSize
+        // Room in front, for the GWLB's encapsulation.
+        let headroom = 128
+        let slot = pool + batch.count * TrafficSimulator.slotSize + headroom
         event.bytes.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: event.bytes.count) }
         event.bytes.withUnsafeBytes { capture?.write($0, timestampNanoseconds: event.time) }
         packetsSent += 1
         batchHosts[batch.count] = event.host
-        batch.append(slot, length: event.bytes.count, capacity: TrafficSimulator.slotSize, ingressPort: port, time: event.time)
+        batch.append(slot, length: event.bytes.count, capacity: TrafficSimulator.slotSize - headroom, ingressPort: port,
+                     time: event.time, headroom: headroom)
     }
 
     /// A VPC host sends on its ENI; an internet host on the internet gateway of the VPC that

@@ -1,0 +1,138 @@
+import Testing
+@testable import Forwarder
+import PacketIO
+import PacketWire
+import TestSupport
+
+/// Offloads finished in software for packets going into a GWLB tunnel: a TCP super-packet
+/// becomes the segments it stands for, each a complete tunnel packet; a partial checksum is
+/// completed. Every checksum is checked against a full recompute.
+@Suite("Offloads into a GWLB tunnel")
+struct TunnelOffloadTests {
+    /// A packet as the kernel hands it over with offloads: the TCP checksum field holds only the
+    /// pseudo-header sum (over the whole super-packet's length), not complemented.
+    static func offloaded(ipv6: Bool, flags: TCPFlags, payload: [UInt8]) -> ([UInt8], VirtioNetHeader) {
+        var tcp = TCPFields(sourcePort: 40000, destinationPort: 80, flags: flags)
+        tcp.sequenceNumber = 0xFFFF_F000
+        tcp.acknowledgmentNumber = 77
+        var packet: [UInt8]
+        let transport: Int
+        if ipv6 {
+            packet = PacketBuilder.ipv6Packet(IPv6Fields(source: IPv6Address("fd00:20:0:1::4")!, destination: IPv6Address("2001:db8::10")!),
+                                              .tcp(tcp), payload: payload)
+            transport = 40
+        } else {
+            var ip = IPv4Fields(source: IPv4Address(10, 20, 1, 4), destination: IPv4Address(198, 51, 100, 10))
+            ip.identification = 0x1234
+            packet = PacketBuilder.ipv4Packet(ip, .tcp(tcp), payload: payload)
+            transport = 20
+        }
+        let partial = packet.withUnsafeBytes { bytes -> UInt16 in
+            let addresses = InternetChecksum.addressSum(ofPacket: bytes.baseAddress!)!
+            return InternetChecksum.fold(InternetChecksum.add(InternetChecksum.add(addresses, 6), UInt32(packet.count - transport)))
+        }
+        packet[transport + 16] = UInt8(partial >> 8)
+        packet[transport + 17] = UInt8(partial & 0xFF)
+        var header = VirtioNetHeader()
+        header.flags = VirtioNetHeader.needsChecksum
+        header.checksumStart = UInt16(transport)
+        header.checksumOffset = 16
+        return (packet, header)
+    }
+
+    /// The packet behind a GWLB tunnel header, as the dataplane leaves it.
+    static func tunnelled(_ inner: [UInt8], ipv6: Bool) -> [UInt8] {
+        var packet = [UInt8](repeating: 0, count: GWLBTunnel.overhead) + inner
+        packet.withUnsafeMutableBytes {
+            GWLBTunnel.writeOuter(at: $0.baseAddress!, source: IPv4Address(10, 40, 1, 4), destination: IPv4Address(10, 40, 1, 5),
+                                  sourcePort: 50000, innerLength: inner.count, innerIsIPv6: ipv6,
+                                  options: GWLBOptions(endpointID: 1, attachmentID: 2, cookie: 3))
+        }
+        return packet
+    }
+
+    @Test(arguments: [false, true])
+    func aSuperPacketBecomesCompleteTunnelledSegments(ipv6: Bool) throws {
+        var random = SeededGenerator(seed: ipv6 ? 6 : 4)
+        let payload = [UInt8].random(count: 10_000, using: &random)
+        var (inner, header) = Self.offloaded(ipv6: ipv6, flags: [.ack, .psh, .fin], payload: payload)
+        header.gsoType = ipv6 ? 4 : 1
+        header.gsoSize = 1448
+        var packet = Self.tunnelled(inner, ipv6: ipv6)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer { scratch.deallocate() }
+        var segments: [[UInt8]] = []
+        let count = packet.withUnsafeMutableBytes {
+            TunnelOffload.segment($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch) { segments.append(Array($0)) }
+        }
+        #expect(count == 7 && segments.count == 7, "10,000 bytes in segments of 1448")
+        var carried: [UInt8] = []
+        for (index, var segment) in segments.enumerated() {
+            let last = index == segments.count - 1
+            let size = segment.count
+            try segment.withUnsafeMutableBytes { buffer in
+                let outer = try IPv4Packet(buffer)
+                #expect(outer.totalLength == size && outer.headerChecksumIsValid)
+                let udp = try UDPDatagram(outer.payload)
+                #expect(udp.length == size - 20 && udp.destinationPort == 6081)
+                let geneve = try GENEVEHeader(udp.payload)
+                #expect(geneve.gwlbOptions == GWLBOptions(endpointID: 1, attachmentID: 2, cookie: 3))
+                let innerBytes = geneve.payload
+                let tcp: TCPSegment, pseudo: UInt32
+                if ipv6 {
+                    let ip = try IPv6Packet(innerBytes)
+                    #expect(ip.availableLength == innerBytes.count)
+                    tcp = try TCPSegment(ip.upperLayer)
+                    pseudo = ip.pseudoHeaderSum
+                } else {
+                    let ip = try IPv4Packet(innerBytes)
+                    #expect(ip.totalLength == innerBytes.count && ip.headerChecksumIsValid)
+                    #expect(ip.identification == 0x1234 &+ UInt16(index), "one IPv4 ID per segment")
+                    tcp = try TCPSegment(ip.payload)
+                    pseudo = ip.pseudoHeaderSum
+                }
+                #expect(tcp.checksumIsValid(pseudoHeaderSum: pseudo), "segment \(index): a complete checksum")
+                #expect(tcp.sequenceNumber == 0xFFFF_F000 &+ UInt32(index * 1448))
+                #expect(tcp.flags.contains(.fin) == last && tcp.flags.contains(.psh) == last && tcp.flags.contains(.ack))
+                #expect(tcp.payload.count == (last ? 10_000 - 6 * 1448 : 1448))
+                carried += Array(tcp.payload)
+            }
+        }
+        #expect(carried == payload, "the payload, in order, once")
+    }
+
+    @Test(arguments: [false, true])
+    func aPartialChecksumIsCompleted(ipv6: Bool) throws {
+        var random = SeededGenerator(seed: 9)
+        let (inner, header) = Self.offloaded(ipv6: ipv6, flags: [.ack], payload: [UInt8].random(count: 1000, using: &random))
+        var packet = Self.tunnelled(inner, ipv6: ipv6)
+        packet.withUnsafeMutableBytes { TunnelOffload.completeChecksum($0, outerLength: GWLBTunnel.overhead, header: header) }
+        var done = Array(packet[GWLBTunnel.overhead...])
+        try done.withUnsafeMutableBytes { buffer in
+            if ipv6 {
+                let ip = try IPv6Packet(buffer)
+                #expect(try TCPSegment(ip.upperLayer).checksumIsValid(pseudoHeaderSum: ip.pseudoHeaderSum))
+            } else {
+                let ip = try IPv4Packet(buffer)
+                #expect(try TCPSegment(ip.payload).checksumIsValid(pseudoHeaderSum: ip.pseudoHeaderSum))
+            }
+        }
+    }
+
+    /// A header that does not describe the packet cuts nothing.
+    @Test func aBadHeaderCutsNothing() {
+        var (inner, header) = Self.offloaded(ipv6: false, flags: [.ack], payload: [UInt8](repeating: 1, count: 3000))
+        header.gsoType = 1
+        header.gsoSize = 1448
+        header.checksumStart = 60000
+        var packet = Self.tunnelled(inner, ipv6: false)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer { scratch.deallocate() }
+        var emitted = 0
+        let count = packet.withUnsafeMutableBytes {
+            TunnelOffload.segment($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch) { _ in emitted += 1 }
+        }
+        #expect(count == 0 && emitted == 0)
+        inner.removeAll()
+    }
+}
