@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/packages.sh
+. scripts/lib/iperf.sh
 
 [ "$(id -u)" -eq 0 ] || { echo "bench-live.sh needs root (namespaces, TUN devices)" >&2; exit 1; }
 ensure_packages iproute2 iperf3 nftables
@@ -70,32 +71,6 @@ privet_up() {
     for _ in $(seq 100); do grep -q "^Forwarding" "$work/up.log" && return 0; sleep 0.1; done
     cat "$work/up.log" >&2
     return 1
-}
-
-# iperf3 between two namespaces; prints the figure (bits/s for TCP, datagrams/s for UDP).
-measure() { # kind, server namespace, client namespace, address
-    local kind=$1 server=$2 client=$3 address=$4
-    ip netns exec "$server" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
-    local server_pid=$!
-    sleep 0.3
-    if [ "$kind" = tcp ]; then
-        ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -J > "$work/out.json"
-    else
-        ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -u -l 64 -b 0 -J > "$work/out.json"
-    fi
-    wait "$server_pid" || true
-    python3 - "$kind" "$work/out.json" <<'PY'
-import json, sys
-kind, path = sys.argv[1], sys.argv[2]
-report = json.load(open(path))
-if "error" in report: sys.exit("iperf3: " + report["error"])
-end = report["end"]
-if kind == "tcp":
-    print(int(end["sum_received"]["bits_per_second"]))
-else:
-    s = end["sum"]
-    print(int((s["packets"] - s["lost_packets"]) / s["seconds"]))
-PY
 }
 
 kernel_up

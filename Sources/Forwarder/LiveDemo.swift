@@ -7,7 +7,8 @@ import Topology
 /// `privet demo --live`: the default topology on real namespaces, with the requests made by
 /// Privet itself from inside the client namespaces (its own sockets, entered with setns): the
 /// VPC resolver asked for the service's private DNS name, HTTP GETs through the interface
-/// endpoint from both zones, and the cases AWS refuses.
+/// endpoint from both zones, GETs from the internet server through the GWLB's appliance and from
+/// S3 through the gateway endpoint, and the cases AWS refuses.
 public enum LiveDemo {
     public static func run(name: String = "demo", serverCommand: [String], say: (String) -> Void) throws(LiveNetwork.Failure) {
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
@@ -36,6 +37,15 @@ public enum LiveDemo {
                 let reply = (try? namespace.run { LiveDemo.get(address, port: 80, host: serviceName) }) ?? "failed"
                 say("  GET http://\(serviceName)/ → \(reply)")
             }
+        }
+        // The internet through the GWLB endpoint's appliance, and S3 through the gateway endpoint.
+        let clientA = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: "client-a"))
+        for (what, host) in [("the internet, inspected by the GWLB's appliance", "internet-server"),
+                             ("S3, through the gateway endpoint", "s3")] {
+            guard let server = topology.hosts.first(where: { $0.name == host }), case .external(_, let address?, _) = server.placement
+            else { continue }
+            let reply = (try? clientA.run { LiveDemo.get(address, port: 80, host: host) }) ?? "failed"
+            say("client-a → \(what): GET http://\(address)/ → \(reply)")
         }
         // A consumer whose endpoint the provider rejected, and a provider opening a connection
         // back through its NLB: both refused by the fabric (aws-behaviour.md §4).

@@ -68,11 +68,17 @@ struct InspectCommandTests {
         #expect(result.status == 0, "\(result.error)")
         #expect(result.output.contains("served by web-a in us-east-1a"))
         #expect(result.output.contains("served by web-b in us-east-1b"))
-        for reason in ["endpoint-rejected", "provider-initiated", "deny-all-igw-traffic", "endpoint-oversize"] {
+        for reason in ["endpoint-rejected", "provider-initiated", "deny-all-igw-traffic", "endpoint-oversize", "appliance-initiated"] {
             #expect(result.output.contains(reason), "\(reason)")
         }
         #expect(!result.output.contains("not refused!"))
-        for file in ["sent.pcap", "web-a.pcap", "web-b.pcap", "client-a.pcap", "dropped.csv", "flow-log.txt", "report.txt"] {
+        // The internet through the GWLB endpoint: every connection answered, inspected by the
+        // appliance of the endpoint's zone.
+        #expect(result.output.components(separatedBy: "-> 198.51.100.10 (internet)  served by internet-server in internet").count == 5,
+                "\(result.output)")
+        #expect(result.output.contains("inspected by appliance-a in us-east-1a (4 flows"))
+        for file in ["sent.pcap", "web-a.pcap", "web-b.pcap", "client-a.pcap", "appliance-a.pcap", "dropped.csv", "flow-log.txt",
+                     "report.txt"] {
             #expect(FileManager.default.fileExists(atPath: folder.file(file)), "\(file)")
         }
         // What the demo wrote, privet inspect reads.

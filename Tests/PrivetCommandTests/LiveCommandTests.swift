@@ -167,6 +167,8 @@ struct LiveCommandTests {
         #expect(demo.output.contains("client-a: api.privet.example → 10.20.1.5, 10.20.2.5"))
         #expect(demo.output.contains("GET http://api.privet.example/ → served by web-a in us-east-1a"))
         #expect(demo.output.contains("GET http://api.privet.example/ → served by web-b in us-east-1b"))
+        #expect(demo.output.contains("client-a → the internet, inspected by the GWLB's appliance: GET http://198.51.100.10/ → served by internet-server in internet"), "\(demo.output)")
+        #expect(demo.output.contains("GET http://52.216.10.10/ → served by s3 in com.amazonaws.us-east-1.s3"))
         #expect(demo.output.contains("dropped endpoint-rejected"))
         #expect(demo.output.contains("dropped provider-initiated"))
         #expect(namespaces(startingWith: "privet-demo-").isEmpty)

@@ -1,0 +1,28 @@
+# Sourced by the live benchmarks: one iperf3 run between two namespaces. Needs $work (a scratch
+# folder) and $duration (seconds).
+
+# iperf3 between two namespaces; prints the figure (bits/s for TCP, datagrams/s for UDP).
+measure() { # kind, server namespace, client namespace, address
+    local kind=$1 server=$2 client=$3 address=$4
+    ip netns exec "$server" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+    local server_pid=$!
+    sleep 0.3
+    if [ "$kind" = tcp ]; then
+        ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -J > "$work/out.json"
+    else
+        ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -u -l 64 -b 0 -J > "$work/out.json"
+    fi
+    wait "$server_pid" || true
+    python3 - "$kind" "$work/out.json" <<'PY'
+import json, sys
+kind, path = sys.argv[1], sys.argv[2]
+report = json.load(open(path))
+if "error" in report: sys.exit("iperf3: " + report["error"])
+end = report["end"]
+if kind == "tcp":
+    print(int(end["sum_received"]["bits_per_second"]))
+else:
+    s = end["sum"]
+    print(int((s["packets"] - s["lost_packets"]) / s["seconds"]))
+PY
+}
