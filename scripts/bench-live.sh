@@ -15,13 +15,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib/packages.sh
 . scripts/lib/iperf.sh
 
-[ "$(id -u)" -eq 0 ] || { echo "bench-live.sh needs root (namespaces, TUN devices)" >&2; exit 1; }
 ensure_packages iproute2 iperf3 nftables
-swift build -c release --product privet >/dev/null
-privet=.build/release/privet
-runs="${RUNS:-3}"
-duration="${SECONDS_PER_RUN:-5}"
-work=$(mktemp -d)
+live_bench_init bench-live.sh
 up_pid=""
 
 cleanup() {

@@ -23,12 +23,15 @@ extension Dataplane {
                                             sizes: (new.ports.count, new.endpoints.count, newBalancer.nodeCount, new.targets.count))
 
         var ended = 0
+        func end(_ index: Int) {
+            endSession(index, now: flows.sessions[index].lastSeen, reason: .closed)
+            ended += 1
+        }
         for index in 0..<flows.capacity where flows.sessions[index].inUse {
             let session = flows.sessions + index
             guard let forwardPort = portMap[Int(session.pointee.forwardPort)],
                   let reversePort = portMap[Int(session.pointee.reversePort)] else {
-                endSession(index, now: session.pointee.lastSeen, reason: .closed)
-                ended += 1
+                end(index)
                 continue
             }
             session.pointee.forwardPort = UInt16(forwardPort)
@@ -41,8 +44,7 @@ extension Dataplane {
                       new.endpoints[endpoint].loadBalancer != nil,
                       let node = nodeMap[Int(session.pointee.node)],
                       let endpointInterface = interfaceMap[Int(session.pointee.endpointInterface)] else {
-                    endSession(index, now: session.pointee.lastSeen, reason: .closed)
-                    ended += 1
+                    end(index)
                     continue
                 }
                 session.pointee.appliancePort = UInt16(appliancePort)
@@ -74,8 +76,7 @@ extension Dataplane {
                   let (balancerIndex, _) = Dataplane.locate(globalNode: node, in: new),
                   new.loadBalancers[balancerIndex].listeners.contains(where: {
                       $0.targetGroup == new.targets[target].targetGroup }) else {
-                endSession(index, now: session.pointee.lastSeen, reason: .closed)
-                ended += 1
+                end(index)
                 continue
             }
             let pool = newBalancer.pool(globalNode: node, target: target)

@@ -1,5 +1,15 @@
-# Sourced by the live benchmarks: one iperf3 run between two namespaces. Needs $work (a scratch
-# folder) and $duration (seconds).
+# Sourced by the live benchmarks: their settings, and one iperf3 run between two namespaces.
+
+# Builds privet in release and sets $privet, $runs, $duration (seconds a run) and $work (a
+# scratch folder); root only.
+live_bench_init() { # the script's name
+    [ "$(id -u)" -eq 0 ] || { echo "$1 needs root (namespaces, TUN devices)" >&2; exit 1; }
+    swift build -c release --product privet >/dev/null
+    privet=.build/release/privet
+    runs="${RUNS:-3}"
+    duration="${SECONDS_PER_RUN:-5}"
+    work=$(mktemp -d)
+}
 
 # iperf3 between two namespaces; prints the figure (bits/s for TCP, datagrams/s for UDP).
 measure() { # kind, server namespace, client namespace, address
