@@ -24,6 +24,9 @@ public enum Demo {
     /// Connections to the internet server, inspected by the GWLB's appliance on the way.
     static let inspected = 4
     static let internetServer = "198.51.100.10"
+    /// Connections to the S3 stand-in, through the gateway endpoint.
+    static let toS3 = 2
+    static let s3 = "52.216.10.10"
 
     public static func run(output: String) throws(Replay.Failure) -> Result {
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
@@ -47,6 +50,10 @@ public enum Demo {
         for index in 0..<inspected {
             simulator.add(SimulatedConnection(client: index % 2 == 0 ? "client-a" : "client-b", destination: internetServer,
                                               port: 80, start: 0.15 + 0.3 * Double(index)))
+        }
+        for index in 0..<toS3 {
+            simulator.add(SimulatedConnection(client: index % 2 == 0 ? "client-a" : "client-b", destination: s3, port: 80,
+                                              start: 0.25 + 0.3 * Double(index)))
         }
         let partner = simulator.add(SimulatedConnection(client: "partner-client", destination: "api.privet.example", port: 80, start: 0.5))
         // The provider's target tries to open a connection to the NLB's address.
@@ -107,6 +114,11 @@ public enum Demo {
         let appliances = report.targets.filter { $0.flows > 0 && $0.target.hasSuffix(":6081") }
         lines.append("  inspected by " + appliances.map { "\($0.target.dropLast(5)) in \($0.zone) (\($0.flows) flows, \($0.packets) packets)" }
             .joined(separator: ", "))
+        lines.append("")
+        lines.append("\(toS3) connections to S3 (\(s3):80): the prefix list's route of the gateway endpoint, longer than")
+        lines.append("0.0.0.0/0, takes them to the service's network, their private source addresses kept:")
+        let s3Connections = (connections + inspected)..<(connections + inspected + toS3)
+        for index in s3Connections { lines.append(line(index, zone: "com.amazonaws.us-east-1.s3")) }
         lines.append("")
         lines.append("Refused, as AWS refuses them:")
         var partnerResult = "not refused!"

@@ -77,6 +77,8 @@ struct InspectCommandTests {
         #expect(result.output.components(separatedBy: "-> 198.51.100.10 (internet)  served by internet-server in internet").count == 5,
                 "\(result.output)")
         #expect(result.output.contains("inspected by appliance-a in us-east-1a (4 flows"))
+        // S3 through the gateway endpoint.
+        #expect(result.output.components(separatedBy: "-> 52.216.10.10 (com.amazonaws.us-east-1.s3)  served by s3").count == 3)
         for file in ["sent.pcap", "web-a.pcap", "web-b.pcap", "client-a.pcap", "appliance-a.pcap", "dropped.csv", "flow-log.txt",
                      "report.txt"] {
             #expect(FileManager.default.fileExists(atPath: folder.file(file)), "\(file)")
