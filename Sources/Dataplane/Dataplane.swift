@@ -205,7 +205,7 @@ public final class Dataplane {
     /// TCP state, idle time and the flow's counts; a closed TCP flow lingers only a little.
     @inline(__always)
     func track(_ session: UnsafeMutablePointer<Session>, packet: ParsedPacket, direction: FlowDirection, bytes: Int,
-                       now: Int64) {
+               now: Int64) {
         if packet.isTCP {
             session.pointee.tcpState = session.pointee.tcpState.after(packet.tcpFlags, direction: direction)
         } else if direction == .reverse && packet.key.proto == IPProtocol.udp.rawValue && session.pointee.kind == .plain {
