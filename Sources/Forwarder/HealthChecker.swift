@@ -2,12 +2,14 @@ import Dataplane
 import PacketWire
 import Topology
 
-/// TCP health checks as an NLB node makes them (aws-behaviour.md §2): a SYN from the node's own
-/// address to each target every interval; a SYN-ACK within the timeout is a success (the probe
-/// is then closed with a RST), a RST or silence a failure. `unhealthyThreshold` failures in a row
-/// mark the target unhealthy, `healthyThreshold` successes healthy again. The probes and their
-/// replies cross the dataplane on its health-check port, so security groups apply and the target
-/// sees the NLB's address. Runs on the forwarding thread, between batches.
+/// Health checks as a load balancer node makes them (aws-behaviour.md §2, §6): a SYN from the
+/// node's own address to each target every interval. A TCP check succeeds on a SYN-ACK within the
+/// timeout; an HTTP check then sends `GET path` and succeeds on a status of 200 to 399 (AWS's
+/// default matcher). The probe is closed with a RST; a RST, another status or silence is a
+/// failure. `unhealthyThreshold` failures in a row mark the target unhealthy, `healthyThreshold`
+/// successes healthy again. The probes and their replies cross the dataplane on its health-check
+/// port, so security groups apply and the target sees the node's address. Runs on the
+/// forwarding thread, between batches.
 public struct HealthChecker {
     struct Check {
         var target: Int
@@ -19,12 +21,17 @@ public struct HealthChecker {
         var timeout: Int64
         var healthyThreshold: Int
         var unhealthyThreshold: Int
+        /// The path an HTTP check asks for; nil for a TCP check.
+        var path: String?
         var healthy = true
         var streak = 0
         var due: Int64 = 0
         /// The source port of the probe in flight, and when it left.
         var probePort: UInt16?
         var sentAt: Int64 = 0
+        /// The probe's next sequence number; whether its HTTP request is sent.
+        var sequence: UInt32 = 0
+        var requested = false
     }
 
     /// A change of a target's health, for the log.
@@ -55,6 +62,7 @@ public struct HealthChecker {
                 target: index, name: "\(target.name) in \(group.name)", node: nodeAddress, address: address, port: settings.port ?? target.port,
                 interval: Int64(settings.interval) * second, timeout: Int64(settings.timeout) * second,
                 healthyThreshold: settings.healthyThreshold, unhealthyThreshold: settings.unhealthyThreshold,
+                path: settings.protocolName == "HTTP" ? settings.path ?? "/" : nil,
                 // Spread the first probes over the first interval.
                 due: now + Int64(settings.interval) * second * Int64(index % 8) / 8))
         }
@@ -90,31 +98,60 @@ public struct HealthChecker {
             checks[index].probePort = port
             checks[index].sentAt = now
             checks[index].due = now + checks[index].interval
+            checks[index].sequence = UInt32(truncatingIfNeeded: now) &+ 1
+            checks[index].requested = false
             let check = checks[index]
             var tcp = TCPFields(sourcePort: port, destinationPort: check.port, flags: .syn)
-            tcp.sequenceNumber = UInt32(truncatingIfNeeded: now)
+            tcp.sequenceNumber = check.sequence &- 1
             send(PacketBuilder.ipv4Packet(IPv4Fields(source: check.node, destination: check.address), .tcp(tcp)))
             probesSent &+= 1
         }
         return changes
     }
 
-    /// A reply that came out of the health-check port: a SYN-ACK (success; `send` gets the RST
-    /// that closes the probe) or a RST (failure).
+    /// A reply that came out of the health-check port: a SYN-ACK (a TCP check's success; an HTTP
+    /// check's request follows it), the HTTP response, or a RST (failure). `send` gets what the
+    /// probe sends: the request, and the RST that closes it.
     public mutating func receive(_ packet: UnsafeMutableRawBufferPointer, send: ([UInt8]) -> Void) -> Change? {
         guard let ip = try? IPv4Packet(packet), ip.protocol == .tcp, let tcp = try? TCPSegment(ip.payload),
               let index = checks.firstIndex(where: { $0.probePort == tcp.destinationPort && $0.address == ip.source }) else {
             return nil
         }
-        checks[index].probePort = nil
         let flags = tcp.flags
-        if flags.contains(.syn) && flags.contains(.ack) {
-            var reset = TCPFields(sourcePort: tcp.destinationPort, destinationPort: tcp.sourcePort, flags: .rst)
-            reset.sequenceNumber = tcp.acknowledgmentNumber
-            send(PacketBuilder.ipv4Packet(IPv4Fields(source: ip.destination, destination: ip.source), .tcp(reset)))
-            return record(index, success: true, reason: "answered")
+        // What the probe sends: the request acknowledges the SYN-ACK; a RST acknowledges nothing.
+        func segment(_ sending: TCPFlags, payload: [UInt8] = []) -> [UInt8] {
+            var fields = TCPFields(sourcePort: tcp.destinationPort, destinationPort: tcp.sourcePort, flags: sending)
+            fields.sequenceNumber = checks[index].sequence
+            fields.acknowledgmentNumber = sending.contains(.ack) ? tcp.sequenceNumber &+ 1 : 0
+            return PacketBuilder.ipv4Packet(IPv4Fields(source: ip.destination, destination: ip.source), .tcp(fields), payload: payload)
         }
-        return record(index, success: false, reason: flags.contains(.rst) ? "connection refused" : "unexpected reply")
+        if flags.contains(.rst) {
+            checks[index].probePort = nil
+            return record(index, success: false, reason: "connection refused")
+        }
+        if flags.contains(.syn) && flags.contains(.ack) {
+            guard let path = checks[index].path else {
+                checks[index].probePort = nil
+                send(segment(.rst))
+                return record(index, success: true, reason: "answered")
+            }
+            guard !checks[index].requested else { return nil }
+            let request = Array("GET \(path) HTTP/1.0\r\nHost: \(checks[index].address)\r\nUser-Agent: ELB-HealthChecker/2.0\r\n\r\n".utf8)
+            send(segment([.psh, .ack], payload: request))
+            checks[index].sequence &+= UInt32(request.count)
+            checks[index].requested = true
+            return nil
+        }
+        // An HTTP check's answer: its status line starts the first segment with data.
+        guard checks[index].requested, !tcp.payload.isEmpty else { return nil }
+        checks[index].probePort = nil
+        send(segment(.rst))
+        let line = String(decoding: tcp.payload.prefix(64), as: UTF8.self)
+        let fields = line.split(separator: " ", maxSplits: 2)
+        guard fields.count >= 2, fields[0].hasPrefix("HTTP/"), let status = Int(fields[1]) else {
+            return record(index, success: false, reason: "not an HTTP response")
+        }
+        return record(index, success: (200...399).contains(status), reason: "HTTP \(status)")
     }
 
     private mutating func record(_ index: Int, success: Bool, reason: String) -> Change? {

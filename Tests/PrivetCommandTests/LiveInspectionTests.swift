@@ -5,7 +5,7 @@ import TestSupport
 import Topology
 
 /// An app VPC whose internet traffic two reference appliances in one zone inspect, behind a
-/// GWLB with fast health checks (every 5 s, unhealthy after 2 failures); `website` serves HTTP
+/// GWLB with fast HTTP health checks (every 5 s, unhealthy after 2 failures); `website` serves HTTP
 /// and `echo` UDP echo on the internet.
 func liveInspectionYAML(failover: String = "rebalance", drop: String = "[]") -> String {
     """
@@ -45,7 +45,7 @@ func liveInspectionYAML(failover: String = "rebalance", drop: String = "[]") -> 
         protocol: GENEVE
         targets: [{host: fw-1}, {host: fw-2}]
         targetFailover: \(failover)
-        healthCheck: {protocol: TCP, port: 80, interval: 5, timeout: 2, healthyThreshold: 2, unhealthyThreshold: 2}
+        healthCheck: {protocol: HTTP, port: 80, path: /healthz, interval: 5, timeout: 2, healthyThreshold: 2, unhealthyThreshold: 2}
     endpointServices:
       - {name: inspection, account: security, loadBalancers: [gwlb], allowedPrincipals: [arn:aws:iam::210987654321:root]}
     endpoints:
