@@ -16,7 +16,7 @@ public func wireFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     if let geneve = try? GENEVEHeader(buffer) {
         for option in geneve.options { _ = option.data.reduce(0, &+) }
-        _ = geneve.payload.count
+        _ = (geneve.payload.count, geneve.gwlbOptions)
     }
     return 0
 }
