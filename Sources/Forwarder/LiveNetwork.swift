@@ -45,6 +45,8 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Offloaded TCP super-packets cut into segments for a GWLB tunnel, and the segments.
     public private(set) var tunnelSegmentations: UInt64 = 0
     public private(set) var tunnelSegments: UInt64 = 0
+    /// Super-packets made of segments out of a GWLB tunnel (software GRO).
+    public private(set) var tunnelMerges: UInt64 = 0
     /// Owned by the forwarding thread while it runs.
     public private(set) var resolver: VPCResolver
     public private(set) var checker: HealthChecker
@@ -258,9 +260,12 @@ public final class LiveNetwork: @unchecked Sendable {
         let headroom = 128, slot = 65536 + headroom
         let pool = UnsafeMutableRawPointer.allocate(byteCount: PacketBatch.capacity * slot, alignment: 64)
         defer { pool.deallocate() }
-        // Where a super-packet's segments are built, one at a time, on their way into a tunnel.
+        // Where a super-packet's segments are built, one at a time, on their way into a tunnel;
+        // and where segments out of one are merged again.
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 64)
         defer { scratch.deallocate() }
+        var coalescer = SegmentCoalescer(capacity: 65536)
+        defer { coalescer.deallocate() }
         let batch = PacketBatch()
         var senders = [Int](repeating: -1, count: PacketBatch.capacity)
         var events = [epoll_event](repeating: epoll_event(), count: 64)
@@ -281,6 +286,16 @@ public final class LiveNetwork: @unchecked Sendable {
             senders[batch.count] = sender
             ledger.madeHere(batch.count)
             batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port, headroom: headroom)
+        }
+        func writeMerged(_ writer: Int, _ bytes: UnsafeRawBufferPointer, _ header: VirtioNetHeader?) {
+            var written = false
+            if var header {
+                written = withUnsafePointer(to: &header) { plumbing[writer].device.write(bytes, header: $0) }
+                tunnelMerges &+= 1
+            } else {
+                written = plumbing[writer].device.write(bytes)
+            }
+            if !written { writeFailures &+= 1 }
         }
         func apply(_ change: HealthChecker.Change) {
             dataplane.setTargetHealth(change.targetIndex, healthy: change.healthy)
@@ -345,6 +360,15 @@ public final class LiveNetwork: @unchecked Sendable {
                 let packet = batch.bytes(index)
                 // Bytes the dataplane put in front (into a GWLB tunnel) or took off (out of one).
                 let outer = batch.packets[index].distance(to: pool + index * slot + headroom)
+                // Out of a tunnel to a device that takes super-packets: merged with the segments
+                // around it where they make one; anything else goes out after the run before it.
+                if outer < 0, let device = device(for: outputs[port], packet), plumbing[device].device.offloads {
+                    if coalescer.add(UnsafeRawBufferPointer(packet), writer: device) { continue }
+                    coalescer.flush(writeMerged)
+                    if coalescer.add(UnsafeRawBufferPointer(packet), writer: device) { continue }
+                } else {
+                    coalescer.flush(writeMerged)
+                }
                 // A packet sent back out of the port it came in by is one the dataplane wrote
                 // (a RST): complete in itself, no offload header; so is one out of a tunnel (the
                 // appliance sent it whole).
@@ -379,6 +403,17 @@ public final class LiveNetwork: @unchecked Sendable {
                     if let change = checker.receive(packet, send: { probes.append($0) }) { apply(change) }
                 }
             }
+            coalescer.flush(writeMerged)
+        }
+    }
+
+    /// The device of the host a packet for this output reaches, if it is a host's.
+    @inline(__always)
+    private func device(for output: Output, _ packet: UnsafeMutableRawBufferPointer) -> Int? {
+        switch output {
+        case .device(let writer): return writer
+        case .outside: return Replay.addresses(packet).flatMap { outsideHost(owning: $0.destination) }
+        case .resolver, .healthChecks: return nil
         }
     }
 

@@ -136,3 +136,84 @@ struct TunnelOffloadTests {
         inner.removeAll()
     }
 }
+
+/// Software GRO out of a tunnel: the segments an appliance returns merge back into the
+/// super-packet they were cut from, whose partial checksum a device finishes to the full one.
+@Suite("Segments merged out of a GWLB tunnel")
+struct SegmentCoalescerTests {
+    /// The segments of a 10,000-byte super-packet, as they come out of the tunnel.
+    static func segments(ipv6: Bool, flags: TCPFlags = [.ack, .psh]) -> (original: [UInt8], segments: [[UInt8]]) {
+        var random = SeededGenerator(seed: 12)
+        let payload = [UInt8].random(count: 10_000, using: &random)
+        var (inner, header) = TunnelOffloadTests.offloaded(ipv6: ipv6, flags: flags, payload: payload)
+        header.gsoType = ipv6 ? 4 : 1
+        header.gsoSize = 1448
+        var packet = TunnelOffloadTests.tunnelled(inner, ipv6: ipv6)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer { scratch.deallocate() }
+        var segments: [[UInt8]] = []
+        packet.withUnsafeMutableBytes {
+            TunnelOffload.segment($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch) {
+                segments.append(Array($0[GWLBTunnel.overhead...]))
+            }
+        }
+        // The original with its checksum complete, to compare with.
+        inner.withUnsafeMutableBytes { TunnelOffload.completeChecksum($0, outerLength: 0, header: header) }
+        return (inner, segments)
+    }
+
+    static func merge(_ segments: [[UInt8]], writer: (Int) -> Int = { _ in 3 }) -> [(Int, [UInt8], VirtioNetHeader?)] {
+        var coalescer = SegmentCoalescer(capacity: 65536)
+        defer { coalescer.deallocate() }
+        var out: [(Int, [UInt8], VirtioNetHeader?)] = []
+        func write(_ device: Int, _ bytes: UnsafeRawBufferPointer, _ header: VirtioNetHeader?) { out.append((device, Array(bytes), header)) }
+        for (index, segment) in segments.enumerated() {
+            segment.withUnsafeBytes { bytes in
+                if !coalescer.add(bytes, writer: writer(index)) {
+                    coalescer.flush(write)
+                    if !coalescer.add(bytes, writer: writer(index)) { write(writer(index), bytes, nil) }
+                }
+            }
+        }
+        coalescer.flush(write)
+        return out
+    }
+
+    @Test(arguments: [false, true])
+    func segmentsOfOneSuperPacketMergeBack(ipv6: Bool) {
+        let (original, segments) = Self.segments(ipv6: ipv6)
+        let merged = Self.merge(segments)
+        #expect(merged.count == 1)
+        guard let (device, bytes, header) = merged.first, let header else { return }
+        #expect(device == 3 && bytes.count == original.count)
+        #expect(header.needsChecksum && header.isSegmented && header.gsoSize == 1448 && header.gsoType == (ipv6 ? 4 : 1))
+        #expect(Int(header.headerLength) == (ipv6 ? 60 : 40) && Int(header.checksumStart) == (ipv6 ? 40 : 20))
+        // What the kernel makes of it: the checksum it finishes is the original's; the rest is
+        // the original byte for byte (the IPv4 ID is the first segment's, the original's).
+        let start = Int(header.checksumStart), field = start + 16
+        let finished = bytes.withUnsafeBytes { InternetChecksum.finish(InternetChecksum.sum(UnsafeRawBufferPointer(rebasing: $0[start...]))) }
+        #expect(finished == UInt16(original[field]) << 8 | UInt16(original[field + 1]))
+        var comparable = bytes
+        comparable[field] = original[field]
+        comparable[field + 1] = original[field + 1]
+        #expect(comparable == original)
+    }
+
+    @Test func onlyWhatFollowsOnMerges() {
+        let (_, segments) = Self.segments(ipv6: false)
+        // A gap (the third segment lost): two runs.
+        var gapped = segments
+        gapped.remove(at: 2)
+        #expect(Self.merge(gapped).map { $0.2 != nil } == [true, true])
+        // Another device for the fourth on: two runs.
+        #expect(Self.merge(segments) { $0 < 3 ? 1 : 2 }.map(\.0) == [1, 2])
+        // A corrupted segment is not trusted: it goes as it came, alone, and splits the run.
+        var corrupted = segments
+        corrupted[3][100] ^= 0xFF
+        let out = Self.merge(corrupted)
+        #expect(out.count == 3 && out[1].2 == nil && out[1].1 == corrupted[3])
+        // FIN: never merged.
+        let (_, withFIN) = Self.segments(ipv6: false, flags: [.ack, .fin])
+        #expect(Self.merge(withFIN).last?.2 == nil)
+    }
+}
