@@ -238,6 +238,13 @@ extension ValidationTests {
                          "'sendTcpResetOnIdleTimeout' is a Gateway Load Balancer listener attribute; load balancer 'nlb' is a Network Load Balancer")
     }
 
+    /// A GENEVE target that runs no appliance is allowed, with a warning.
+    @Test func geneveTargetWithoutAnAppliance() {
+        expectDiagnostic(edited("    protocol: GENEVE\n    targets: [{host: server}]", "    protocol: GENEVE\n    targets: [{host: ⁁server}]",
+                                in: Self.withGWLB()),
+                         "target group 'appliances': host 'server' runs no appliance", severity: .warning)
+    }
+
     /// The reference appliance as a host's server, with its rules checked.
     @Test func applianceServerRules() {
         let yaml = edited("{name: client, subnet: consumer-a}",

@@ -150,6 +150,9 @@ extension Resolver {
                     continue
                 }
                 vpc = subnet.vpc.index
+                if geneve && topology.hosts[hostIndex].server?.kind != .appliance {
+                    log.warning(target.host.location, "\(subject): host '\(target.host.value)' runs no appliance (server: {protocol: appliance, port: 80}); what the GWLB sends it comes back only if something there answers GENEVE")
+                }
                 targets.append(TargetGroup.Target(host: Ref(hostIndex), interface: interface,
                                                   port: UInt16(target.port?.value ?? port), zone: subnet.zone))
             }
