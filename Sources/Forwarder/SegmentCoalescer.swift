@@ -87,7 +87,7 @@ struct SegmentCoalescer {
         // The pseudo-header sum alone, not complemented: the kernel sums the rest.
         let tcpLength = length - ipHeaderLength
         guard let addresses = InternetChecksum.addressSum(ofPacket: base) else { return }
-        let partial = InternetChecksum.add(InternetChecksum.add(addresses, UInt32(IPProtocol.tcp.rawValue)), UInt32(tcpLength))
+        let partial = InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .tcp, length: tcpLength)
         base.writeU16(InternetChecksum.fold(partial), at: ipHeaderLength + 16)
         var header = VirtioNetHeader()
         header.flags = VirtioNetHeader.needsChecksum
@@ -117,7 +117,7 @@ struct SegmentCoalescer {
     private static func checksumIsValid(_ packet: UnsafeRawBufferPointer, ipHeaderLength: Int) -> Bool {
         guard let addresses = InternetChecksum.addressSum(ofPacket: packet.baseAddress!) else { return false }
         let tcpLength = packet.count - ipHeaderLength
-        let pseudo = InternetChecksum.add(InternetChecksum.add(addresses, UInt32(IPProtocol.tcp.rawValue)), UInt32(tcpLength))
+        let pseudo = InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .tcp, length: tcpLength)
         return InternetChecksum.fold(InternetChecksum.add(pseudo, InternetChecksum.sum(packet.baseAddress! + ipHeaderLength,
                                                                                        count: tcpLength))) == 0xFFFF
     }

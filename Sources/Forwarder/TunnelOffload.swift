@@ -72,8 +72,7 @@ enum TunnelOffload {
             segment.writeU32(sequence &+ UInt32(truncatingIfNeeded: offset), at: transport + 4)
             let tcpLength = headers - transport + chunk
             segment.writeU16(0, at: transport + 16)
-            let pseudo = InternetChecksum.add(InternetChecksum.add(addresses, UInt32(IPProtocol.tcp.rawValue)),
-                                              UInt32(truncatingIfNeeded: tcpLength))
+            let pseudo = InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .tcp, length: tcpLength)
             let sum = InternetChecksum.add(pseudo, InternetChecksum.sum(segment + transport, count: tcpLength))
             segment.writeU16(InternetChecksum.finish(sum), at: transport + 16)
             emit(UnsafeRawBufferPointer(start: out, count: total))

@@ -132,6 +132,13 @@ public enum InternetChecksum {
         return UInt32(foldToUInt16(total))
     }
 
+    /// A pseudo-header's sum from its addresses' sum (`addressSum(ofPacket:)`), for either
+    /// family: the protocol and the length are added the same way in both.
+    @inlinable
+    public static func pseudoHeaderSum(addressSum: UInt32, protocol: IPProtocol, length: Int) -> UInt32 {
+        add(add(addressSum, UInt32(`protocol`.rawValue)), UInt32(truncatingIfNeeded: length))
+    }
+
     /// The IPv6 pseudo-header (RFC 8200 §8.1): addresses, 32-bit length, next header.
     @inlinable
     public static func pseudoHeaderSum(

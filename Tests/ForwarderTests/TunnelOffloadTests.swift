@@ -29,7 +29,7 @@ struct TunnelOffloadTests {
         }
         let partial = packet.withUnsafeBytes { bytes -> UInt16 in
             let addresses = InternetChecksum.addressSum(ofPacket: bytes.baseAddress!)!
-            return InternetChecksum.fold(InternetChecksum.add(InternetChecksum.add(addresses, 6), UInt32(packet.count - transport)))
+            return InternetChecksum.fold(InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .tcp, length: packet.count - transport))
         }
         packet[transport + 16] = UInt8(partial >> 8)
         packet[transport + 17] = UInt8(partial & 0xFF)
@@ -51,6 +51,18 @@ struct TunnelOffloadTests {
         return packet
     }
 
+    /// `inner` tunnelled, then cut as the forwarding loop cuts it: how many, and the segments.
+    static func cut(_ inner: [UInt8], header: VirtioNetHeader, ipv6: Bool) -> (count: Int, segments: [[UInt8]]) {
+        var packet = tunnelled(inner, ipv6: ipv6)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer { scratch.deallocate() }
+        var segments: [[UInt8]] = []
+        let count = packet.withUnsafeMutableBytes {
+            TunnelOffload.segment($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch) { segments.append(Array($0)) }
+        }
+        return (count, segments)
+    }
+
     @Test(arguments: [false, true])
     func aSuperPacketBecomesCompleteTunnelledSegments(ipv6: Bool) throws {
         var random = SeededGenerator(seed: ipv6 ? 6 : 4)
@@ -58,13 +70,7 @@ struct TunnelOffloadTests {
         var (inner, header) = Self.offloaded(ipv6: ipv6, flags: [.ack, .psh, .fin], payload: payload)
         header.gsoType = ipv6 ? 4 : 1
         header.gsoSize = 1448
-        var packet = Self.tunnelled(inner, ipv6: ipv6)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
-        defer { scratch.deallocate() }
-        var segments: [[UInt8]] = []
-        let count = packet.withUnsafeMutableBytes {
-            TunnelOffload.segment($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch) { segments.append(Array($0)) }
-        }
+        let (count, segments) = Self.cut(inner, header: header, ipv6: ipv6)
         #expect(count == 7 && segments.count == 7, "10,000 bytes in segments of 1448")
         var carried: [UInt8] = []
         for (index, var segment) in segments.enumerated() {
@@ -148,15 +154,7 @@ struct SegmentCoalescerTests {
         var (inner, header) = TunnelOffloadTests.offloaded(ipv6: ipv6, flags: flags, payload: payload)
         header.gsoType = ipv6 ? 4 : 1
         header.gsoSize = 1448
-        var packet = TunnelOffloadTests.tunnelled(inner, ipv6: ipv6)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
-        defer { scratch.deallocate() }
-        var segments: [[UInt8]] = []
-        packet.withUnsafeMutableBytes {
-            TunnelOffload.segment($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch) {
-                segments.append(Array($0[GWLBTunnel.overhead...]))
-            }
-        }
+        let segments = TunnelOffloadTests.cut(inner, header: header, ipv6: ipv6).segments.map { Array($0[GWLBTunnel.overhead...]) }
         // The original with its checksum complete, to compare with.
         inner.withUnsafeMutableBytes { TunnelOffload.completeChecksum($0, outerLength: 0, header: header) }
         return (inner, segments)
