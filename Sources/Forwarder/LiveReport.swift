@@ -56,6 +56,7 @@ extension LiveReport {
         if network.tunnelSegmentations > 0 {
             lines.append("  cut into segments for a GWLB tunnel: \(network.tunnelSegmentations) super-packets, \(network.tunnelSegments) segments")
         }
+        if counters.flowsRebalanced > 0 { lines.append("  GWLB flows moved off unhealthy appliances: \(counters.flowsRebalanced)") }
         if network.tunnelMerges > 0 { lines.append("  merged out of a GWLB tunnel: \(network.tunnelMerges) super-packets") }
         if network.writeFailures > 0 { lines.append("  refused by a TUN device (queue full): \(network.writeFailures)") }
         return lines.joined(separator: "\n") + "\n"

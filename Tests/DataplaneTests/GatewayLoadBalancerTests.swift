@@ -131,7 +131,6 @@ struct Tunnelled {
 }
 
 extension Harness {
-    func hostAddress(_ name: String) -> IPv4Address { ipv4(name) }
     var website: IPv4Address { IPv4Address(203, 0, 113, 80) }
 
     /// The appliance a tunnelled packet went to, by host name.
