@@ -28,8 +28,6 @@ public enum GWLBTunnel {
     public static let headerLength = GENEVEHeader.Offset.base + 12 + 12 + 8
     /// Outer IPv4 and UDP, then the GENEVE header: what encapsulation adds.
     public static let overhead = IPv4Packet.Offset.minimumHeader + UDPDatagram.Offset.header + headerLength
-    /// Where the GENEVE header starts in an encapsulated packet.
-    public static let geneveOffset = IPv4Packet.Offset.minimumHeader + UDPDatagram.Offset.header
 
     /// An option's header: AWS's class, the type, the data length in 4-byte words (low 5 bits).
     @inlinable
