@@ -42,6 +42,20 @@ struct ValidationTests {
                          "'ipv6Cidr' of VPC 'consumer': 'fd00:2::/zz' is not an IPv6 CIDR block")
     }
 
+    /// AWS's subnet blocks are /16 to /28 (IPv6 /44 to /64). A smaller block with hosts in it
+    /// is one located error, and no address is worked out from it (a /32 has no host range).
+    @Test(arguments: ["10.1.1.0/29", "10.1.1.0/30", "10.1.1.0/31", "10.1.1.0/32", "10.0.0.0/15"])
+    func subnetBlockOutsideAWSRange(_ block: String) {
+        let length = block.split(separator: "/")[1]
+        let yaml = edited("cidr: 10.1.1.0/24,", "cidr: ⁁\(block),",
+                          in: edited("cidr: 10.1.0.0/16,", "cidr: 10.0.0.0/8,"))
+        let load = expectDiagnostic(yaml, "subnet 'provider-a': a subnet CIDR block must be between /16 and /28, not /\(length)")
+        #expect(load.errors.count == 2, "the VPC's /8 and the subnet's block, nothing else: \(load.errors)")
+        let ipv6 = expectDiagnostic(edited("ipv6Cidr: \"fd00:1:0:1::/64\"}", "ipv6Cidr: ⁁\"fd00:1:0:1::/127\"}"),
+                                    "subnet 'provider-a': a subnet IPv6 block must be between /44 and /64, not /127")
+        #expect(ipv6.errors.count == 1, "\(ipv6.errors)")
+    }
+
     @Test func subnetOutsideItsVPC() {
         expectDiagnostic(edited("cidr: 10.2.2.0/24}", "cidr: ⁁10.3.2.0/24}"),
                          "subnet 'consumer-b': 10.3.2.0/24 is outside the CIDR block 10.2.0.0/16 of VPC 'consumer'")

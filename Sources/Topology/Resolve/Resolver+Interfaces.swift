@@ -121,6 +121,7 @@ extension Resolver {
     /// Checks a designated IPv4 address: inside the subnet, not one AWS reserves, not taken.
     mutating func claim(ipv4 text: Located<String>, in subnet: Int, by what: String) -> IPv4Address? {
         let subnetModel = topology.subnets[subnet]
+        guard !subnetsWithBadBlocks.contains(subnet) else { return nil }
         guard let address = IPv4Address(text.value) else {
             log.error(text.location, "'\(text.value)' of \(what) is not an IPv4 address")
             return nil
@@ -148,6 +149,7 @@ extension Resolver {
 
     mutating func claim(ipv6 text: Located<String>, in subnet: Int, by what: String) -> IPv6Address? {
         let subnetModel = topology.subnets[subnet]
+        guard !subnetsWithBadBlocks.contains(subnet) else { return nil }
         guard let address = IPv6Address(text.value) else {
             log.error(text.location, "'\(text.value)' of \(what) is not an IPv6 address")
             return nil

@@ -81,6 +81,9 @@ struct Resolver {
     /// Addresses claimed in each subnet, for the "taken twice" check and allocation.
     var claimedIPv4: [Int: [IPv4Address: String]] = [:]
     var claimedIPv6: [Int: [IPv6Address: String]] = [:]
+    /// Subnets whose CIDR block failed a check (already reported): addresses in them are neither
+    /// checked nor allocated, so that one bad block gives one error.
+    var subnetsWithBadBlocks: Set<Int> = []
     /// ENIs whose addresses are allocated once every designated address is claimed.
     var pendingAllocations: [(interface: Int, ipv4: Bool, ipv6: Bool, what: String, location: FilePosition)] = []
 
