@@ -88,24 +88,28 @@ public final class Replay {
 
     deinit { pool.deallocate() }
 
-    /// Runs the whole capture; returns the report and how fast it went.
+    /// Runs the whole capture; returns the report and how fast it went. A capture that cannot be
+    /// read to its end is replayed up to the damage, and the report says where it stopped.
     public func run() throws(Failure) -> (ReplayReport, ReplayTiming) {
         let started = Replay.monotonic()
         let reader: CaptureReader
         do { reader = try CaptureReader(path: options.input) } catch { throw Failure(description: error.description) }
         var lastTime: Int64 = 0
-        var failure: CaptureError?
         do {
             while let packet = try reader.next() {
-                if firstTime == nil { firstTime = packet.timestampNanoseconds }
-                lastTime = packet.timestampNanoseconds
-                try applyEvents(upTo: packet.timestampNanoseconds)
-                admit(packet, linkType: reader.linkType)
+                guard let time = packet.time.nanosecondsSinceEpoch else {
+                    throw CaptureError.corrupt(path: options.input, packetNumber: packet.number,
+                                               reason: "timestamp \(packet.time) is past 2262-04-11, where replay's nanosecond clock ends")
+                }
+                if firstTime == nil { firstTime = time }
+                lastTime = time
+                try applyEvents(upTo: time)
+                admit(packet, time: time, linkType: reader.linkType)
                 if batch.isFull { flush() }
                 if packet.number % 65536 == 0 { options.progress?(reader.progress) }
             }
         } catch let error as CaptureError {
-            failure = error
+            report.captureError = error.description
         } catch let error as Failure {
             throw error
         } catch {
@@ -125,14 +129,13 @@ public final class Replay {
         let seconds = Replay.monotonic() - started
         let timing = ReplayTiming(seconds: seconds, dataplaneSeconds: dataplaneTime,
                                   packetsPerSecond: seconds > 0 ? Double(report.input.packets) / seconds : 0)
-        if let failure { throw Failure(description: failure.description + " (the packets before it were replayed)") }
         return (report, timing)
     }
 
     // MARK: Input
 
     /// Strips the link layer, finds the ingress port, and puts the packet in the batch.
-    private func admit(_ packet: CapturedPacket, linkType: LinkType) {
+    private func admit(_ packet: CapturedPacket, time: Int64, linkType: LinkType) {
         report.input.packets += 1
         report.input.bytes += UInt64(packet.bytes.count)
         let slot = pool + batch.count * Replay.slotSize
@@ -153,7 +156,7 @@ public final class Replay {
         }
         numbers[batch.count] = packet.number
         batch.append(start, length: length, capacity: Replay.slotSize - Replay.headroom - link.networkOffset,
-                     ingressPort: port, time: packet.timestampNanoseconds, headroom: Replay.headroom + link.networkOffset)
+                     ingressPort: port, time: time, headroom: Replay.headroom + link.networkOffset)
     }
 
     /// The port a captured packet entered by: the ENI that owns its source address; for a source

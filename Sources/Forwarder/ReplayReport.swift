@@ -53,6 +53,9 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
     public var flowRecords: UInt64 = 0
     public var flowRecordsLost: UInt64 = 0
     public var events: Int = 0
+    /// Where reading the capture stopped, when it could not be read to its end
+    /// (`FILE: packet N: reason`); every packet before that place was replayed.
+    public var captureError: String?
 
     public var json: String {
         let encoder = JSONEncoder()
@@ -101,6 +104,7 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
             lines.append("  \(port.port.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(port.received.packets).leftPadded(10)) / \(String(port.sent.packets).leftPadded(10))")
         }
         lines.append("flow log: \(flowRecords) records" + (flowRecordsLost > 0 ? ", \(flowRecordsLost) lost" : ""))
+        if let captureError { lines.append("stopped early: \(captureError); the packets before it were replayed") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -57,7 +57,7 @@ public struct CaptureInspector {
         summary.bytes += packet.bytes.count
         let length = min(packet.bytes.count, scratch.count)
         let linkType = reader.linkType
-        let prefix = "\(packet.number) \(CaptureInspector.timestamp(packet.timestampNanoseconds)) "
+        let prefix = "\(packet.number) \(packet.time) "
         return scratch.withUnsafeMutableBytes { buffer -> String in
             if let source = packet.bytes.baseAddress, length > 0 {
                 buffer.baseAddress!.copyMemory(from: source, byteCount: length)
@@ -72,12 +72,5 @@ public struct CaptureInspector {
                 return prefix + "malformed \(error.summary), length \(packet.bytes.count)"
             }
         }
-    }
-
-    /// Seconds and nanoseconds since the epoch, as `tcpdump -tt --nano` prints them.
-    public static func timestamp(_ nanoseconds: Int64) -> String {
-        let seconds = nanoseconds / 1_000_000_000
-        let fraction = String(nanoseconds % 1_000_000_000)
-        return "\(seconds)." + String(repeating: "0", count: 9 - fraction.count) + fraction
     }
 }

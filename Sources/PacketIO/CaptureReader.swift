@@ -7,8 +7,8 @@ import PacketWire
 public struct CapturedPacket {
     /// 1-based position in the file.
     public let number: Int
-    /// Capture time in nanoseconds since the Unix epoch.
-    public let timestampNanoseconds: Int64
+    /// Capture time, as the file gives it.
+    public let time: CaptureTime
     /// Length of the packet on the wire; more than `bytes.count` when the capture cut it (snaplen).
     public let originalLength: Int
     public let bytes: UnsafeRawBufferPointer
@@ -61,12 +61,14 @@ public final class CaptureReader {
         case 1:
             guard let header, let data else { return nil }
             count += 1
-            let seconds = Int64(header.pointee.ts.tv_sec)
             // With PCAP_TSTAMP_PRECISION_NANO, tv_usec carries nanoseconds.
-            let nanoseconds = Int64(header.pointee.ts.tv_usec)
+            guard let time = CaptureTime(libpcapSeconds: header.pointee.ts.tv_sec, fraction: header.pointee.ts.tv_usec) else {
+                throw .corrupt(path: path, packetNumber: count,
+                               reason: "the fraction of a second of its timestamp (\(header.pointee.ts.tv_usec) ns) is out of range")
+            }
             return CapturedPacket(
                 number: count,
-                timestampNanoseconds: seconds * 1_000_000_000 + nanoseconds,
+                time: time,
                 originalLength: Int(header.pointee.len),
                 bytes: UnsafeRawBufferPointer(start: data, count: Int(header.pointee.caplen)))
         case PCAP_ERROR_BREAK:

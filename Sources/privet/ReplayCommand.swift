@@ -83,5 +83,6 @@ struct ReplayCommand: ParsableCommand {
             print("speed: " + timing.text)
             print("output: \(output)")
         }
+        if let stopped = report.captureError { throw CLIError(stopped + " (the packets before it were replayed)") }
     }
 }

@@ -19,7 +19,7 @@ struct CaptureFileTests {
         var packets: [(Int64, [UInt8], Int)] = []
         while let packet = try reader.next() {
             #expect(packet.number == packets.count + 1)
-            packets.append((packet.timestampNanoseconds, Array(packet.bytes), packet.originalLength))
+            packets.append((packet.time.nanosecondsSinceEpoch!, Array(packet.bytes), packet.originalLength))
         }
         return (reader.linkType, packets)
     }
@@ -63,7 +63,7 @@ struct CaptureFileTests {
         let reader = try CaptureReader(path: path)
         #expect(reader.linkType == expected)
         let packet = try #require(try reader.next())
-        #expect(packet.timestampNanoseconds == 1_700_000_000_000_250_000)
+        #expect(packet.time.nanosecondsSinceEpoch == 1_700_000_000_000_250_000)
         var copy = Array(packet.bytes)
         try copy.withUnsafeMutableBytes { buffer in
             let dissection = try PacketDissection(linkType: reader.linkType, bytes: buffer)
@@ -159,5 +159,70 @@ struct CaptureFileTests {
         #expect(pcapPackets.count == SampleCapture.frames().count)
         #expect(pcapPackets.map(\.0) == ngPackets.map(\.0))
         #expect(pcapPackets.map(\.1) == ngPackets.map(\.1))
+    }
+}
+
+/// Timestamps at the edges of what files can hold: read without trapping, as tshark reads them.
+@Suite("Capture timestamps")
+struct CaptureTimestampTests {
+    /// A classic pcap's seconds are an unsigned 32-bit field, good until 2106; libpcap hands the
+    /// ones from 2038-01-19 on over as negative numbers.
+    @Test func classicSecondsPast2038() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("y2038.pcap")
+        var file = HandmadePcap(linkType: 101)
+        for seconds: UInt32 in [0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF] {
+            file.record(CaptureFileTests.ipv4, seconds: seconds, microseconds: 123_456)
+        }
+        try file.write(to: path)
+        let expected = ["2147483647.123456000", "2147483648.123456000", "4294967295.123456000"]
+        #expect(try Self.times(path) == expected)
+        try Self.expectTsharkAgrees(path, expected)
+    }
+
+    /// A pcapng timestamp is 64 bits of the interface's unit (microseconds here): past the year
+    /// 2262 it no longer fits 64 bits of nanoseconds, and still reads.
+    @Test func pcapngTimestampsPast2262() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("future.pcapng")
+        var file = HandmadePcapng(linkType: 101)
+        file.record(CaptureFileTests.ipv4, timestampHigh: 0xFFFF_FFFF, low: 0xFFFF_FFFF)
+        file.record(CaptureFileTests.ipv4, timestampHigh: 0x7FFF_FFFF, low: 0)
+        file.record(CaptureFileTests.ipv4, timestampHigh: 0x0010_0000, low: 0)
+        try file.write(to: path)
+        let expected = ["18446744073709.551615000", "9223372032559.808512000", "4503599627.370496000"]
+        #expect(try Self.times(path) == expected)
+        try Self.expectTsharkAgrees(path, expected)
+        let reader = try CaptureReader(path: path)
+        #expect(try reader.next()?.time.nanosecondsSinceEpoch == nil, "past 2262: no nanosecond clock holds it")
+        _ = try reader.next()
+        #expect(try reader.next()?.time.nanosecondsSinceEpoch == 4_503_599_627_370_496_000)
+    }
+
+    /// What libpcap hands over, turned into times: the edges of each range.
+    @Test func libpcapFieldsAtTheirEdges() {
+        #expect(CaptureTime(libpcapSeconds: -1, fraction: 0) == CaptureTime(seconds: 0xFFFF_FFFF, nanoseconds: 0))
+        #expect(CaptureTime(libpcapSeconds: Int.min, fraction: 0) == CaptureTime(seconds: 1 << 63, nanoseconds: 0))
+        #expect(CaptureTime(libpcapSeconds: 5, fraction: 2_500_000_000) == CaptureTime(seconds: 7, nanoseconds: 500_000_000))
+        #expect(CaptureTime(libpcapSeconds: Int(Int32.min) - 1, fraction: Int.max) == nil, "carries past 64 bits")
+        #expect(CaptureTime(libpcapSeconds: 5, fraction: -1000) == nil)
+        #expect(CaptureTime(seconds: 9_223_372_036, nanoseconds: 854_775_807).nanosecondsSinceEpoch == Int64.max)
+        #expect(CaptureTime(seconds: 9_223_372_036, nanoseconds: 854_775_808).nanosecondsSinceEpoch == nil)
+    }
+
+    static func times(_ path: String) throws -> [String] {
+        let reader = try CaptureReader(path: path)
+        var times: [String] = []
+        while let packet = try reader.next() { times.append(packet.time.description) }
+        return times
+    }
+
+    static func expectTsharkAgrees(_ path: String, _ expected: [String],
+                                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let tshark = try #require(tsharkPath, "tshark (Debian's tshark package) is not installed")
+        let result = try runProgram(tshark, ["-r", path, "-T", "fields", "-e", "frame.time_epoch"])
+        #expect(result.output.split(separator: "\n").map(String.init) == expected, sourceLocation: sourceLocation)
     }
 }

@@ -52,4 +52,30 @@ struct ReplayCommandTests {
         #expect(badEvents.status == 1)
         #expect(badEvents.error.contains("events.txt:1: error: unknown event 'target-sick'"))
     }
+
+    /// A timestamp past the year 2262 does not fit replay's nanosecond clock: the packets before
+    /// it are replayed, then `FILE: packet N: reason` and exit status 1; never a trap.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func timestampPastTheClockIsRefused() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let topologyPath = folder.file("topology.yaml")
+        try Topology.defaultYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
+        let packet = PacketBuilder.ipv4Packet(IPv4Fields(source: IPv4Address(10, 0, 1, 10), destination: IPv4Address(10, 0, 2, 20)),
+                                              .udp(UDPFields(sourcePort: 1000, destinationPort: 2000)))
+        var file = HandmadePcapng(linkType: 101)
+        file.record(packet, timestampHigh: 0x0006_0000, low: 0)
+        file.record(packet, timestampHigh: 0xFFFF_FFFF, low: 0xFFFF_FFFF)
+        let capture = folder.file("future.pcapng")
+        try file.write(to: capture)
+        let result = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", capture, "--output", folder.file("out")])
+        #expect(result.status == 1)
+        #expect(result.error.contains("\(capture): packet 2: timestamp 18446744073709.551615000 is past 2262-04-11"), "\(result.error)")
+        #expect(result.output.contains("input                  1 packets"), "\(result.output)")
+
+        let inspect = try runProgram(privetExecutable()!, ["inspect", capture])
+        #expect(inspect.status == 0, "\(inspect.error)")
+        #expect(inspect.output.hasPrefix("1 1688849860.263936000 IP 10.0.1.10.1000 > 10.0.2.20.2000: UDP"), "\(inspect.output)")
+        #expect(inspect.output.contains("\n2 18446744073709.551615000 IP 10.0.1.10.1000 > 10.0.2.20.2000: UDP"))
+    }
 }
