@@ -138,8 +138,8 @@ public final class Dataplane {
         let ingress = batch.ingressPorts[index]
         guard ingress >= 0 && ingress < portCount else { return .drop(.unknownPort) }
         counters.received(port: ingress, bytes: batch.lengths[index])
-        guard let packet = ParsedPacket(batch.bytes(index)) else { return .drop(.malformed) }
-        if packet.isFragment { return .drop(.malformed) }
+        let packet: ParsedPacket
+        do { packet = try ParsedPacket(batch.bytes(index)) } catch { return .drop(error) }
         if packet.isICMPError { return icmpError(packet, ingress: ingress, batch: batch, index: index, now: now) }
         // GENEVE to a GWLB node comes back from an appliance: its inner packet names the flow.
         if packet.key.proto == IPProtocol.udp.rawValue && packet.key.destinationPort == GENEVEHeader.udpPort && packet.key.isIPv4,
@@ -540,7 +540,8 @@ public final class Dataplane {
     /// sender recognises its own packet; for a GWLB flow it goes through the flow's appliance.
     private func icmpError(_ packet: ParsedPacket, ingress: Int, batch: PacketBatch, index packetIndex: Int,
                            now: Int64) -> Verdict {
-        guard let (quote, index, direction) = Dataplane.flowOfError(packet, in: flows) else { return .drop(.noSession) }
+        let quote: ICMPQuote, index: Int, direction: FlowDirection
+        do { (quote, index, direction) = try flowOfError(packet) } catch { return .drop(error) }
         let session = flows.sessions + index
         if session.pointee.kind == .gatewayLoadBalancer {
             session.pointee.lastSeen = now
@@ -557,12 +558,13 @@ public final class Dataplane {
         return .forward(Int(outgoing))
     }
 
+
     /// The session an ICMP error is about, and which of its directions the error travels: the
     /// quoted packet went out in some direction, and its reversed key is what that flow's other
-    /// side sends.
-    static func flowOfError(_ packet: ParsedPacket, in flows: FlowTable)
-        -> (quote: ICMPQuote, session: Int, direction: FlowDirection)? {
-        guard let quote = ICMPQuote(packet), let (session, direction) = flows.lookup(quote.key.reversed) else { return nil }
+    /// side sends. Throws for a quote that cannot be read, or one of no known flow.
+    func flowOfError(_ packet: ParsedPacket) throws(DropReason) -> (quote: ICMPQuote, session: Int, direction: FlowDirection) {
+        guard let quote = ICMPQuote(packet) else { throw .malformed }
+        guard let (session, direction) = flows.lookup(quote.key.reversed) else { throw .icmpErrorUnknownFlow }
         return (quote, session, direction)
     }
 

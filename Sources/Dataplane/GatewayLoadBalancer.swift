@@ -182,10 +182,20 @@ extension Dataplane {
         default: return .drop(.gatewayBadTunnel)
         }
         let innerBytes = geneve.payload
-        guard let inner = ParsedPacket(innerBytes), (inner.ipv6 != nil) == innerIsIPv6 else { return .drop(.gatewayBadTunnel) }
-        if inner.isFragment { return .drop(.malformed) }
-        let found = inner.isICMPError ? Dataplane.flowOfError(inner, in: flows).map { ($0.session, $0.direction) }
-            : flows.lookup(inner.key)
+        let inner: ParsedPacket
+        do { inner = try ParsedPacket(innerBytes) } catch { return .drop(error == .malformed ? .gatewayBadTunnel : error) }
+        guard (inner.ipv6 != nil) == innerIsIPv6 else { return .drop(.gatewayBadTunnel) }
+        let found: (session: Int, direction: FlowDirection)?
+        if inner.isICMPError {
+            do {
+                let flow = try flowOfError(inner)
+                found = (flow.session, flow.direction)
+            } catch {
+                return .drop(error)
+            }
+        } else {
+            found = flows.lookup(inner.key)
+        }
         guard let (sessionIndex, direction) = found else { return .drop(.applianceInitiated) }
         let session = flows.sessions + sessionIndex
         guard session.pointee.kind == .gatewayLoadBalancer else { return .drop(.applianceInitiated) }

@@ -14,7 +14,6 @@ struct ParsedPacket {
     var acknowledgment: UInt32 = 0
     /// TCP payload bytes.
     var payloadLength = 0
-    var isFragment = false
     /// An ICMP or ICMPv6 error, whose quoted packet names the flow it is about.
     var isICMPError = false
 
@@ -23,14 +22,18 @@ struct ParsedPacket {
     @inline(__always) var isRST: Bool { tcpFlags & 0x004 != 0 }
     @inline(__always) var isACK: Bool { tcpFlags & 0x010 != 0 }
 
-    /// Parses an IP packet (no link header); nil when malformed.
+    /// Parses an IP packet (no link header); throws why the fabric would not forward it: headers
+    /// that cannot be read, a fragment (none is reassembled), or what `refusal` finds in the IP
+    /// header.
     @inline(__always)
-    init?(_ bytes: UnsafeMutableRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+    init(_ bytes: UnsafeMutableRawBufferPointer) throws(DropReason) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { throw .malformed }
         let version = base.load(as: UInt8.self) >> 4
         let proto: IPProtocol
+        let isFragment: Bool
         if version == 4 {
-            guard let packet = try? IPv4Packet(bytes) else { return nil }
+            guard let packet = try? IPv4Packet(bytes) else { throw .malformed }
+            if let refusal = ParsedPacket.refusal(packet) { throw refusal }
             ipv4 = packet
             ipv6 = nil
             proto = packet.protocol
@@ -39,7 +42,8 @@ struct ParsedPacket {
             isFragment = packet.isFragment
             key = FlowKey(source: packet.source, destination: packet.destination, sourcePort: 0, destinationPort: 0, proto: proto)
         } else if version == 6 {
-            guard let packet = try? IPv6Packet(bytes) else { return nil }
+            guard let packet = try? IPv6Packet(bytes) else { throw .malformed }
+            if let refusal = ParsedPacket.refusal(packet) { throw refusal }
             ipv4 = nil
             ipv6 = packet
             proto = packet.upperLayerProtocol
@@ -48,12 +52,12 @@ struct ParsedPacket {
             isFragment = packet.isFragment
             key = FlowKey(source: packet.source, destination: packet.destination, sourcePort: 0, destinationPort: 0, proto: proto)
         } else {
-            return nil
+            throw .malformed
         }
-        guard !isFragment else { return }
+        guard !isFragment else { throw .fragment }
         switch proto {
         case .tcp:
-            guard let tcp = try? TCPSegment(transport) else { return nil }
+            guard let tcp = try? TCPSegment(transport) else { throw .malformed }
             key.sourcePort = tcp.sourcePort
             key.destinationPort = tcp.destinationPort
             tcpFlags = tcp.flags.rawValue
@@ -61,18 +65,40 @@ struct ParsedPacket {
             acknowledgment = tcp.acknowledgmentNumber
             payloadLength = tcp.payload.count
         case .udp:
-            guard let udp = try? UDPDatagram(transport) else { return nil }
+            guard let udp = try? UDPDatagram(transport) else { throw .malformed }
             key.sourcePort = udp.sourcePort
             key.destinationPort = udp.destinationPort
         case .icmp where version == 4:
-            guard let icmp = try? ICMPv4Message(transport) else { return nil }
+            guard let icmp = try? ICMPv4Message(transport) else { throw .malformed }
             note(icmp)
         case .icmpv6 where version == 6:
-            guard let icmp = try? ICMPv6Message(transport) else { return nil }
+            guard let icmp = try? ICMPv6Message(transport) else { throw .malformed }
             note(icmp)
         default:
             break
         }
+    }
+
+    /// What in an IPv4 header a router in the VPC fabric would not forward (RFC 1812 §5.2.2,
+    /// §5.3.10; source routes are not honoured).
+    @inline(__always)
+    static func refusal(_ packet: IPv4Packet) -> DropReason? {
+        guard packet.headerChecksumIsValid else { return .badIPChecksum }
+        guard packet.headerLength > IPv4Packet.Offset.minimumHeader else { return nil }
+        switch packet.optionsProblem {
+        case .sourceRoute: return .sourceRoute
+        case .malformed: return .malformedIPOptions
+        case nil: return nil
+        }
+    }
+
+    /// What in an IPv6 extension chain the fabric would not forward: a type 0 routing header
+    /// (RFC 5095), a fragment header inside a fragment.
+    @inline(__always)
+    static func refusal(_ packet: IPv6Packet) -> DropReason? {
+        if packet.routingType == 0 { return .deprecatedRoutingHeader }
+        if packet.fragmentHeaderCount > 1 { return .fragmentChain }
+        return nil
     }
 
     /// An error names its flow in its quote; an echo's identifier stands for both ports, so that

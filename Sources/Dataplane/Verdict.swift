@@ -1,6 +1,21 @@
 /// Why a packet was dropped. Every drop has one, and each is counted.
-public enum DropReason: UInt16, CaseIterable, Sendable {
+public enum DropReason: UInt16, CaseIterable, Sendable, Error {
+    /// Headers that cannot be read (truncated, bad lengths).
     case malformed
+    /// A piece of a fragmented datagram: Privet does not reassemble, and takes none.
+    case fragment
+    /// An IPv4 header whose checksum does not verify (RFC 1812 §5.2.2: a router drops it).
+    case badIPChecksum
+    /// An IPv4 loose or strict source route option (RFC 791): the VPC routes, not the sender.
+    case sourceRoute
+    /// IPv4 options that run past the header or carry a length below 2.
+    case malformedIPOptions
+    /// An IPv6 routing header of type 0, deprecated by RFC 5095.
+    case deprecatedRoutingHeader
+    /// A second IPv6 fragment header in one packet: a fragment inside a fragment (RFC 8200 §4.1).
+    case fragmentChain
+    /// An ICMP or ICMPv6 error about a flow the fabric does not know (never seen, or ended).
+    case icmpErrorUnknownFlow
     case unknownPort
     /// The ENI's source/destination check: it may only send from its own address.
     case sourceDestinationCheck
@@ -68,6 +83,13 @@ public enum DropReason: UInt16, CaseIterable, Sendable {
     public var name: String {
         switch self {
         case .malformed: return "malformed"
+        case .fragment: return "fragment"
+        case .badIPChecksum: return "bad-ip-checksum"
+        case .sourceRoute: return "source-route"
+        case .malformedIPOptions: return "malformed-ip-options"
+        case .deprecatedRoutingHeader: return "deprecated-routing-header"
+        case .fragmentChain: return "fragment-chain"
+        case .icmpErrorUnknownFlow: return "icmp-error-unknown-flow"
         case .unknownPort: return "unknown-port"
         case .sourceDestinationCheck: return "source-destination-check"
         case .noRoute: return "no-route"

@@ -50,6 +50,8 @@ public final class Replay {
     private var dataplaneTime: Double = 0
     private var eventIndex = 0
     private var firstTime: Int64?
+    /// Malformed packets dropped before the dataplane (no port to enter by).
+    private var malformedUnadmitted: UInt64 = 0
 
     private struct RejectKey: Hashable {
         var interface: Int
@@ -143,15 +145,30 @@ public final class Replay {
         let copied = min(packet.bytes.count, room)
         (slot + Replay.headroom).copyMemory(from: packet.bytes.baseAddress!, byteCount: copied)
         let frame = UnsafeMutableRawBufferPointer(start: slot + Replay.headroom, count: copied)
-        guard let link = try? LinkFrame(linkType, frame), link.etherType == .ipv4 || link.etherType == .ipv6 else {
-            report.malformedLink += 1
+        // A frame or IP header that cannot be read is a malformed packet, dropped and counted as
+        // the dataplane counts one (so `inspect` and `replay` agree); it enters by no port.
+        guard let link = try? LinkFrame(linkType, frame) else {
+            dropUnadmitted(UnsafeRawBufferPointer(frame), number: packet.number, time: time)
+            return
+        }
+        guard link.etherType == .ipv4 || link.etherType == .ipv6 else {
+            report.notIP += 1
             return
         }
         let start = slot + Replay.headroom + link.networkOffset
         let length = copied - link.networkOffset
-        guard let port = Replay.ingressPort(UnsafeMutableRawBufferPointer(start: start, count: length),
-                                            tables: dataplane.tables, topology: topology) else {
-            report.unattributed += 1
+        let bytes = UnsafeMutableRawBufferPointer(start: start, count: length)
+        guard Replay.addresses(bytes) != nil else {
+            dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
+            return
+        }
+        guard let port = Replay.ingressPort(bytes, tables: dataplane.tables, topology: topology) else {
+            // Attributed or not, a packet that does not dissect is malformed first.
+            if (try? PacketDissection(etherType: link.etherType, bytes: bytes)) == nil {
+                dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
+            } else {
+                report.unattributed += 1
+            }
             return
         }
         numbers[batch.count] = packet.number
@@ -206,7 +223,8 @@ public final class Replay {
                 report.dropped.packets += 1
                 report.dropped.bytes += UInt64(bytes.count)
                 dropped.write(bytes, timestampNanoseconds: time)
-                recordDrop(index, reason: reason, bytes: bytes, time: time)
+                recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name, reason: reason,
+                           bytes: bytes, time: time)
             }
         }
         batch.removeAll()
@@ -230,11 +248,21 @@ public final class Replay {
         flowLog.write(record: record, interface: interfaceNames[record.interface])
     }
 
-    private func recordDrop(_ index: Int, reason: DropReason, bytes: UnsafeRawBufferPointer, time: Int64) {
+    /// A packet malformed before it could enter by a port: dropped, with no port named, after
+    /// the packets before it (the files keep capture order).
+    private func dropUnadmitted(_ bytes: UnsafeRawBufferPointer, number: Int, time: Int64) {
+        flush()
+        malformedUnadmitted += 1
+        report.dropped.packets += 1
+        report.dropped.bytes += UInt64(bytes.count)
+        dropped.write(bytes, timestampNanoseconds: time)
+        recordDrop(number: number, ingress: "", reason: .malformed, bytes: bytes, time: time)
+    }
+
+    private func recordDrop(number: Int, ingress port: String, reason: DropReason, bytes: UnsafeRawBufferPointer, time: Int64) {
         var copy = Array(bytes)
         let key = copy.withUnsafeMutableBytes { Replay.flowKey($0) }
-        let port = dataplane.tables.ports[batch.ingressPorts[index]].name
-        droppedCSV.write(decimal: UInt64(numbers[index]))
+        droppedCSV.write(decimal: UInt64(number))
         droppedCSV.write(byte: 0x2C)
         droppedCSV.write(time: time)
         droppedCSV.write("," + port + "," + reason.name + ",")
@@ -383,6 +411,7 @@ public final class Replay {
         let counters = dataplane.counters
         let tables = dataplane.tables
         for reason in DropReason.allCases where counters.drops(reason) > 0 { report.drops[reason.name] = counters.drops(reason) }
+        if malformedUnadmitted > 0 { report.drops[DropReason.malformed.name, default: 0] += malformedUnadmitted }
         for cause in ResetCause.allCases where counters.resets(cause) > 0 { report.resetsSent[cause.name] = counters.resets(cause) }
         report.sessions = ["created": counters.sessionsCreated, "expired": counters.sessionsExpired, "closed": counters.sessionsClosed]
         report.ports = tables.ports.enumerated().map { index, port in

@@ -39,7 +39,8 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
 
     public var input: Traffic = Traffic()
     public var unattributed: UInt64 = 0
-    public var malformedLink: UInt64 = 0
+    /// Frames that carry something other than IP (ARP, ...): not the fabric's to judge.
+    public var notIP: UInt64 = 0
     public var forwarded: Traffic = Traffic()
     public var dropped: Traffic = Traffic()
     public var resetsSent: [String: UInt64] = [:]
@@ -72,7 +73,7 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
         lines.append(row("forwarded", forwarded))
         lines.append(row("dropped", dropped))
         if unattributed > 0 { lines.append("unattributed  \(String(unattributed).leftPadded(10)) packets (no ENI, gateway or service owns their addresses)") }
-        if malformedLink > 0 { lines.append("bad link layer\(String(malformedLink).leftPadded(10)) packets") }
+        if notIP > 0 { lines.append("not IP        \(String(notIP).leftPadded(10)) packets (ARP and other protocols, skipped)") }
         lines.append("sessions: " + sessions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         if !drops.isEmpty {
             lines.append("")

@@ -81,6 +81,31 @@ public struct IPv4Packet {
     @inlinable
     public var headerChecksumIsValid: Bool { InternetChecksum.verifies(base, count: headerLength) }
 
+    /// What is wrong with the options (RFC 791 §3.1), if anything: an option that runs past the
+    /// header or has a length below 2 makes them malformed; loose and strict source routes
+    /// (types 131, 137) are options a router in a VPC would not honour. The walk stops at
+    /// End of Option List. Nil for a header without options, or with sound ones.
+    @inlinable
+    public var optionsProblem: IPv4OptionsProblem? {
+        var offset = Offset.minimumHeader
+        while offset < headerLength {
+            let type = base.readU8(at: offset)
+            if type == IPv4OptionsProblem.endOfOptions { return nil }
+            if type == IPv4OptionsProblem.noOperation {
+                offset += 1
+                continue
+            }
+            guard offset + 1 < headerLength else { return .malformed }
+            let length = Int(base.readU8(at: offset + 1))
+            guard length >= 2, offset + length <= headerLength else { return .malformed }
+            if type == IPv4OptionsProblem.looseSourceRoute || type == IPv4OptionsProblem.strictSourceRoute {
+                return .sourceRoute
+            }
+            offset += length
+        }
+        return nil
+    }
+
     /// The pseudo-header sum for the transport checksum (RFC 9293 §3.1), over the whole datagram's
     /// transport length.
     @inlinable
@@ -127,6 +152,19 @@ public struct IPv4Packet {
         TransportChecksum.adjust(
             protocol: self.protocol, segment: payload, delta: InternetChecksum.delta(old: old, new: address.value))
     }
+}
+
+/// Why a router would not forward a packet for its IPv4 options.
+public enum IPv4OptionsProblem: Sendable, Equatable {
+    /// A loose or strict source route (RFC 791 §3.1): the sender choosing the path.
+    case sourceRoute
+    /// An option whose length is below 2 or runs past the header.
+    case malformed
+
+    @usableFromInline static let endOfOptions: UInt8 = 0
+    @usableFromInline static let noOperation: UInt8 = 1
+    @usableFromInline static let looseSourceRoute: UInt8 = 131
+    @usableFromInline static let strictSourceRoute: UInt8 = 137
 }
 
 /// Where the transport checksums that cover a pseudo-header sit, and how to adjust them in place.

@@ -32,6 +32,11 @@ public struct IPv6Packet {
     /// or the last hop of a routing header that still has segments left (RFC 8200 §8.1).
     public let finalDestinationOffset: Int
     public let extensionHeaderCount: Int
+    /// Offset of the first routing header, or 0 when there is none.
+    public let routingHeaderOffset: Int
+    /// Fragment headers in the chain: more than one is a fragment inside a fragment, which RFC
+    /// 8200 §4.1 does not allow (each extension header at most once).
+    public let fragmentHeaderCount: Int
 
     @inlinable
     public init(_ bytes: UnsafeMutableRawBufferPointer) throws(WireError) {
@@ -56,6 +61,8 @@ public struct IPv6Packet {
         var offset = Offset.fixedHeader
         var count = 0
         var fragmentHeader = 0
+        var fragmentHeaders = 0
+        var routingHeader = 0
         var finalDestination = Offset.destination
         walk: while true {
             let length: Int
@@ -72,17 +79,20 @@ public struct IPv6Packet {
             guard count < IPv6Packet.maximumExtensionHeaders else { throw .badExtensionChain }
             guard offset + length <= available else { throw available < declared ? .truncated : .badExtensionChain }
             if next == .routing {
+                if routingHeader == 0 { routingHeader = offset }
                 finalDestination = IPv6Packet.finalHop(base: base, routingHeader: offset, length: length)
                     ?? finalDestination
             }
             count += 1
             let following = IPProtocol(rawValue: base.readU8(at: offset))
             if next == .fragment {
-                fragmentHeader = offset
+                if fragmentHeader == 0 { fragmentHeader = offset }
+                fragmentHeaders += 1
+                let laterFragment = base.readU16(at: offset + 2) & 0xFFF8 != 0
                 offset += length
                 next = following
                 // A later fragment carries no upper-layer header: the chain ends here.
-                if base.readU16(at: fragmentHeader + 2) & 0xFFF8 != 0 { break walk }
+                if laterFragment { break walk }
                 continue
             }
             offset += length
@@ -95,6 +105,8 @@ public struct IPv6Packet {
         self.fragmentHeaderOffset = fragmentHeader
         self.finalDestinationOffset = finalDestination
         self.extensionHeaderCount = count
+        self.routingHeaderOffset = routingHeader
+        self.fragmentHeaderCount = fragmentHeaders
     }
 
     /// The last address of a type 0 or 2 routing header, or Segment List[0] of a segment routing
@@ -111,6 +123,11 @@ public struct IPv6Packet {
         default: return nil
         }
     }
+
+    /// The routing type of the first routing header (0: the source route RFC 5095 deprecates),
+    /// or nil when there is none.
+    @inlinable
+    public var routingType: UInt8? { routingHeaderOffset == 0 ? nil : base.readU8(at: routingHeaderOffset + 2) }
 
     @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: base.readU32(at: 0) >> 20) }
     @inlinable public var flowLabel: UInt32 { base.readU32(at: 0) & 0x000F_FFFF }

@@ -318,7 +318,7 @@ extension GatewayLoadBalancerTests {
         var spoofed = Tunnelled.returned(out.bytes)
         let address = h.ipv4(stranger).value
         for index in 0..<4 { spoofed[12 + index] = UInt8(truncatingIfNeeded: address >> (24 - 8 * UInt32(index))) }
-        // (The header checksum is not checked here: the dataplane matches the flow first.)
+        spoofed.withUnsafeMutableBytes { try? IPv4Packet($0).updateHeaderChecksum() }
         #expect(h.send(spoofed, from: h.port(stranger)).drop == .gatewayWrongAppliance)
         #expect(h.dataplane.counters.drops(.applianceInitiated) == 1)
     }

@@ -184,3 +184,41 @@ struct ReplayTests {
         }
     }
 }
+
+extension ReplayTests {
+    /// A packet `inspect` calls malformed is a malformed drop in replay, whether or not its
+    /// addresses can be read and whoever owns them: the two count alike, and each malformed
+    /// packet has its line in dropped.csv.
+    @Test func inspectAndReplayAgreeOnMalformedPackets() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let client = Self.interface(host: "client-a").ipv4!, endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!
+        var badOffset = Self.tcp(client, 40000, endpoint, 80, .syn)
+        badOffset[32] = 0x40  // TCP data offset 4: below the minimum of 5 (RFC 9293 §3.1)
+        var strangerBadOffset = Self.tcp(IPv4Address(192, 0, 2, 1), 1, IPv4Address(192, 0, 2, 2), 2, .syn)
+        strangerBadOffset[32] = 0x40
+        var badIHL = Self.tcp(client, 40001, endpoint, 80, .syn)
+        badIHL[0] = 0x44  // IHL 4: the addresses cannot be read
+        let notIP: [UInt8] = [0x50] + [UInt8](repeating: 0, count: 39)  // version 5
+        var truncated = Self.tcp(client, 40002, endpoint, 80, .syn, payload: 40)
+        truncated.removeLast(20)  // total length says 20 bytes more than the frame holds
+        let input = folder.file("in.pcap")
+        try Self.writeCapture([Self.tcp(client, 40003, endpoint, 80, .syn), badOffset, strangerBadOffset, badIHL, notIP, truncated],
+                              to: input)
+
+        var inspector = try CaptureInspector(path: input)
+        try inspector.run { _ in }
+        let inspected = inspector.summary.malformed.reduce(0) { $0 + $1.1 }
+        #expect(inspected == 5)
+
+        let output = folder.file("out")
+        let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.drops["malformed"] == UInt64(inspected), "\(report.drops)")
+        #expect(report.unattributed == 0)
+        #expect(report.forwarded.packets == 1)
+        let csv = try String(contentsOfFile: output + "/dropped.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        #expect(csv.map { $0.split(separator: ",", omittingEmptySubsequences: false)[0] } == ["2", "3", "4", "5", "6"])
+        #expect(csv.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false)[3] == "malformed" })
+        #expect(try Self.read(output + "/dropped.pcap").count == 5)
+    }
+}

@@ -193,6 +193,7 @@ extension Resolver {
             let interface = topology.networkInterfaces[pending.interface]
             let subnet = interface.subnet.index
             let subnetModel = topology.subnets[subnet]
+            guard !subnetsWithBadBlocks.contains(subnet) else { continue }
             if pending.ipv4, let cidr = subnetModel.cidr {
                 let taken = claimedIPv4[subnet] ?? [:]
                 if let offset = (4..<(cidr.size - 1)).first(where: { taken[cidr.address(at: $0)] == nil }) {

@@ -78,32 +78,33 @@ extension Resolver {
             let vpcIndex = vpcs.find(subnet.vpc, from: subject, log: log)
             let vpc = vpcIndex.map { topology.vpcs[$0] }
             var cidr: IPv4Prefix?
-            // A block that fails a check is not kept: nothing (addresses, overlaps) is computed
-            // from it, so a /32 cannot make an empty range of host addresses.
+            // A block that fails a check marks its subnet: no address is checked in it or
+            // allocated from it, so a /32 cannot make an empty range of host addresses.
             if let text = subnet.cidr, let prefix = ipv4Prefix(text, field: "cidr", of: subject) {
+                cidr = prefix
                 if let vpc, !vpc.cidr.contains(prefix) {
                     log.error(text.location, "\(subject): \(prefix) is outside the CIDR block \(vpc.cidr) of VPC '\(vpc.name)'")
+                    subnetsWithBadBlocks.insert(index)
                 } else if !(16...28).contains(prefix.length) {
                     log.error(text.location, "\(subject): a subnet CIDR block must be between /16 and /28, not /\(prefix.length)")
-                } else {
-                    cidr = prefix
+                    subnetsWithBadBlocks.insert(index)
                 }
-                if cidr == nil { subnetsWithBadBlocks.insert(index) }
             }
             var ipv6: IPv6Prefix?
             if let text = subnet.ipv6Cidr, let prefix = ipv6Prefix(text, field: "ipv6Cidr", of: subject) {
+                ipv6 = prefix
                 if let vpc {
                     if let block = vpc.ipv6Cidr {
                         if !block.contains(prefix) {
                             log.error(text.location, "\(subject): \(prefix) is outside the IPv6 block \(block) of VPC '\(vpc.name)'")
+                            subnetsWithBadBlocks.insert(index)
                         } else if !(44...64).contains(prefix.length) {
                             log.error(text.location, "\(subject): a subnet IPv6 block must be between /44 and /64, not /\(prefix.length)")
-                        } else {
-                            ipv6 = prefix
+                            subnetsWithBadBlocks.insert(index)
                         }
-                        if ipv6 == nil { subnetsWithBadBlocks.insert(index) }
                     } else {
                         log.error(text.location, "\(subject) has an IPv6 block, but VPC '\(vpc.name)' has no 'ipv6Cidr'")
+                        subnetsWithBadBlocks.insert(index)
                     }
                 }
             }
