@@ -265,7 +265,9 @@ public final class Replay {
         droppedCSV.write(decimal: UInt64(number))
         droppedCSV.write(byte: 0x2C)
         droppedCSV.write(time: time)
-        droppedCSV.write("," + port + "," + reason.name + ",")
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(csvField: port)
+        droppedCSV.write("," + reason.name + ",")
         if let key {
             droppedCSV.write(address: key.source)
             droppedCSV.write(byte: 0x2C)

@@ -66,6 +66,21 @@ final class TextFile {
         }
     }
 
+    /// One CSV field (RFC 4180 §2): as it is, or in double quotes with its quotes doubled when it
+    /// holds a comma, a quote or a line break, so that no value can split a record.
+    func write(csvField text: String) {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
+            write(text)
+            return
+        }
+        write(byte: UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\"") { write(byte: byte) }
+            write(byte: byte)
+        }
+        write(byte: UInt8(ascii: "\""))
+    }
+
     func write(bytes: [UInt8]) {
         reserve(bytes.count)
         bytes.withUnsafeBufferPointer { (buffer + used).update(from: $0.baseAddress!, count: $0.count) }

@@ -34,10 +34,10 @@ struct Describe: ParsableCommand {
         let name = topology ?? "default topology"
         let load = try topology.map { try TopologyFile.read($0) } ?? Topology.load(yaml: Topology.defaultYAML)
         guard let model = load.topology else {
-            for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: name) + "\n") }
+            printDiagnostics(load.diagnostics, file: name)
             throw CLIError("\(name): \(load.errors.count) error(s); run `privet validate` for the list")
         }
-        for warning in load.warnings { writeToStandardError(warning.rendered(file: name) + "\n") }
+        printDiagnostics(load.warnings, file: name)
         switch format {
         case .text: print(TopologyDescription(model).text, terminator: "")
         case .json: print(TopologyDescription(model).json)

@@ -6,9 +6,23 @@ import Topology
 func loadTopology(_ path: String, purpose: String) throws -> Topology {
     if path == "default" { return Topology.load(yaml: Topology.defaultYAML).topology! }
     let load = try TopologyFile.read(path)
-    for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: path) + "\n") }
+    printDiagnostics(load.diagnostics, file: path)
     guard let topology = load.topology else { throw CLIError("\(path): \(load.errors.count) error(s); nothing \(purpose)") }
     return topology
+}
+
+/// The most diagnostics printed for one file; compilers stop at a limit too (clang's
+/// -ferror-limit), since the first ones are what a reader acts on.
+let diagnosticLimit = 100
+
+/// Prints `diagnostics` (in file order) to standard error, the first `diagnosticLimit` of them,
+/// then how many more there were.
+func printDiagnostics(_ diagnostics: [Diagnostic], file: String) {
+    for diagnostic in diagnostics.prefix(diagnosticLimit) { writeToStandardError(diagnostic.rendered(file: file) + "\n") }
+    let rest = diagnostics.dropFirst(diagnosticLimit)
+    guard !rest.isEmpty else { return }
+    let errors = rest.filter { $0.severity == .error }.count, warnings = rest.count - errors
+    writeToStandardError("\(Diagnostic.escaped(file)): \(rest.count) more not shown (\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")); the first \(diagnosticLimit) are above\n")
 }
 
 struct Validate: ParsableCommand {
@@ -26,7 +40,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let load = try TopologyFile.read(topology)
-        for diagnostic in load.diagnostics { writeToStandardError(diagnostic.rendered(file: topology) + "\n") }
+        printDiagnostics(load.diagnostics, file: topology)
         guard load.topology != nil else {
             throw CLIError("\(topology): \(load.errors.count) error\(load.errors.count == 1 ? "" : "s")")
         }

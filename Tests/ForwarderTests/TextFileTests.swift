@@ -37,4 +37,24 @@ struct TextFileTests {
         try file.close()
         #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
     }
+
+    /// CSV fields per RFC 4180: quoted with inner quotes doubled when they hold a comma, a
+    /// quote or a line break, as they are otherwise; Python's csv module reads them back.
+    @Test func csvFieldsReadBackWhole() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("fields.csv")
+        let file = try TextFile(path: path)
+        let fields = ["web-a", "a,b", "say \"hi\"", "two\nlines", "cr\rhere", ""]
+        for (index, field) in fields.enumerated() {
+            if index > 0 { file.write(byte: UInt8(ascii: ",")) }
+            file.write(csvField: field)
+        }
+        file.write(byte: 0x0A)
+        try file.close()
+        #expect(try String(contentsOfFile: path, encoding: .utf8)
+                == "web-a,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\rhere\",\n")
+        let python = try runProgram("/usr/bin/python3", ["-c", "import csv,sys,json; print(json.dumps(next(csv.reader(open(sys.argv[1], newline='')))))", path])
+        #expect(python.output == "[\"web-a\", \"a,b\", \"say \\\"hi\\\"\", \"two\\nlines\", \"cr\\rhere\", \"\"]\n", "\(python.error)")
+    }
 }

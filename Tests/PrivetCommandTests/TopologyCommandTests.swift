@@ -8,6 +8,39 @@ import Topology
 struct TopologyCommandTests {
     static let examples = #filePath.components(separatedBy: "/Tests/")[0] + "/Examples/"
 
+    /// Thousands of overlapping subnets: one error each, the first 100 printed in file order,
+    /// then how many more; quickly.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func validateCapsWhatItPrints() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("overlaps.yaml")
+        var yaml = "region: us-east-1\nzones:\n  - {name: us-east-1a, id: use1-az1}\nvpcs:\n  - {name: v, cidr: 10.0.0.0/16}\nsubnets:\n"
+        for index in 0..<2000 { yaml += "  - {name: s\(index), vpc: v, zone: us-east-1a, cidr: 10.0.\(index % 4).0/24}\n" }
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runProgram(privetExecutable()!, ["validate", path])
+        #expect(result.status == 1)
+        let lines = result.error.split(separator: "\n")
+        #expect(lines.count == 102, "100 diagnostics, the count of the rest, the summary")
+        #expect(lines[100] == "\(path): 1896 more not shown (1896 errors, 0 warnings); the first 100 are above")
+        #expect(lines[101] == "Error: \(path): 1996 errors")
+    }
+
+    /// A file cannot write to the terminal through its diagnostics: an ESC sequence or a line
+    /// break in a quoted value is printed escaped, so no forged line appears.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func diagnosticsEscapeControlCharacters() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("forged.yaml")
+        try "region: \"us-east-1\\u001b[2J\\nfake.yaml:1:1: error: forged\\u2028\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try runProgram(privetExecutable()!, ["validate", path])
+        #expect(result.status == 1)
+        #expect(!result.error.contains("\u{1B}") && !result.error.contains("\u{2028}"))
+        #expect(!result.error.split(separator: "\n").contains { $0.hasPrefix("fake.yaml") })
+        #expect(result.error.contains("not 'us-east-1\\u{1B}[2J\\u{A}fake.yaml:1:1: error: forged\\u{2028}'"), "\(result.error)")
+    }
+
     @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
     func validateReportsEveryProblemWithItsPosition() throws {
         let folder = try ScratchFolder()

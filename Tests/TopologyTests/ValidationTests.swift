@@ -56,6 +56,36 @@ struct ValidationTests {
         #expect(ipv6.errors.count == 1, "\(ipv6.errors)")
     }
 
+    /// Names become namespace names, capture file names and CSV fields: letters, digits, '.',
+    /// '_' and '-' only, as AWS Name tags and file names bear them safely.
+    @Test(arguments: [("web a", " "), ("a,b", ","), ("x/y", "/"), ("café", "é"), ("two\nlines", "\\u{A}")])
+    func namesOfOtherCharacters(_ name: String, _ character: String) {
+        let quoted = "\"" + name.replacingOccurrences(of: "\n", with: "\\n") + "\""
+        expectDiagnostic(edited("{name: client, subnet: consumer-a}", "{name: ⁁\(quoted), subnet: consumer-a}"),
+                         "host name '\(name.replacingOccurrences(of: "\n", with: "\\u{A}"))' has the character '\(character)'; names are letters, digits, '.', '_' and '-'")
+    }
+
+    @Test func emptyAndOverlongNames() {
+        expectDiagnostic(edited("{name: client, subnet: consumer-a}", "{name: ⁁\"\", subnet: consumer-a}"), "a host name cannot be empty")
+        let long = String(repeating: "h", count: 256)
+        expectDiagnostic(edited("{name: client, subnet: consumer-a}", "{name: ⁁\(long), subnet: consumer-a}"),
+                         "is 256 characters long; at most 255")
+        #expect(Topology.load(yaml: edited("{name: client, subnet: consumer-a}", "{name: \(long.dropLast()), subnet: consumer-a}")).errors.isEmpty)
+    }
+
+    /// Domain names DNS can carry: labels of 1 to 63 characters, 253 in all.
+    @Test func domainNames() {
+        let zone = "hostedZones:\n  - name: ⁁corp.example\n    private: true\n    vpcs: [consumer]\n    records: [{name: db.corp.example, type: A, values: [10.2.1.50]}]\n"
+        #expect(Topology.load(yaml: baseYAML + zone.replacingOccurrences(of: "⁁", with: "")).errors.isEmpty)
+        expectDiagnostic(baseYAML + zone.replacingOccurrences(of: "corp.example\n", with: "corp..example\n"),
+                         "the name of hosted zone 'corp..example', 'corp..example', is not a domain name")
+        let label = String(repeating: "a", count: 64)
+        expectDiagnostic(baseYAML + zone.replacingOccurrences(of: "db.corp.example", with: "⁁\(label).corp.example").replacingOccurrences(of: "name: ⁁corp", with: "name: corp"),
+                         "a record name of hosted zone 'corp.example', '\(label).corp.example', is not a domain name")
+        expectDiagnostic(baseYAML + zone.replacingOccurrences(of: "corp.example\n", with: "\"corp example\"\n"),
+                         "has the character ' '; domain names here are letters, digits, '-' and '_'")
+    }
+
     @Test func subnetOutsideItsVPC() {
         expectDiagnostic(edited("cidr: 10.2.2.0/24}", "cidr: ⁁10.3.2.0/24}"),
                          "subnet 'consumer-b': 10.3.2.0/24 is outside the CIDR block 10.2.0.0/16 of VPC 'consumer'")

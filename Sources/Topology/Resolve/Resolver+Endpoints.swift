@@ -35,6 +35,8 @@ extension Resolver {
             }
             if kind == .gatewayLoadBalancer, let name = service.privateDnsName {
                 log.error(name.location, "\(subject) is a Gateway Load Balancer service; those cannot have a private DNS name")
+            } else if let name = service.privateDnsName {
+                checkDomainName(name, "the private DNS name of \(subject)")
             }
             var ipv4 = true, ipv6 = false
             if !service.supportedIpAddressTypes.isEmpty {
@@ -328,6 +330,7 @@ extension Resolver {
         for zone in spec.hostedZones {
             let name = Resolver.normalizedDomain(zone.name.value)
             let subject = "hosted zone '\(name)'"
+            checkDomainName(zone.name, "the name of \(subject)")
             var vpcRefs: [Ref<VPC>] = []
             if zone.isPrivate {
                 if zone.vpcs.isEmpty { log.error(zone.name.location, "\(subject) is private and needs at least one VPC in 'vpcs'") }
@@ -345,6 +348,7 @@ extension Resolver {
             var records: [HostedZone.Record] = []
             for record in zone.records {
                 let recordName = Resolver.normalizedDomain(record.name.value)
+                checkDomainName(record.name, "a record name of \(subject)")
                 guard recordName == name || recordName.hasSuffix("." + name) else {
                     log.error(record.name.location, "record '\(recordName)' is not inside \(subject)")
                     continue
@@ -358,13 +362,27 @@ extension Resolver {
                     default: break
                     }
                 }
-                if record.type.value == "CNAME" && record.values.count != 1 {
-                    log.error(record.location, "a CNAME record of \(subject) has exactly one value")
+                if record.type.value == "CNAME" {
+                    if record.values.count != 1 { log.error(record.location, "a CNAME record of \(subject) has exactly one value") }
+                    for value in record.values { checkDomainName(value, "the value of a CNAME record of \(subject)") }
                 }
                 records.append(HostedZone.Record(name: recordName, type: record.type.value, ttl: record.ttl?.value ?? 300,
                                                  values: record.values.map(\.value)))
             }
             topology.hostedZones.append(HostedZone(name: name, isPrivate: zone.isPrivate, vpcs: vpcRefs, records: records))
+        }
+    }
+
+    /// Reports a domain name that DNS cannot carry (RFC 1035 §2.3.4: labels of 1 to 63 octets,
+    /// 255 octets in all on the wire): labels of letters, digits, '-' and '_' (service labels
+    /// such as `_verify`), at most 253 characters written out.
+    func checkDomainName(_ name: Located<String>, _ what: String) {
+        let normalized = Resolver.normalizedDomain(name.value)
+        let labels = normalized.split(separator: ".", omittingEmptySubsequences: false)
+        if normalized.isEmpty || normalized.utf8.count > 253 || labels.contains(where: { $0.isEmpty || $0.utf8.count > 63 }) {
+            log.error(name.location, "\(what), '\(name.value)', is not a domain name: labels of 1 to 63 characters, 253 in all")
+        } else if let bad = normalized.unicodeScalars.first(where: { !$0.isASCII || !Directory.isNameCharacter(UInt8($0.value)) }) {
+            log.error(name.location, "\(what), '\(name.value)', has the character '\(bad)'; domain names here are letters, digits, '-' and '_'")
         }
     }
 

@@ -108,17 +108,6 @@ extension Resolver {
                     }
                 }
             }
-            // Overlap with the subnets of the same VPC seen so far.
-            if let vpcIndex {
-                for (otherIndex, other) in topology.subnets.enumerated() where other.vpc.index == vpcIndex {
-                    if let cidr, let otherCidr = other.cidr, cidr.overlaps(otherCidr) {
-                        log.error(subnet.cidr!.location, "\(subject): \(cidr) overlaps \(otherCidr) of subnet '\(other.name)' (line \(spec.subnets[otherIndex].name.location.line))")
-                    }
-                    if let ipv6, let otherIPv6 = other.ipv6Cidr, ipv6.overlaps(otherIPv6) {
-                        log.error(subnet.ipv6Cidr!.location, "\(subject): \(ipv6) overlaps \(otherIPv6) of subnet '\(other.name)' (line \(spec.subnets[otherIndex].name.location.line))")
-                    }
-                }
-            }
             let zone = self.zone(subnet.zone, for: subject) ?? placeholder()
             var table: Ref<RouteTable>
             if let vpcIndex {
@@ -133,11 +122,33 @@ extension Resolver {
                 name: subnet.name.value, id: resourceID(subnet.id, prefix: "subnet", kind: "subnet", name: subnet.name.value),
                 vpc: vpcIndex.map(Ref.init) ?? placeholder(), zone: zone, cidr: cidr, ipv6Cidr: ipv6, routeTable: table))
         }
+        reportOverlappingSubnets()
+    }
+
+    /// One error per subnet whose block overlaps a block of a subnet written before it in the
+    /// same VPC, naming the first such subnet and how many more there are.
+    func reportOverlappingSubnets() {
+        for vpc in topology.vpcs.indices {
+            let members = topology.subnets.indices.filter { topology.subnets[$0].vpc.index == vpc }
+            for ipv6 in [false, true] {
+                let written = members.filter { ipv6 ? topology.subnets[$0].ipv6Cidr != nil : topology.subnets[$0].cidr != nil }
+                let blocks = written.map { ipv6 ? topology.subnets[$0].ipv6Cidr! : topology.subnets[$0].cidr!.mapped }
+                for overlap in BlockOverlaps.find(blocks) {
+                    let subnet = written[overlap.block], other = written[overlap.first]
+                    let text = ipv6 ? spec.subnets[subnet].ipv6Cidr! : spec.subnets[subnet].cidr!
+                    let block = ipv6 ? "\(topology.subnets[subnet].ipv6Cidr!)" : "\(topology.subnets[subnet].cidr!)"
+                    let otherBlock = ipv6 ? "\(topology.subnets[other].ipv6Cidr!)" : "\(topology.subnets[other].cidr!)"
+                    let more = overlap.count > 1 ? " and \(overlap.count - 1) other subnet\(overlap.count == 2 ? "" : "s")" : ""
+                    log.error(text.location, "subnet '\(topology.subnets[subnet].name)': \(block) overlaps \(otherBlock) of subnet '\(topology.subnets[other].name)' (line \(spec.subnets[other].name.location.line))\(more)")
+                }
+            }
+        }
     }
 
     mutating func resolvePrefixLists() {
         for (index, list) in spec.prefixLists.enumerated() {
             prefixLists.add(list.id, index: index, log: log)
+            Directory.checkName(list.name, kind: "prefix list", log: log)
             let subject = "prefix list '\(list.id.value)'"
             let digits = list.id.value.dropFirst(3)
             if !list.id.value.hasPrefix("pl-") || !(8...17).contains(digits.count)

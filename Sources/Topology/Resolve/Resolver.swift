@@ -33,13 +33,47 @@ extension Topology {
 /// Names of one kind of resource, for looking references up (with a did-you-mean).
 struct Directory {
     let kind: String
+    /// Whether names must be of `nameCharacters` (IDs that have their own shape are checked
+    /// where they are read).
+    let checksCharacters: Bool
     private(set) var indices: [String: Int] = [:]
     private(set) var names: [String] = []
 
-    init(kind: String) { self.kind = kind }
+    init(kind: String, checksCharacters: Bool = true) {
+        self.kind = kind
+        self.checksCharacters = checksCharacters
+    }
 
-    /// Registers `name` at `index`; a second use of a name is an error at the second place.
+    /// The characters of a resource name: what AWS Name tags, file names, namespace names and
+    /// CSV fields all bear safely.
+    static func isNameCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    static let maximumNameLength = 255
+
+    /// Reports a name that is empty, too long, or of characters other than `isNameCharacter`'s.
+    static func checkName(_ name: Located<String>, kind: String, log: DiagnosticLog) {
+        if name.value.isEmpty {
+            log.error(name.location, "a \(kind) name cannot be empty")
+        } else if let bad = name.value.unicodeScalars.first(where: { !$0.isASCII || !isNameCharacter(UInt8($0.value)) }) {
+            log.error(name.location, "\(kind) name '\(name.value)' has the character '\(bad)'; names are letters, digits, '.', '_' and '-'")
+        } else if name.value.utf8.count > maximumNameLength {
+            log.error(name.location, "\(kind) name '\(name.value.prefix(20))...' is \(name.value.utf8.count) characters long; at most \(maximumNameLength)")
+        }
+    }
+
+    /// Registers `name` at `index`; a second use of a name is an error at the second place. A
+    /// name of other characters is an error too, and is registered all the same, so that its
+    /// references do not also fail.
     mutating func add(_ name: Located<String>, index: Int, log: DiagnosticLog) {
+        if checksCharacters { Directory.checkName(name, kind: kind, log: log) }
         if indices[name.value] != nil {
             log.error(name.location, "a \(kind) named '\(name.value)' is already defined; names must be unique")
             return
@@ -65,12 +99,12 @@ struct Resolver {
     var topology: Topology
 
     var zones = Directory(kind: "zone")
-    var zoneIDs = Directory(kind: "zone ID")
+    var zoneIDs = Directory(kind: "zone ID", checksCharacters: false)
     var accounts = Directory(kind: "account")
     var vpcs = Directory(kind: "VPC")
     var subnets = Directory(kind: "subnet")
     var routeTables = Directory(kind: "route table")
-    var prefixLists = Directory(kind: "prefix list")
+    var prefixLists = Directory(kind: "prefix list", checksCharacters: false)
     var hosts = Directory(kind: "host")
     var loadBalancers = Directory(kind: "load balancer")
     var targetGroups = Directory(kind: "target group")

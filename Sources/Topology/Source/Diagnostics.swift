@@ -40,15 +40,41 @@ public struct Diagnostic: Equatable, Sendable, CustomStringConvertible {
     public let location: FilePosition
     public let message: String
 
+    /// `message` quotes the file's own text; its control characters are escaped here, once.
     public init(_ severity: Severity, at location: FilePosition, _ message: String) {
         self.severity = severity
         self.location = location
-        self.message = message
+        self.message = Diagnostic.escaped(message)
     }
 
     /// `FILE:LINE:COLUMN: error: message`, the form compilers use and editors jump to.
     public func rendered(file: String) -> String {
-        "\(file):\(location.line):\(location.column): \(severity.rawValue): \(message)"
+        "\(Diagnostic.escaped(file)):\(location.line):\(location.column): \(severity.rawValue): \(message)"
+    }
+
+    /// `text` with every character that could move the terminal's cursor, change its state or
+    /// reorder what it shows written as `\u{XX}`: C0 and C1 controls (an ESC sequence, a newline
+    /// that would start a forged diagnostic), DEL, the Unicode line and paragraph separators,
+    /// and the bidirectional overrides and isolates (CVE-2021-42574). Compilers print such
+    /// characters escaped for the same reason.
+    public static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: needsEscape) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if needsEscape(scalar) {
+                result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
     }
 
     public var description: String { "\(location): \(severity.rawValue): \(message)" }
