@@ -30,8 +30,20 @@ public struct DataplaneConfiguration: Sendable {
     public var trackedUDPTimeout: Int64 = 30 * second
     public var trackedUDPStreamTimeout: Int64 = 180 * second
     public var trackedOtherTimeout: Int64 = 60 * second
-    /// Sessions the expiry sweep visits per batch.
+    /// A TCP session whose handshake has not finished after this long ends: the NLB keeps no
+    /// half-open connections, and a target must answer a new connection within 30 s
+    /// (aws-behaviour.md §1). A shorter idle timeout ends it sooner.
+    public var handshakeTimeout: Int64 = 30 * second
+    /// The expiry sweep visits the whole flow table at least once in this much of the clock.
+    public var sweepPeriod: Int64 = 10 * second
+    /// Sessions the expiry sweep visits per batch at the least.
     public var sweepBudget = 64
+    /// Sessions that expiry ends in one batch (or one timer tick) at most; the rest wait for the
+    /// next. It bounds the flow records a batch can leave for the caller to drain.
+    public var expiryBudget = 1024
+    /// How far into the queues of closed and half-open sessions a new flow looks for one to end
+    /// when its source-port pool or the flow table is full.
+    public var evictionScan = 256
     /// Source ports per (NLB address, target) pair (aws-behaviour.md §2: about 55,000).
     public var portsPerPool = 55_000
     /// The flow-log aggregation interval (AWS: 60 s or 600 s, default 600 s).

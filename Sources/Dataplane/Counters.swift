@@ -31,6 +31,8 @@ public final class Counters {
     public internal(set) var sessionsCreated: UInt64 = 0
     public internal(set) var sessionsExpired: UInt64 = 0
     public internal(set) var sessionsClosed: UInt64 = 0
+    /// Closed or half-open sessions ended early to make room for a new flow (Expiry.swift).
+    public internal(set) var sessionsEvicted: UInt64 = 0
     /// GWLB flows moved off an unhealthy appliance (`rebalance`).
     public internal(set) var flowsRebalanced: UInt64 = 0
 
@@ -113,6 +115,7 @@ public final class Counters {
         sessionsCreated = old.sessionsCreated
         sessionsExpired = old.sessionsExpired
         sessionsClosed = old.sessionsClosed
+        sessionsEvicted = old.sessionsEvicted
         flowsRebalanced = old.flowsRebalanced
     }
 }

@@ -35,6 +35,11 @@ public final class Dataplane {
     private var portCount: Int
     /// Finished flow-log intervals, drained by the caller.
     public let flowRecords: FlowRecordBuffer
+    /// Half-open and closed sessions, oldest first (Expiry.swift).
+    var halfOpen: SessionQueue
+    var closing: SessionQueue
+    /// The clock at the last sweep, which sets how far the next one goes.
+    var lastSweep: Int64?
 
     public init(tables: ForwardingTables, configuration: DataplaneConfiguration = DataplaneConfiguration()) {
         self.tables = tables
@@ -50,14 +55,18 @@ public final class Dataplane {
         unhealthyPolicy = .allocate(capacity: max(1, tables.targets.count))
         portCount = tables.ports.count
         // Up to 8 records a session (4 ENIs, 2 directions); per batch, at most one interval
-        // roll-over and one end per packet, and one end per swept session.
-        flowRecords = FlowRecordBuffer(capacity: 8 * (2 * PacketBatch.capacity + configuration.sweepBudget))
+        // roll-over, one end and one session given way per packet, and what expiry ends.
+        flowRecords = FlowRecordBuffer(capacity: 8 * (3 * PacketBatch.capacity + configuration.expiryBudget))
+        halfOpen = SessionQueue(capacity: configuration.flowCapacity)
+        closing = SessionQueue(capacity: configuration.flowCapacity)
         refreshFlags()
     }
 
     deinit {
         endpointAvailable.deallocate()
         unhealthyPolicy.deallocate()
+        halfOpen.deallocate()
+        closing.deallocate()
     }
 
     /// Refreshes the flags the fast path reads from the endpoint states and target health.
@@ -130,7 +139,7 @@ public final class Dataplane {
                 counters.dropped(reason)
             }
         }
-        sweep(now: batch.times[batch.count - 1], budget: configuration.sweepBudget)
+        expire(now: batch.times[batch.count - 1])
     }
 
     @inline(__always)
@@ -148,11 +157,11 @@ public final class Dataplane {
         }
         let hash = packet.key.hash(seed: configuration.seed)
         if let (session, direction) = flows.lookup(packet.key, hash: hash) {
-            let record = flows.sessions + session
-            if now &- record.pointee.lastSeen <= record.pointee.idleTimeout {
+            if !isExpired(flows.sessions + session, now: now) {
                 return established(packet, session: session, direction: direction, batch: batch, index: index, now: now)
             }
-            // Idle past its timeout: the flow is gone, and this packet is judged as a new one
+            // Idle past its timeout (or half-open past the handshake window): the flow is
+            // gone, and this packet is judged as a new one
             // (a non-SYN segment to an endpoint or NLB gets a RST, aws-behaviour.md §1; to a
             // GWLB it is dropped, §6).
             endSession(session, now: now, reason: .expired)
@@ -207,7 +216,9 @@ public final class Dataplane {
     func track(_ session: UnsafeMutablePointer<Session>, packet: ParsedPacket, direction: FlowDirection, bytes: Int,
                now: Int64) {
         if packet.isTCP {
-            session.pointee.tcpState = session.pointee.tcpState.after(packet.tcpFlags, direction: direction)
+            let state = session.pointee.tcpState.after(packet.tcpFlags, direction: direction)
+            if state == .closed && session.pointee.tcpState != .closed { queueClosing(session - flows.sessions, now: now) }
+            session.pointee.tcpState = state
         } else if direction == .reverse && packet.key.proto == IPProtocol.udp.rawValue && session.pointee.kind == .plain {
             // A reply makes a UDP flow a stream, tracked longer (EC2 connection tracking).
             session.pointee.idleTimeout = configuration.trackedUDPStreamTimeout
@@ -378,7 +389,7 @@ public final class Dataplane {
     /// A session for a flow forwarded as it is.
     private func plainSession(_ packet: ParsedPacket, egress: Int, ingress: Int, now: Int64, batch: PacketBatch,
                               index: Int) -> Verdict {
-        guard case .success(let session) = flows.insert(forward: packet.key, reverse: packet.key.reversed) else {
+        guard let session = insertSession(forward: packet.key, reverse: packet.key.reversed, now: now) else {
             return .drop(.flowTableFull)
         }
         let record = flows.sessions + session
@@ -411,9 +422,10 @@ public final class Dataplane {
         record.pointee.endpoint = UInt16.max
         record.pointee.endpointInterface = Session.none
         record.pointee.node = UInt16.max
-        // A TCP session starts from the initiator's SYN; one picked up mid-stream (allowed for
-        // tracked, untranslated flows) starts established.
+        // A TCP session starts from the initiator's SYN, half-open; one picked up mid-stream
+        // (allowed for tracked, untranslated flows) starts established.
         record.pointee.tcpState = packet.isTCP ? (packet.isSYN && !packet.isACK ? .synSent : .established) : .none
+        if record.pointee.tcpState == .synSent { queueHalfOpen(record - flows.sessions) }
     }
 
     // MARK: Interface endpoint → NLB → target
@@ -480,7 +492,7 @@ public final class Dataplane {
                           peerInterface: nodeENI) {
             return .drop(.securityGroupIngress)
         }
-        guard let natPort = ports.allocate(pool: pool) else { return .drop(.portExhausted) }
+        guard let natPort = allocatePort(pool: pool, now: now) else { return .drop(.portExhausted) }
         var reverse = packet.key
         reverse.sourceHigh = targetAddress.high
         reverse.sourceLow = targetAddress.low
@@ -488,7 +500,7 @@ public final class Dataplane {
         reverse.destinationLow = nodeAddress.low
         reverse.sourcePort = targetServicePort
         reverse.destinationPort = natPort
-        guard case .success(let session) = flows.insert(forward: packet.key, reverse: reverse) else {
+        guard let session = insertSession(forward: packet.key, reverse: reverse, now: now) else {
             ports.release(pool: pool, port: natPort)
             return .drop(.flowTableFull)
         }
@@ -572,6 +584,8 @@ public final class Dataplane {
 
     enum EndReason {
         case expired, closed, terminated
+        /// Closed or half-open, ended early to make room for a new flow.
+        case evicted
     }
 
     /// Ends a session: its source port back to the pool, its last flow-log interval recorded.
@@ -585,22 +599,9 @@ public final class Dataplane {
         switch reason {
         case .expired: counters.sessionsExpired &+= 1
         case .closed, .terminated: counters.sessionsClosed &+= 1
+        case .evicted: counters.sessionsEvicted &+= 1
         }
         flows.remove(index)
-    }
-
-    /// Visits up to `budget` sessions from the sweep cursor, ending those idle past their timeout.
-    public func sweep(now: Int64, budget: Int) {
-        var cursor = flows.sweepCursor
-        for _ in 0..<min(budget, flows.capacity) {
-            let session = flows.sessions + cursor
-            if session.pointee.inUse && now &- session.pointee.lastSeen > session.pointee.idleTimeout {
-                endSession(cursor, now: now, reason: session.pointee.tcpState == .closed ? .closed : .expired)
-            }
-            cursor += 1
-            if cursor == flows.capacity { cursor = 0 }
-        }
-        flows.sweepCursor = cursor
     }
 
     /// Ends every session (at the end of a replay), recording their last intervals; the records

@@ -4,8 +4,8 @@ import PacketWire
 //
 // Trade-offs, chosen for a hot path that must not allocate or stall:
 // - Fixed capacity. Sessions live in one preallocated array, buckets in another; nothing grows
-//   after start. A full table refuses the new session (the caller counts it); established
-//   sessions are never evicted to make room.
+//   after start. A full table refuses the new session; the caller may end a closed or half-open
+//   session and try again, never an established one.
 // - Two keys per session: the forward key (as the initiator sends) and the reverse key (as the
 //   responder sends, after any translation). Each key occupies one slot, so a reply is found with
 //   the same one lookup as the request.
@@ -15,8 +15,9 @@ import PacketWire
 //   full key. Buckets are sized for at most 50% slot load at capacity, where a failed insert
 //   (both buckets full) is vanishingly rare; it is counted like a full table, never an eviction.
 // - Removal clears its slots at once: no tombstones, no rehash.
-// - Expiry is the caller's: lazily when a lookup finds an idle session, and by a bounded sweep
-//   (`sweepCursor`) that visits a few sessions per batch.
+// - Expiry is the caller's (Expiry.swift): lazily when a lookup finds an idle session, from
+//   queues of half-open and closed sessions, and by a sweep (`sweepCursor`) over the part of the
+//   table ever used (`neverUsed`).
 
 /// One connection's state. The forward translation rewrites a forward packet so that it reads
 /// as `reverse.reversed`, and a reply packet so that it reads as `forward.reversed`: the two keys
@@ -96,7 +97,8 @@ public final class FlowTable {
     /// Sessions freed after use, to take first; then those never used, from `neverUsed` up.
     private let freeList: UnsafeMutablePointer<UInt32>
     private var freeCount = 0
-    private var neverUsed = 0
+    /// Sessions from here on have never been used (an expiry sweep need not visit them).
+    public private(set) var neverUsed = 0
     public private(set) var count = 0
     /// Where the next expiry sweep starts.
     public var sweepCursor = 0

@@ -67,7 +67,7 @@ extension Dataplane {
         case .resetNoFlow: return reset(packet, batch: batch, index: index, cause: .noFlow)
         case .interfaceEndpoint, .gatewayLoadBalancer: return .drop(.gatewayChain)
         }
-        guard case .success(let session) = flows.insert(forward: packet.key, reverse: packet.key.reversed) else {
+        guard let session = insertSession(forward: packet.key, reverse: packet.key.reversed, now: now) else {
             return .drop(.flowTableFull)
         }
         let record = flows.sessions + session
@@ -199,7 +199,7 @@ extension Dataplane {
         guard let (sessionIndex, direction) = found else { return .drop(.applianceInitiated) }
         let session = flows.sessions + sessionIndex
         guard session.pointee.kind == .gatewayLoadBalancer else { return .drop(.applianceInitiated) }
-        if now &- session.pointee.lastSeen > session.pointee.idleTimeout {
+        if isExpired(session, now: now) {
             endSession(sessionIndex, now: now, reason: .expired)
             return .drop(.applianceInitiated)
         }

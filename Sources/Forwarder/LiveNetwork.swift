@@ -353,7 +353,11 @@ public final class LiveNetwork: @unchecked Sendable {
                                  segmentLength: segmentLength, headroom: headroom)
                 }
             }
-            guard batch.count > 0 else { continue }
+            guard batch.count > 0 else {
+                // No packets: the timer's tick still ends the sessions whose time is up.
+                dataplane.expire(now: LiveNetwork.monotonic())
+                continue
+            }
             dataplane.process(batch, now: LiveNetwork.monotonic())
             for index in 0..<batch.count {
                 guard let port = batch.verdicts[index].port else { continue }

@@ -56,6 +56,9 @@ extension LiveReport {
         if network.tunnelSegmentations > 0 {
             lines.append("  cut into segments for a GWLB tunnel: \(network.tunnelSegmentations) super-packets, \(network.tunnelSegments) segments")
         }
+        if counters.sessionsEvicted > 0 {
+            lines.append("  closed or half-open sessions ended to make room for new flows: \(counters.sessionsEvicted)")
+        }
         if counters.flowsRebalanced > 0 { lines.append("  GWLB flows moved off unhealthy appliances: \(counters.flowsRebalanced)") }
         if network.tunnelMerges > 0 { lines.append("  merged out of a GWLB tunnel: \(network.tunnelMerges) super-packets") }
         if network.writeFailures > 0 { lines.append("  refused by a TUN device (queue full): \(network.writeFailures)") }

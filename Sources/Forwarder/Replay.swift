@@ -415,7 +415,8 @@ public final class Replay {
         for reason in DropReason.allCases where counters.drops(reason) > 0 { report.drops[reason.name] = counters.drops(reason) }
         if malformedUnadmitted > 0 { report.drops[DropReason.malformed.name, default: 0] += malformedUnadmitted }
         for cause in ResetCause.allCases where counters.resets(cause) > 0 { report.resetsSent[cause.name] = counters.resets(cause) }
-        report.sessions = ["created": counters.sessionsCreated, "expired": counters.sessionsExpired, "closed": counters.sessionsClosed]
+        report.sessions = ["created": counters.sessionsCreated, "expired": counters.sessionsExpired, "closed": counters.sessionsClosed,
+                           "evicted": counters.sessionsEvicted]
         report.ports = tables.ports.enumerated().map { index, port in
             let counts = counters.ports[index]
             return ReplayReport.PortLine(port: port.name,

@@ -114,6 +114,46 @@ extension AllocationTests {
 }
 
 extension AllocationTests {
+    /// Half-open sessions giving way (a pool of 64 ports under 2048 SYNs), and the queues and
+    /// sweep that expire them with no packets (a timer's ticks).
+    @Test func givingWayAndTimerExpiryAllocateNothing() {
+        let h = Harness { $0.flowCapacity = 1024; $0.portsPerPool = 64 }
+        let client = h.ipv4("client-a")
+        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
+        let batch = PacketBatch()
+        let slot = 128
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: slot * 256, alignment: 64)
+        defer { buffer.deallocate() }
+        var templates: [[UInt8]] = (0..<2048).map { Harness.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
+        let clientPort = h.port("client-a")
+        _ = h.send(Harness.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
+        allocation_counter_start()
+        var forwarded = 0
+        for round in 0..<8 {
+            batch.removeAll()
+            for index in 0..<256 {
+                let bytes = templates[round * 256 + index]
+                bytes.withUnsafeBytes { (buffer + index * slot).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                batch.append(buffer + index * slot, length: bytes.count, capacity: slot, ingressPort: clientPort)
+            }
+            h.dataplane.process(batch, now: Int64(round) * 1_000_000)
+            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
+            h.dataplane.flowRecords.drain { _ in }
+        }
+        for tick in 0..<100 {
+            h.dataplane.expire(now: 30_000_000_000 + Int64(tick) * 20_000_000)
+            h.dataplane.flowRecords.drain { _ in }
+        }
+        let allocations = allocation_counter_stop()
+        templates.removeAll()
+        #expect(forwarded == 2048)
+        #expect(h.dataplane.counters.sessionsEvicted == 2048 + 1 - 64)
+        #expect(h.dataplane.flows.count == 0, "every half-open session gone after the window")
+        #expect(allocations == 0, "\(allocations) allocations")
+    }
+}
+
+extension AllocationTests {
     /// The GWLB path: both directions of established flows into the tunnel, and both returns
     /// out of it, decapsulated; new flows and their choice of appliance included.
     @Test func tunnelledPacketsAllocateNothing() {

@@ -55,6 +55,22 @@ extension EndpointPathTests {
         return (syn, Seen(syn.bytes).sourcePort)
     }
 
+    /// Opens a connection through the web endpoint and finishes its handshake (the target's
+    /// SYN-ACK, the client's ACK), so that it is established; returns the NLB's source port.
+    @discardableResult
+    static func establish(_ h: Harness, client: String = "client-a", zone: String = "us-east-1a", sourcePort: UInt16 = 40000,
+                          at time: Double = 0) -> UInt16 {
+        let (syn, natPort) = open(h, client: client, zone: zone, sourcePort: sourcePort, at: time)
+        let target = h.tables.ports[syn.port!].name
+        let node = h.nodeENI("web-nlb", zone: zone).ipv4!
+        let endpoint = h.endpointENI("web-endpoint", zone: zone).ipv4!
+        let synAck = h.send(Harness.tcp(h.ipv4(target), 80, node, natPort, [.syn, .ack], seq: 0, ack: 1001), from: h.port(target), at: time)
+        #expect(synAck.port == h.port(client))
+        let ack = h.send(Harness.tcp(h.ipv4(client), sourcePort, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port(client), at: time)
+        #expect(ack.port == h.port(target))
+        return natPort
+    }
+
     @Test func theProviderCannotInitiate() {
         let h = Harness()
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
@@ -131,8 +147,7 @@ extension EndpointPathTests {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
-        let (syn, natPort) = Self.open(h, at: 0)
-        #expect(syn.port == h.port("web-a"))
+        let natPort = Self.establish(h)
         // 350 s of silence is still within the timeout; 351 s is past it.
         let kept = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"), at: 350)
         #expect(kept.port == h.port("web-a"))
@@ -222,16 +237,17 @@ extension EndpointPathTests {
         #expect(Self.open(a, seq: 99).0.port == Self.open(b, seq: 99).0.port, "deterministic")
     }
 
+    /// Established connections hold their ports: past the pool, a new one is refused.
     @Test func sourcePortsRunOutAfterThePool() {
         let h = Harness { $0.portsPerPool = 3 }
-        for attempt in 0..<3 { #expect(Self.open(h, sourcePort: UInt16(44000 + attempt)).0.port != nil) }
+        for attempt in 0..<3 { Self.establish(h, sourcePort: UInt16(44000 + attempt)) }
         #expect(Self.open(h, sourcePort: 44010).0.drop == .portExhausted)
         #expect(h.dataplane.counters.drops(.portExhausted) == 1)
     }
 
     @Test func aFullFlowTableRefusesNewFlowsAndKeepsOldOnes() {
         let h = Harness { $0.flowCapacity = 4 }
-        for attempt in 0..<4 { #expect(Self.open(h, sourcePort: UInt16(45000 + attempt)).0.port != nil) }
+        for attempt in 0..<4 { Self.establish(h, sourcePort: UInt16(45000 + attempt)) }
         #expect(Self.open(h, sourcePort: 45010).0.drop == .flowTableFull)
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
         let old = h.send(Harness.tcp(h.ipv4("client-a"), 45000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))

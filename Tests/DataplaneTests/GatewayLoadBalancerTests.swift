@@ -400,7 +400,7 @@ extension GatewayLoadBalancerTests {
     @Test func tcpIdleTimeoutDropsNonSYNSegments() {
         let h = Harness(yaml: inspectionYAML())
         let app = h.ipv4("app")
-        #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .syn), from: h.port("app")).port != nil)
+        Self.handshake(h)
         #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 349).port != nil)
         #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 700).drop == .gatewayNoFlow)
         #expect(h.send(Harness.tcp(h.website, 80, app, 40000, .ack), from: h.port("igw-app"), at: 700).drop == .gatewayNoFlow)
@@ -412,7 +412,7 @@ extension GatewayLoadBalancerTests {
     @Test func theListenerCanResetAndLengthenTheTimeout() {
         let h = Harness(yaml: inspectionYAML(listener: ", idleTimeout: 1000, sendTcpResetOnIdleTimeout: true"))
         let app = h.ipv4("app")
-        #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .syn), from: h.port("app")).port != nil)
+        Self.handshake(h)
         #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 999).port != nil)
         let late = h.send(Harness.tcp(app, 40000, h.website, 80, [.psh, .ack], seq: 5000, ack: 77, payload: 10),
                           from: h.port("app"), at: 2100)
@@ -420,6 +420,18 @@ extension GatewayLoadBalancerTests {
         let rst = Seen(late.bytes)
         #expect(rst.flags == .rst && rst.sequence == 77 && rst.source == h.website.description && rst.checksumsValid)
         #expect(h.dataplane.counters.resets(.gatewayNoFlow) == 1)
+    }
+
+    /// A TCP connection from app to the website through the appliances, handshake finished
+    /// (each segment there and back through the flow's appliance).
+    static func handshake(_ h: Harness) {
+        let app = h.ipv4("app")
+        for (packet, port) in [(Harness.tcp(app, 40000, h.website, 80, .syn), "app"),
+                               (Harness.tcp(h.website, 80, app, 40000, [.syn, .ack], seq: 0, ack: 1001), "igw-app"),
+                               (Harness.tcp(app, 40000, h.website, 80, .ack, seq: 1001, ack: 1), "app")] {
+            let out = h.send(packet, from: h.port(port))
+            #expect(h.send(Tunnelled.returned(out.bytes), from: out.port!).port != nil)
+        }
     }
 
     /// Other protocols idle 120 s; then a packet starts a new flow (a new cookie).

@@ -222,3 +222,60 @@ extension ReplayTests {
         #expect(try Self.read(output + "/dropped.pcap").count == 5)
     }
 }
+
+extension ReplayTests {
+    /// A flood of 200,000 SYNs that are never answered (100,000 a second for two seconds), from
+    /// one client through one endpoint zone, four times the NLB's source-port pool: the three
+    /// connections established before it lose no packet, and new connections after it (a second
+    /// later and a day later) get through; nothing is refused for want of a port or a session.
+    @Test func aSYNFloodDeniesNoOne() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let client = Self.interface(host: "client-a").ipv4!, web = Self.interface(host: "web-a").ipv4!
+        let endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!, node = Self.node(zone: "us-east-1a").ipv4!
+        let input = folder.file("in.pcap")
+        let writer = try CaptureWriter(path: input, linkType: .rawIP)
+        let start: Int64 = 1_700_000_000_000_000_000, millisecond: Int64 = 1_000_000
+        func write(_ packet: [UInt8], at time: Int64) { packet.withUnsafeBytes { writer.write($0, timestampNanoseconds: start + time) } }
+        // Three connections, established: the NLB's source ports are handed out from 10000.
+        for index in 0..<3 {
+            let port = UInt16(30000 + index), nat = UInt16(10000 + index)
+            write(Self.tcp(client, port, endpoint, 80, .syn, seq: 100), at: 0)
+            write(Self.tcp(web, 80, node, nat, [.syn, .ack], seq: 500, ack: 101), at: 0)
+            write(Self.tcp(client, port, endpoint, 80, .ack, seq: 101, ack: 501), at: 0)
+        }
+        // The flood, and each established connection sending data both ways every 10 ms.
+        var template = Self.tcp(client, 0, endpoint, 80, .syn, seq: 7)
+        for index in 0..<200_000 {
+            let time = 1000 * millisecond + Int64(index) * 10_000
+            let port = UInt16(1024 + index % 60000)
+            template[20] = UInt8(port >> 8)
+            template[21] = UInt8(port & 0xFF)
+            write(template, at: time)
+            if index % 1000 == 0 {
+                for connection in 0..<3 {
+                    let sequence = UInt32(101 + 10 * (index / 1000))
+                    write(Self.tcp(client, UInt16(30000 + connection), endpoint, 80, [.psh, .ack], seq: sequence, ack: 501, payload: 10), at: time)
+                    write(Self.tcp(web, 80, node, UInt16(10000 + connection), .ack, seq: 501, ack: sequence + 10), at: time)
+                }
+            }
+        }
+        write(Self.tcp(client, 61000, endpoint, 80, .syn), at: 4000 * millisecond)
+        write(Self.tcp(client, 61001, endpoint, 80, .syn), at: 86_400_000 * millisecond)
+        try writer.close()
+
+        let output = folder.file("out")
+        let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.drops.isEmpty, "\(report.drops)")
+        #expect(report.forwarded.packets == report.input.packets)
+        #expect((report.sessions["evicted"] ?? 0) > 140_000, "\(report.sessions)")
+        // Every data segment of the established connections reached the target with its port.
+        let toTarget = try Self.read(output + "/web-a.pcap")
+        let data = toTarget.filter { $0.count == 50 }
+        #expect(data.count == 600)
+        let toClient = try Self.read(output + "/client-a.pcap")
+        #expect(toClient.filter { $0[33] == 0x10 }.count == 600, "every ACK back to the client")
+        // The two late SYNs are the last packets the target saw.
+        #expect(toTarget.suffix(2).allSatisfy { $0[33] == 0x02 })
+    }
+}
