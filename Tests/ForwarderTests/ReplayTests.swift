@@ -171,17 +171,16 @@ struct ReplayTests {
         #expect(report.drops == ["endpoint-rejected": 1])
     }
 
-    @Test func eventFileErrorsNameTheLine() {
+    @Test func eventFileErrorsNameTheLine() throws {
         #expect(throws: ReplayEvent.ParseError.self) {
             try ReplayEvent.parse("1 target-sick web-targets/web-a\n", file: "e.txt", topology: Self.topology)
         }
-        do {
-            _ = try ReplayEvent.parse("1 target-healthy web-targets/web-z\n2 endpoint-rejected nope\nx y\n", file: "e.txt", topology: Self.topology)
-        } catch {
-            #expect(error.description.contains("e.txt:1: error: no host named 'web-z' in a VPC"))
-            #expect(error.description.contains("e.txt:2: error: no endpoint named 'nope'"))
-            #expect(error.description.contains("e.txt:3: error: expected TIME EVENT SUBJECT, found 2 words"))
+        let error = try #require(throws: ReplayEvent.ParseError.self) {
+            try ReplayEvent.parse("1 target-healthy web-targets/web-z\n2 endpoint-rejected nope\nx y\n", file: "e.txt", topology: Self.topology)
         }
+        #expect(error.description.contains("e.txt:1: error: no host named 'web-z' in a VPC"))
+        #expect(error.description.contains("e.txt:2: error: no endpoint named 'nope'"))
+        #expect(error.description.contains("e.txt:3: error: expected TIME EVENT SUBJECT, found 2 words"))
     }
 }
 

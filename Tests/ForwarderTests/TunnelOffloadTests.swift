@@ -178,11 +178,12 @@ struct SegmentCoalescerTests {
     }
 
     @Test(arguments: [false, true])
-    func segmentsOfOneSuperPacketMergeBack(ipv6: Bool) {
+    func segmentsOfOneSuperPacketMergeBack(ipv6: Bool) throws {
         let (original, segments) = Self.segments(ipv6: ipv6)
         let merged = Self.merge(segments)
         #expect(merged.count == 1)
-        guard let (device, bytes, header) = merged.first, let header else { return }
+        let (device, bytes, offloaded) = try #require(merged.first)
+        let header = try #require(offloaded, "a merged super-packet carries its offload header")
         #expect(device == 3 && bytes.count == original.count)
         #expect(header.needsChecksum && header.isSegmented && header.gsoSize == 1448 && header.gsoType == (ipv6 ? 4 : 1))
         #expect(Int(header.headerLength) == (ipv6 ? 60 : 40) && Int(header.checksumStart) == (ipv6 ? 40 : 20))

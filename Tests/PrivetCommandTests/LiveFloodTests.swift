@@ -48,7 +48,10 @@ extension LiveCommandTests {
         let run = try LiveRun(name: "live-flood", yaml: yaml)
         let flooded = Topology.load(yaml: yaml).topology!
         let endpoint = flooded[flooded.endpoints[0].interfaces[0]].ipv4!.description
-        guard case .vpc(let attackerENI) = flooded.hosts.first(where: { $0.name == "client-a" })!.placement else { return }
+        guard case .vpc(let attackerENI) = flooded.hosts.first(where: { $0.name == "client-a" })!.placement else {
+            Issue.record("client-a is not a VPC host")
+            return
+        }
         let attacker = flooded[attackerENI].ipv4!.description
 
         let server = try run.start("web-a", "iperf3", ["-s", "-1", "-p", "5201"])

@@ -15,7 +15,10 @@ struct ReplayCommandTests {
         let topologyPath = folder.file("topology.yaml")
         try Topology.defaultYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
-        guard case .vpc(let clientENI) = topology.hosts.first(where: { $0.name == "client-a" })!.placement else { return }
+        guard case .vpc(let clientENI) = topology.hosts.first(where: { $0.name == "client-a" })!.placement else {
+            Issue.record("client-a is not a VPC host")
+            return
+        }
         let client = topology[clientENI].ipv4!
         let endpoint = topology[topology.endpoints[0].interfaces[0]].ipv4!
         let capture = folder.file("in.pcap")
