@@ -1,11 +1,47 @@
 #!/usr/bin/env bash
-# Fuzzes the wire layer with libFuzzer and AddressSanitizer for SECONDS (default 60).
-# A crash leaves its input in .build-fuzz/ and exits non-zero.
+# Fuzzes what Privet reads from outside with libFuzzer and AddressSanitizer:
+#   wire       packet bytes through every validating view of the wire layer
+#   topology   topology files: YAML read, checked, resolved, described, compiled
+#   capture    pcap and pcapng files through libpcap, dissected and printed as `inspect` does
+#   dns        DNS queries to a VPC resolver, and responses read by the demo's stub
+# Usage: scripts/fuzz.sh [TARGET|all] [SECONDS] [-- LIBFUZZER-OPTIONS...]   (default: all, 60 s each)
+# e.g. scripts/fuzz.sh topology 0 -- -runs=10000000 to run ten million inputs.
+# Each target starts from its seeds in Fuzz/Seeds/ (and the topology target from Examples/ too)
+# and keeps what it finds in .build-fuzz/corpus/TARGET. A crash leaves its input in .build-fuzz/
+# and exits non-zero; the run ends by printing how many inputs each target ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds="${1:-60}"
-mkdir -p .build-fuzz/corpus
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name PacketWire \
-    Sources/PacketWire/*.swift Fuzz/WireFuzz.swift -o .build-fuzz/wire-fuzz
-cd .build-fuzz
-SWIFT_BACKTRACE=enable=no ./wire-fuzz -max_total_time="$seconds" -max_len=2048 corpus
+target="${1:-all}"
+seconds="${2:-60}"
+shift $(( $# > 2 ? 2 : $# ))
+[ "${1:-}" = "--" ] && shift
+case "$target" in
+    all) targets=(wire topology capture dns) ;;
+    wire|topology|capture|dns) targets=("$target") ;;
+    *) echo "usage: scripts/fuzz.sh [wire|topology|capture|dns|all] [SECONDS] [-- LIBFUZZER-OPTIONS...]" >&2; exit 2 ;;
+esac
+. scripts/lib/packages.sh
+ensure_packages libpcap-dev
+
+product() {
+    case "$1" in wire) echo WireFuzz ;; topology) echo TopologyFuzz ;; capture) echo CaptureFuzz ;; dns) echo DNSFuzz ;; esac
+}
+
+for name in "${targets[@]}"; do
+    # lld: gold fails on the sanitizers' debug information.
+    swift build --package-path Fuzz -c release --scratch-path .build-fuzz/spm --product "$(product "$name")" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
+done
+for name in "${targets[@]}"; do
+    corpus=.build-fuzz/corpus/$name
+    mkdir -p "$corpus"
+    seeds=(Fuzz/Seeds/"$name")
+    [ "$name" = topology ] && seeds+=(Examples)
+    limit=()
+    [ "$seconds" != 0 ] && limit=(-max_total_time="$seconds")
+    echo "== $name" >&2
+    log=.build-fuzz/$name.log
+    (cd .build-fuzz && SWIFT_BACKTRACE=enable=no "spm/release/$(product "$name")" "${limit[@]}" -max_len=16384 \
+        -print_final_stats=1 "corpus/$name" "${seeds[@]/#/../}" "$@") 2>&1 | tee "$log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|stat::number_of_executed_units" >&2
+    grep -q "stat::number_of_executed_units" "$log" || { echo "$name: the fuzzer stopped early; see $log" >&2; exit 1; }
+done

@@ -1,9 +1,9 @@
 // libFuzzer target for the wire layer: arbitrary bytes through every validating initialiser, and
-// through every accessor of what they accept. Built by scripts/fuzz.sh together with the
-// PacketWire sources (one module, so no import).
+// through every accessor of what they accept. Built and run by scripts/fuzz.sh.
+import PacketWire
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func wireFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+func wireFuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     // A private, writable copy: views are mutable, and libFuzzer's input is not ours to write.
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
     defer { buffer.deallocate() }

@@ -1,0 +1,3 @@
+import FuzzDriver
+
+runFuzzer { dnsFuzz($0, $1) }

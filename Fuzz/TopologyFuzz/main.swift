@@ -1,0 +1,3 @@
+import FuzzDriver
+
+runFuzzer { topologyFuzz($0, $1) }
