@@ -46,11 +46,11 @@ extension Dataplane {
         let flowHash = FlowHash.symmetric(packet.key, seed: configuration.seed)
         var choiceHash = Dataplane.applianceHash(packet.key, stickiness: tables.targetGroups[group].stickiness,
                                                  seed: configuration.seed)
-        // With every appliance unhealthy, each new flow gets one at random and keeps it (§6):
-        // random from the flow and its first packet's time, so that a replay chooses alike.
-        if balancer.isFailingOpen(balancer: balancerIndex, listener: 0, node: node) {
-            choiceHash = FlowHash.finalize(flowHash ^ UInt64(bitPattern: now) &* 0x9E37_79B9_7F4A_7C15)
-        }
+        // What tells this flow from the last one on its 5-tuple: in the packet, not the clock,
+        // so that a replay of a live run's capture chooses and tunnels alike.
+        let incarnation = FlowHash.finalize(flowHash ^ packet.firstPacketEntropy &* 0x9E37_79B9_7F4A_7C15)
+        // With every appliance unhealthy, each new flow gets one at random and keeps it (§6).
+        if balancer.isFailingOpen(balancer: balancerIndex, listener: 0, node: node) { choiceHash = incarnation }
         guard let (target, _) = balancer.choose(balancer: balancerIndex, listener: 0, node: node, hash: choiceHash),
               let appliance = appliance(target) else { return .drop(.noTarget) }
         // The appliance's security groups see the tunnel: UDP 6081 from the node (AWS's setup
@@ -80,10 +80,10 @@ extension Dataplane {
         record.pointee.appliancePort = UInt16(appliance.port)
         record.pointee.tunnel = (nodeAddress.value, appliance.address)
         // The tunnel's source port from a hash of the inner flow, in the dynamic range (RFC 8926
-        // §3.3, for the entropy of ECMP on the way); the cookie, a number of this flow from this
-        // start (the same again in a replay of its capture).
+        // §3.3, for the entropy of ECMP on the way); the cookie, a number of this flow from its
+        // first packet (the same again in a replay of its capture).
         record.pointee.natPort = 49152 | UInt16(truncatingIfNeeded: flowHash >> 50)
-        record.pointee.cookie = UInt32(truncatingIfNeeded: FlowHash.finalize(flowHash &+ UInt64(bitPattern: now)))
+        record.pointee.cookie = UInt32(truncatingIfNeeded: incarnation >> 32)
         counters.sessionsCreated &+= 1
         counters.balanced(endpoint: endpoint, node: Int(record.pointee.node), target: target, bytes: batch.lengths[index],
                           newFlow: true)

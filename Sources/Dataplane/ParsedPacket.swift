@@ -18,6 +18,17 @@ struct ParsedPacket {
     var isICMPError = false
 
     @inline(__always) var isTCP: Bool { key.proto == IPProtocol.tcp.rawValue }
+
+    /// What a flow's first packet carries that the next flow on the same 5-tuple most likely
+    /// will not: TCP's initial sequence number (the NLB hashes it too, aws-behaviour.md §1);
+    /// otherwise the IPv4 identification or IPv6 flow label, and the length. Read from the
+    /// packet alone, so a capture replayed gives what the live run gave.
+    @inline(__always)
+    var firstPacketEntropy: UInt64 {
+        if isTCP { return UInt64(sequence) }
+        let mark = ipv4.map { UInt64($0.identification) } ?? ipv6.map { UInt64($0.flowLabel) } ?? 0
+        return mark | UInt64(length) << 32
+    }
     @inline(__always) var isSYN: Bool { tcpFlags & 0x002 != 0 }
     @inline(__always) var isRST: Bool { tcpFlags & 0x004 != 0 }
     @inline(__always) var isACK: Bool { tcpFlags & 0x010 != 0 }

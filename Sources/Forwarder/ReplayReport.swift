@@ -39,6 +39,9 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
 
     public var input: Traffic = Traffic()
     public var unattributed: UInt64 = 0
+    /// TCP and UDP checksums that held only the pseudo-header sum (captured before a device with
+    /// checksum offload finished them), completed on the way in.
+    public var partialChecksumsCompleted: UInt64 = 0
     /// Frames that carry something other than IP (ARP, ...): not the fabric's to judge.
     public var notIP: UInt64 = 0
     public var forwarded: Traffic = Traffic()
@@ -73,6 +76,9 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
         lines.append(row("forwarded", forwarded))
         lines.append(row("dropped", dropped))
         if unattributed > 0 { lines.append("unattributed  \(String(unattributed).leftPadded(10)) packets (no ENI, gateway or service owns their addresses)") }
+        if partialChecksumsCompleted > 0 {
+            lines.append("partial checksums completed: \(partialChecksumsCompleted) (left for a device's checksum offload)")
+        }
         if notIP > 0 { lines.append("not IP        \(String(notIP).leftPadded(10)) packets (ARP and other protocols, skipped)") }
         lines.append("sessions: " + sessions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         if !drops.isEmpty {

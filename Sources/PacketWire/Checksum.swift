@@ -232,3 +232,32 @@ public enum InternetChecksum {
         return UInt16(truncatingIfNeeded: folded)
     }
 }
+
+/// Checksums a sender's kernel left for its device to finish.
+public enum PartialChecksum {
+    /// Completes the TCP or UDP checksum of the IP packet `bytes` when it holds only the
+    /// pseudo-header sum: what a kernel leaves for a device with checksum offload (Linux's
+    /// CHECKSUM_PARTIAL, virtio's NEEDS_CSUM), and what a capture on such a device records. Any
+    /// other value is left alone (completing a checksum that verifies would not change it).
+    /// Returns whether it completed one.
+    @discardableResult
+    public static func complete(_ bytes: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let first = bytes.first else { return false }
+        let proto: IPProtocol, segment: UnsafeMutableRawBufferPointer, pseudo: UInt32
+        if first >> 4 == 4, let ip = try? IPv4Packet(bytes), !ip.isFragment {
+            (proto, segment, pseudo) = (ip.protocol, ip.payload, ip.pseudoHeaderSum)
+        } else if first >> 4 == 6, let ip = try? IPv6Packet(bytes), !ip.isFragment {
+            (proto, segment, pseudo) = (ip.upperLayerProtocol, ip.upperLayer, ip.pseudoHeaderSum)
+        } else {
+            return false
+        }
+        guard proto == .tcp || proto == .udp, let offset = TransportChecksum.fieldOffset(proto),
+              segment.count >= offset + 2, let base = segment.nonEmptyBase,
+              base.readU16(at: offset) == InternetChecksum.fold(pseudo) else { return false }
+        // The field holds the pseudo-header sum: the sum over the segment is the whole sum.
+        var value = InternetChecksum.finish(InternetChecksum.sum(UnsafeRawPointer(base), count: segment.count))
+        if proto == .udp && value == 0 { value = 0xFFFF }
+        base.writeU16(value, at: offset)
+        return true
+    }
+}

@@ -434,12 +434,30 @@ extension GatewayLoadBalancerTests {
         }
     }
 
+    /// The cookie and, with every appliance unhealthy, the appliance come from the flow's first
+    /// packet, not the clock: the same packets a live run sent give the same tunnel in a replay of
+    /// their capture, whose clock is another.
+    @Test func cookieAndAllUnhealthyChoiceFollowThePacketNotTheClock() {
+        func tunnel(at time: Double, allUnhealthy: Bool) -> (String?, GWLBOptions?) {
+            let h = Harness(yaml: inspectionYAML())
+            if allUnhealthy { for target in h.tables.targets.indices { h.dataplane.setTargetHealth(target, healthy: false) } }
+            let out = h.send(Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 99), from: h.port("app"), at: time)
+            return (h.appliance(of: out), Tunnelled(out.bytes).options)
+        }
+        for allUnhealthy in [false, true] {
+            let live = tunnel(at: 3.25, allUnhealthy: allUnhealthy), replayed = tunnel(at: 1_700_000_000.5, allUnhealthy: allUnhealthy)
+            #expect(live.0 != nil && live.0 == replayed.0)
+            #expect(live.1 != nil && live.1 == replayed.1)
+        }
+    }
+
     /// Other protocols idle 120 s; then a packet starts a new flow (a new cookie).
     @Test func udpFlowsIdleAfter120Seconds() {
         let h = Harness(yaml: inspectionYAML())
         let first = Tunnelled(Self.open(h).bytes)
         #expect(Tunnelled(Self.open(h, at: 119).bytes).options == first.options)
-        let later = Tunnelled(Self.open(h, at: 300).bytes)
+        // A new flow from its first datagram (another one than the first flow's): a new cookie.
+        let later = Tunnelled(h.send(Harness.udp(h.ipv4("app"), 40000, h.website, 53, payload: 20), from: h.port("app"), at: 300).bytes)
         #expect(later.options != nil && later.options?.cookie != first.options?.cookie, "a new flow")
         #expect(h.dataplane.counters.sessionsExpired == 1)
     }

@@ -278,3 +278,43 @@ extension ReplayTests {
         #expect(toTarget.suffix(2).allSatisfy { $0[33] == 0x02 })
     }
 }
+
+extension ReplayTests {
+    /// A capture taken on a TUN device with offloads holds TCP and UDP checksums left partial (the
+    /// pseudo-header sum only) for the device to finish. Replay finishes them, so the translated
+    /// packets leave with valid checksums, as they do live; a checksum that is merely wrong stays
+    /// wrong.
+    @Test func partialChecksumsAreCompleted() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let client = Self.interface(host: "client-a").ipv4!, endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!
+        func partial(_ packet: [UInt8]) -> [UInt8] {
+            var bytes = packet
+            bytes.withUnsafeMutableBytes { buffer in
+                let ip = try! IPv4Packet(buffer)
+                let folded = InternetChecksum.fold(ip.pseudoHeaderSum)
+                buffer[ip.headerLength + 16] = UInt8(folded >> 8)
+                buffer[ip.headerLength + 17] = UInt8(folded & 0xFF)
+            }
+            return bytes
+        }
+        var wrong = Self.tcp(client, 40001, endpoint, 80, .syn, seq: 9)
+        wrong[37] ^= 0x5A
+        let input = folder.file("in.pcap")
+        try Self.writeCapture([partial(Self.tcp(client, 40000, endpoint, 80, .syn, seq: 7, payload: 100)), wrong], to: input)
+        let output = folder.file("out")
+        let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.partialChecksumsCompleted == 1)
+        let sent = try Self.read(output + "/web-a.pcap")
+        try #require(sent.count == 2)
+        func valid(_ bytes: [UInt8]) -> Bool {
+            var copy = bytes
+            return copy.withUnsafeMutableBytes { buffer in
+                let ip = try! IPv4Packet(buffer)
+                return try! TCPSegment(ip.payload).checksumIsValid(pseudoHeaderSum: ip.pseudoHeaderSum)
+            }
+        }
+        #expect(valid(sent[0]), "finished, then translated")
+        #expect(!valid(sent[1]), "a wrong checksum is not the fabric's to mend")
+    }
+}
