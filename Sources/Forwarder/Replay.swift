@@ -47,6 +47,8 @@ public final class Replay {
     private var rejects: [RejectKey: (packets: UInt64, bytes: UInt64, start: Int64, end: Int64)] = [:]
     private var rejectOrder: [RejectKey] = []
     private var report = ReplayReport()
+    /// The VPC resolvers, answering the queries sent to them as live mode does.
+    private var resolver: VPCResolver
     private var dataplaneTime: Double = 0
     private var eventIndex = 0
     private var firstTime: Int64?
@@ -68,6 +70,7 @@ public final class Replay {
         self.topology = topology
         self.options = options
         dataplane = Dataplane(tables: topology.forwardingTables(), configuration: options.configuration)
+        resolver = VPCResolver(topology)
         writers = [CaptureWriter?](repeating: nil, count: dataplane.tables.ports.count)
         pool = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64)
         do {
@@ -221,6 +224,14 @@ public final class Replay {
             if let port = batch.verdicts[index].port {
                 report.forwarded.packets += 1
                 report.forwarded.bytes += UInt64(bytes.count)
+                if case .resolver(let vpc) = dataplane.tables.ports[port].kind {
+                    // The resolver answers from the VPC's view, back to the querying port, at
+                    // the query's time.
+                    if let reply = resolver.answer(batch.bytes(index), vpc: vpc) {
+                        reply.withUnsafeBytes { writer(for: batch.ingressPorts[index])?.write($0, timestampNanoseconds: time) }
+                    }
+                    continue
+                }
                 writer(for: port)?.write(bytes, timestampNanoseconds: time)
             } else if let reason = batch.verdicts[index].dropReason {
                 report.dropped.packets += 1
@@ -393,6 +404,7 @@ public final class Replay {
             // Endpoint states set by events survive the reload.
             let states = dataplane.endpointStates
             dataplane.replaceTables(topology.forwardingTables())
+            resolver = VPCResolver(topology)
             for (index, state) in states.enumerated() { dataplane.setEndpointState(index, state) }
         }
     }
@@ -447,6 +459,7 @@ public final class Replay {
             report.flowsByTargetZone[zone, default: 0] += counts.flows
         }
         report.flowRecordsLost = dataplane.flowRecords.lost
+        report.resolver = ReplayReport.ResolverLine(answered: resolver.answered, malformed: resolver.malformed)
     }
 
     static func monotonic() -> Double {

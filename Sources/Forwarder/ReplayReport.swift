@@ -30,6 +30,12 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
         public var flows: UInt64
     }
 
+    /// Queries the VPC resolvers answered (FORMERR included), and those too malformed to answer.
+    public struct ResolverLine: Encodable, Equatable, Sendable {
+        public var answered: UInt64 = 0
+        public var malformed: UInt64 = 0
+    }
+
     public struct EndpointLine: Encodable, Equatable, Sendable {
         public var endpoint: String
         public var flows: UInt64
@@ -56,6 +62,7 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
     public var flowsByTargetZone: [String: UInt64] = [:]
     public var flowRecords: UInt64 = 0
     public var flowRecordsLost: UInt64 = 0
+    public var resolver = ResolverLine()
     public var events: Int = 0
     /// Where reading the capture stopped, when it could not be read to its end
     /// (`FILE: packet N: reason`); every packet before that place was replayed.
@@ -111,6 +118,9 @@ public struct ReplayReport: Encodable, Equatable, Sendable {
             lines.append("  \(port.port.padding(toLength: 28, withPad: " ", startingAt: 0))\(String(port.received.packets).leftPadded(10)) / \(String(port.sent.packets).leftPadded(10))")
         }
         lines.append("flow log: \(flowRecords) records" + (flowRecordsLost > 0 ? ", \(flowRecordsLost) lost" : ""))
+        if resolver.answered + resolver.malformed > 0 {
+            lines.append("resolver: \(resolver.answered) queries answered, \(resolver.malformed) malformed")
+        }
         if let captureError { lines.append("stopped early: \(captureError); the packets before it were replayed") }
         return lines.joined(separator: "\n") + "\n"
     }

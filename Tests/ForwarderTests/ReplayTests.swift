@@ -318,3 +318,47 @@ extension ReplayTests {
         #expect(!valid(sent[1]), "a wrong checksum is not the fabric's to mend")
     }
 }
+
+extension ReplayTests {
+    /// A query to a VPC's resolver in a capture is answered as live mode answers it, from that
+    /// VPC's split-horizon view, into the querying host's capture at the query's time: the
+    /// service's private DNS name gives the endpoint's ENIs inside the consumer VPC, the public
+    /// answer in the partner's.
+    @Test func theResolverAnswersInReplay() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let view = DNSView(Self.topology)
+        var packets: [[UInt8]] = []
+        var expected: [(host: String, addresses: [IPv4Address])] = []
+        for (host, id) in [("client-a", UInt16(7)), ("partner-client", 8)] {
+            let eni = Self.interface(host: host)
+            let vpc = Self.topology.vpcs.firstIndex { $0.id == Self.topology[Self.topology[eni.subnet].vpc].id }!
+            let resolver = Self.topology.vpcs[vpc].resolver
+            packets.append(PacketBuilder.ipv4Packet(IPv4Fields(source: eni.ipv4!, destination: resolver),
+                                                    .udp(UDPFields(sourcePort: 33000, destinationPort: 53)),
+                                                    payload: DNSMessage.query(id: id, name: "api.privet.example", type: DNSRecordCode.a)))
+            guard case .ipv4(let addresses) = view.resolve("api.privet.example", type: .a, from: vpc) else {
+                Issue.record("no A records for api.privet.example in \(host)'s VPC")
+                return
+            }
+            expected.append((host, addresses))
+        }
+        #expect(expected[0].addresses != expected[1].addresses, "split horizon: two views")
+        let input = folder.file("in.pcap")
+        try Self.writeCapture(packets, to: input)
+        let output = folder.file("out")
+        let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.resolver.answered == 2)
+        for (host, addresses) in expected {
+            let replies = try Self.read(output + "/\(host).pcap")
+            try #require(replies.count == 1, "\(host)")
+            var reply = replies[0]
+            let message = reply.withUnsafeMutableBytes { buffer in
+                Array((try! UDPDatagram(try! IPv4Packet(buffer).payload)).payload)
+            }
+            let answer = try #require(DNSMessage.addresses(inResponse: message))
+            #expect(answer.code == 0 && answer.addresses.sorted { $0.value < $1.value } == addresses.sorted { $0.value < $1.value }, "\(host)")
+        }
+        #expect(!(try FileManager.default.contentsOfDirectory(atPath: output)).contains { $0.hasPrefix("resolver") })
+    }
+}
