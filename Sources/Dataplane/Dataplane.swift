@@ -200,6 +200,13 @@ public final class Dataplane {
             } else {
                 packet.rewrite(as: session.pointee.forward.reversed, delta: session.pointee.reverseDelta)
             }
+            if session.pointee.proxyHeader.length > 0 {
+                if direction == .forward {
+                    if let refusal = proxyForward(packet, session: session, batch: batch, index: packetIndex) { return .drop(refusal) }
+                } else {
+                    proxyReverse(packet, session: session)
+                }
+            }
             if packet.isSYN && session.pointee.clampMSS {
                 packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
             }
@@ -422,6 +429,7 @@ public final class Dataplane {
         record.pointee.endpoint = UInt16.max
         record.pointee.endpointInterface = Session.none
         record.pointee.node = UInt16.max
+        record.pointee.proxyHeader = .none
         // A TCP session starts from the initiator's SYN, half-open; one picked up mid-stream
         // (allowed for tracked, untranslated flows) starts established.
         record.pointee.tcpState = packet.isTCP ? (packet.isSYN && !packet.isACK ? .synSent : .established) : .none
@@ -513,6 +521,7 @@ public final class Dataplane {
         record.pointee.endpoint = UInt16(endpoint)
         record.pointee.endpointInterface = UInt32(interface)
         record.pointee.node = UInt16(nodeIndex(balancer: balancerIndex, node: node))
+        record.pointee.proxyHeader = proxyHeader(forGroup: tables.targets[target].targetGroup, endpoint: endpoint, syn: packet)
         record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
         record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
         counters.sessionsCreated &+= 1

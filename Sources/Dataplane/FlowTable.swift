@@ -63,6 +63,8 @@ public struct Session {
     public var intervalStart: Int64
     /// GWLB flows: the outer IPv4 addresses of the tunnel, GWLB node and appliance.
     public var tunnel: (node: UInt32, appliance: UInt32)
+    /// Endpoint flows to a group with Proxy Protocol v2: where the header sits (ProxyHeader.swift).
+    public var proxyHeader: ProxyHeaderState
 
     public static let none = UInt32.max
 

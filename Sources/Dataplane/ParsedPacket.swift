@@ -26,7 +26,9 @@ struct ParsedPacket {
     @inline(__always)
     var firstPacketEntropy: UInt64 {
         if isTCP { return UInt64(sequence) }
-        let mark = ipv4.map { UInt64($0.identification) } ?? ipv6.map { UInt64($0.flowLabel) } ?? 0
+        // No Optional.map: unspecialised in debug builds, it allocates.
+        var mark: UInt64 = 0
+        if let ipv4 { mark = UInt64(ipv4.identification) } else if let ipv6 { mark = UInt64(ipv6.flowLabel) }
         return mark | UInt64(length) << 32
     }
     @inline(__always) var isSYN: Bool { tcpFlags & 0x002 != 0 }

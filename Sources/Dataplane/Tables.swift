@@ -234,15 +234,27 @@ public final class ForwardingTables {
         /// GWLB `target_failover`: `rebalance` moves the flows of an unhealthy appliance to a
         /// healthy one; `no_rebalance` (false) leaves them where they are.
         public var rebalance: Bool
+        /// A PROXY v2 header goes before the first data of each connection to a target.
+        public var proxyProtocol: Bool
+        /// The targets are reached over IPv6 (an `ipv6` group); otherwise over IPv4, an IPv6
+        /// client's flow translated.
+        public var ipv6Targets: Bool
+        /// Flows that do not come through a VPC endpoint reach the target from the client's own
+        /// address (`preserve_client_ip.enabled`).
+        public var preserveClientIp: Bool
 
         public init(name: String, crossZone: Bool, connectionTermination: Bool, targets: [Int],
-                    stickiness: Stickiness = .fiveTuple, rebalance: Bool = false) {
+                    stickiness: Stickiness = .fiveTuple, rebalance: Bool = false, proxyProtocol: Bool = false,
+                    ipv6Targets: Bool = false, preserveClientIp: Bool = true) {
             self.name = name
             self.crossZone = crossZone
             self.connectionTermination = connectionTermination
             self.targets = targets
             self.stickiness = stickiness
             self.rebalance = rebalance
+            self.proxyProtocol = proxyProtocol
+            self.ipv6Targets = ipv6Targets
+            self.preserveClientIp = preserveClientIp
         }
     }
 
@@ -285,6 +297,10 @@ public final class ForwardingTables {
     let cores: UnsafeMutablePointer<InterfaceCore>
     /// The GWLB endpoints' options, by endpoint, for the per-packet path.
     let tunnelOptions: UnsafeMutablePointer<(endpointID: UInt64, attachmentID: UInt64)>
+    /// AWS's PROXY v2 TLV of each endpoint (its ID), `proxyTLVStride` bytes apart, and its length.
+    let proxyTLVs: UnsafeMutableRawPointer
+    let proxyTLVLengths: UnsafeMutablePointer<UInt8>
+    static let proxyTLVStride = 32
     /// The IPv4 address of every GWLB node, where appliances send back (a handful: scanned).
     let gatewayNodes: UnsafeMutablePointer<UInt32>
     let gatewayNodeCount: Int
@@ -313,6 +329,15 @@ public final class ForwardingTables {
         }
         tunnelOptions = .allocate(capacity: max(1, endpoints.count))
         for (index, endpoint) in endpoints.enumerated() { (tunnelOptions + index).initialize(to: endpoint.tunnelOptions) }
+        let tlvs = UnsafeMutableRawPointer.allocate(byteCount: max(1, endpoints.count) * ForwardingTables.proxyTLVStride, alignment: 8)
+        let tlvLengths = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, endpoints.count))
+        for (index, endpoint) in endpoints.enumerated() {
+            let tlv = ProxyProtocolV2.awsEndpointTLV(endpoint.id)
+            tlv.withUnsafeBytes { (tlvs + index * ForwardingTables.proxyTLVStride).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            tlvLengths[index] = UInt8(tlv.count)
+        }
+        proxyTLVs = tlvs
+        proxyTLVLengths = tlvLengths
         let nodes = loadBalancers.filter(\.isGateway).flatMap { $0.nodes.compactMap { interfaces[$0.interface].ipv4?.value } }
         gatewayNodeCount = nodes.count
         gatewayNodes = .allocate(capacity: max(1, nodes.count))
@@ -322,7 +347,15 @@ public final class ForwardingTables {
     deinit {
         cores.deallocate()
         tunnelOptions.deallocate()
+        proxyTLVs.deallocate()
+        proxyTLVLengths.deallocate()
         gatewayNodes.deallocate()
+    }
+
+    /// AWS's PROXY v2 TLV for `endpoint`.
+    @inline(__always)
+    func proxyTLV(_ endpoint: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: proxyTLVs + endpoint * ForwardingTables.proxyTLVStride, count: Int(proxyTLVLengths[endpoint]))
     }
 
     /// Whether `address` is a GWLB node's.

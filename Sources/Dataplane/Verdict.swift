@@ -78,6 +78,9 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
     case loadBalancerDirectAccess
     /// DNS over TCP to the VPC resolver: Privet's resolver answers UDP only.
     case resolverNotUDP
+    /// A client's first data too large for the PROXY v2 header to go in front of it (past the
+    /// packet's buffer, or past 65,535 bytes): dropped, for the client to send again smaller.
+    case proxyHeaderNoRoom
 
     /// The reason as reports and the dropped-packets CSV spell it.
     public var name: String {
@@ -125,6 +128,7 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
         case .noRoomToEncapsulate: return "no-room-to-encapsulate"
         case .loadBalancerDirectAccess: return "load-balancer-direct-access"
         case .resolverNotUDP: return "resolver-not-udp"
+        case .proxyHeaderNoRoom: return "proxy-header-no-room"
         }
     }
 

@@ -6,7 +6,8 @@ import Topology
 /// node's own address to each target every interval. A TCP check succeeds on a SYN-ACK within the
 /// timeout; an HTTP check then sends `GET path` and succeeds on a status of 200 to 399 (AWS's
 /// default matcher). The probe is closed with a RST; a RST, another status or silence is a
-/// failure. `unhealthyThreshold` failures in a row mark the target unhealthy, `healthyThreshold`
+/// failure. To a group with Proxy Protocol v2, a probe's first bytes are a PROXY header with
+/// command LOCAL: it carries no client (aws-behaviour.md §3). `unhealthyThreshold` failures in a row mark the target unhealthy, `healthyThreshold`
 /// successes healthy again. The probes and their replies cross the dataplane on its health-check
 /// port, so security groups apply and the target sees the node's address. Runs on the
 /// forwarding thread, between batches.
@@ -23,6 +24,8 @@ public struct HealthChecker {
         var unhealthyThreshold: Int
         /// The path an HTTP check asks for; nil for a TCP check.
         var path: String?
+        /// The group has Proxy Protocol v2: the probe's data starts with a LOCAL header.
+        var proxyProtocol: Bool
         var healthy = true
         var streak = 0
         var due: Int64 = 0
@@ -62,7 +65,7 @@ public struct HealthChecker {
                 target: index, name: "\(target.name) in \(group.name)", node: nodeAddress, address: address, port: settings.port ?? target.port,
                 interval: Int64(settings.interval) * second, timeout: Int64(settings.timeout) * second,
                 healthyThreshold: settings.healthyThreshold, unhealthyThreshold: settings.unhealthyThreshold,
-                path: settings.protocolName == "HTTP" ? settings.path ?? "/" : nil,
+                path: settings.protocolName == "HTTP" ? settings.path ?? "/" : nil, proxyProtocol: group.proxyProtocolV2,
                 // Spread the first probes over the first interval.
                 due: now + Int64(settings.interval) * second * Int64(index % 8) / 8))
         }
@@ -130,13 +133,18 @@ public struct HealthChecker {
             return record(index, success: false, reason: "connection refused")
         }
         if flags.contains(.syn) && flags.contains(.ack) {
+            let header = checks[index].proxyProtocol ? HealthChecker.localHeader : []
             guard let path = checks[index].path else {
                 checks[index].probePort = nil
+                if !header.isEmpty {
+                    send(segment([.psh, .ack], payload: header))
+                    checks[index].sequence &+= UInt32(header.count)
+                }
                 send(segment(.rst))
                 return record(index, success: true, reason: "answered")
             }
             guard !checks[index].requested else { return nil }
-            let request = Array("GET \(path) HTTP/1.0\r\nHost: \(checks[index].address)\r\nUser-Agent: ELB-HealthChecker/2.0\r\n\r\n".utf8)
+            let request = header + Array("GET \(path) HTTP/1.0\r\nHost: \(checks[index].address)\r\nUser-Agent: ELB-HealthChecker/2.0\r\n\r\n".utf8)
             send(segment([.psh, .ack], payload: request))
             checks[index].sequence &+= UInt32(request.count)
             checks[index].requested = true
@@ -153,6 +161,14 @@ public struct HealthChecker {
         }
         return record(index, success: (200...399).contains(status), reason: "HTTP \(status)")
     }
+
+    /// A PROXY v2 header with command LOCAL: what a health check to a group with Proxy Protocol
+    /// v2 starts its data with.
+    static let localHeader: [UInt8] = {
+        var bytes = [UInt8](repeating: 0, count: ProxyProtocolV2.Offset.addresses)
+        _ = bytes.withUnsafeMutableBytes { ProxyProtocolV2.writeLocal(at: $0.baseAddress!) }
+        return bytes
+    }()
 
     private mutating func record(_ index: Int, success: Bool, reason: String) -> Change? {
         var check = checks[index]

@@ -3,30 +3,24 @@ import PacketIO
 import PacketWire
 
 /// What the forwarding loop keeps per packet of a batch for TUN offloads: the virtio header the
-/// packet came with, and for a packet whose checksum the kernel left to the device
-/// (VIRTIO_NET_HDR_F_NEEDS_CSUM) the partial checksum and address sum it arrived with.
+/// packet came with.
 ///
-/// The L4 checksum field of such a packet holds only the pseudo-header sum; the device on the
-/// far side sums [checksumStart, end) (ports, options and payload included) on top of it. So when
-/// the dataplane has translated the packet, the field must become the arrival value adjusted by
-/// the change of the addresses alone (RFC 1624 arithmetic, without the complement), whatever the
-/// dataplane's own incremental update wrote there: ports and the MSS option are summed by the
-/// device. Nothing is ever summed over the payload. Preallocated; nothing allocated per packet.
+/// The L4 checksum field of a packet whose checksum the kernel left to the device
+/// (VIRTIO_NET_HDR_F_NEEDS_CSUM) holds only the pseudo-header sum; the device on the far side sums
+/// [checksumStart, end) (ports, options and payload included) on top of it. So when the dataplane
+/// has changed the packet, the field must become the pseudo-header sum of the packet as it leaves
+/// (its addresses, maybe its length: a PROXY header put in front of the data), whatever the
+/// dataplane's own incremental update wrote there: everything else is summed by the device.
+/// Nothing is ever summed over the payload. Preallocated; nothing allocated per packet.
 final class OffloadLedger {
     private let headers = UnsafeMutablePointer<VirtioNetHeader>.allocate(capacity: PacketBatch.capacity)
-    private let partials = UnsafeMutablePointer<UInt16>.allocate(capacity: PacketBatch.capacity)
-    private let addressSums = UnsafeMutablePointer<UInt32>.allocate(capacity: PacketBatch.capacity)
 
     init() {
         headers.initialize(repeating: VirtioNetHeader(), count: PacketBatch.capacity)
-        partials.initialize(repeating: 0, count: PacketBatch.capacity)
-        addressSums.initialize(repeating: 0, count: PacketBatch.capacity)
     }
 
     deinit {
         headers.deallocate()
-        partials.deallocate()
-        addressSums.deallocate()
     }
 
     /// A packet Privet made itself (a probe): complete, no header.
@@ -40,10 +34,9 @@ final class OffloadLedger {
         headers[index] = header
         guard header.needsChecksum else { return header.isSegmented ? nil : 0 }
         let field = Int(header.checksumStart) + Int(header.checksumOffset)
-        guard let base = packet.baseAddress, field + 2 <= packet.count,
-              let sum = InternetChecksum.addressSum(ofPacket: base) else { return nil }
-        partials[index] = UInt16(bigEndian: base.loadUnaligned(fromByteOffset: field, as: UInt16.self))
-        addressSums[index] = sum
+        guard let base = packet.baseAddress, field + 2 <= packet.count, InternetChecksum.addressSum(ofPacket: base) != nil else {
+            return nil
+        }
         guard header.isSegmented else { return 0 }
         // checksumStart is where TCP begins; its data offset gives the header length.
         let transport = Int(header.checksumStart)
@@ -55,14 +48,18 @@ final class OffloadLedger {
     @inline(__always)
     func header(_ index: Int) -> VirtioNetHeader { headers[index] }
 
-    /// The header to write a forwarded packet behind, after mending its partial checksum.
+    /// The header to write a forwarded packet behind, after setting its partial checksum to the
+    /// pseudo-header sum of the packet as it is now (TCP's field sits 16 bytes into its header,
+    /// UDP's 6).
     @inline(__always)
     func departing(_ index: Int, packet: UnsafeMutableRawBufferPointer) -> UnsafePointer<VirtioNetHeader> {
         let header = headers[index]
-        if header.needsChecksum, let base = packet.baseAddress, let sum = InternetChecksum.addressSum(ofPacket: base) {
-            let delta = InternetChecksum.add(UInt32(~InternetChecksum.fold(addressSums[index])), sum)
-            base.storeBytes(of: InternetChecksum.applyToPartial(delta, to: partials[index]).bigEndian,
-                            toByteOffset: Int(header.checksumStart) + Int(header.checksumOffset), as: UInt16.self)
+        let start = Int(header.checksumStart)
+        if header.needsChecksum, let base = packet.baseAddress, start < packet.count,
+           let sum = InternetChecksum.addressSum(ofPacket: base) {
+            let proto: IPProtocol = header.checksumOffset == UInt16(UDPDatagram.Offset.checksum) ? .udp : .tcp
+            let partial = InternetChecksum.fold(InternetChecksum.pseudoHeaderSum(addressSum: sum, protocol: proto, length: packet.count - start))
+            base.storeBytes(of: partial.bigEndian, toByteOffset: start + Int(header.checksumOffset), as: UInt16.self)
         }
         return UnsafePointer(headers + index)
     }

@@ -189,13 +189,6 @@ public enum InternetChecksum {
         UInt32(foldToUInt16(UInt64(~fold(sumOfWords(old))) + UInt64(sumOfWords(new))))
     }
 
-    /// A partial checksum after a change: the pseudo-header sum a sender leaves in the field for
-    /// checksum offload is not complemented, so the delta adds straight on (P' = P + delta).
-    @inlinable @inline(__always)
-    public static func applyToPartial(_ delta: UInt32, to partial: UInt16) -> UInt16 {
-        foldToUInt16(UInt64(partial) + UInt64(delta))
-    }
-
     /// The sum of an IP packet's source and destination addresses (the part of the pseudo-header
     /// a NAT changes); nil when the version is neither 4 nor 6.
     @inlinable

@@ -134,6 +134,14 @@ public struct IPv4Packet {
         rewriteAddress(at: Offset.destination, to: address)
     }
 
+    /// Sets the total length (the packet grew or shrank), keeping the header checksum right.
+    @inlinable
+    public func setTotalLength(_ length: Int) {
+        let old = base.readU16(at: Offset.totalLength)
+        base.writeU16(UInt16(truncatingIfNeeded: length), at: Offset.totalLength)
+        base.writeU16(InternetChecksum.update(headerChecksum, old: old, new: UInt16(truncatingIfNeeded: length)), at: Offset.checksum)
+    }
+
     /// Decrements the TTL with an incremental header-checksum update (RFC 1624 §4 example).
     @inlinable
     public func decrementTTL() {

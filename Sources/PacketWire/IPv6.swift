@@ -184,6 +184,12 @@ public struct IPv6Packet {
         rewriteAddress(at: Offset.destination, to: address)
     }
 
+    /// Sets the payload length (the packet grew or shrank); IPv6 has no header checksum.
+    @inlinable
+    public func setPayloadLength(_ length: Int) {
+        base.writeU16(UInt16(truncatingIfNeeded: length), at: Offset.payloadLength)
+    }
+
     @inlinable
     public func decrementHopLimit() {
         base.writeU8(hopLimit &- 1, at: Offset.hopLimit)

@@ -136,3 +136,51 @@ extension TCPSegment {
                       at: Offset.checksum)
     }
 }
+
+extension TCPSegment {
+    /// Rewrites the sequence number, keeping the checksum right (RFC 1624).
+    @inlinable
+    public func setSequenceNumber(_ value: UInt32) { rewriteWord(at: Offset.sequence, to: value) }
+
+    /// Rewrites the acknowledgment number, keeping the checksum right (RFC 1624).
+    @inlinable
+    public func setAcknowledgmentNumber(_ value: UInt32) { rewriteWord(at: Offset.acknowledgment, to: value) }
+
+    /// Where the SACK option's blocks are (RFC 2018 §3: pairs of 32-bit left and right edges),
+    /// and how many; nil without a SACK option.
+    @inlinable
+    public var sackBlocks: (offset: Int, count: Int)? {
+        var offset = Offset.minimumHeader
+        while offset < headerLength {
+            let kind = base.readU8(at: offset)
+            if kind == 0 { return nil }
+            if kind == 1 { offset += 1; continue }
+            guard offset + 2 <= headerLength else { return nil }
+            let length = Int(base.readU8(at: offset + 1))
+            guard length >= 2, offset + length <= headerLength else { return nil }
+            if kind == 5 && length > 2 && (length - 2) % 8 == 0 { return (offset + 2, (length - 2) / 8) }
+            offset += length
+        }
+        return nil
+    }
+
+    /// The 32-bit word at `offset` of the header.
+    @inlinable
+    public func word(at offset: Int) -> UInt32 { base.readU32(at: offset) }
+
+    /// Rewrites the 32-bit word at `offset` (a sequence number, an option's edge), keeping the
+    /// checksum right: at an odd offset it straddles three checksum words, and each half is
+    /// summed byte-swapped.
+    @inlinable
+    public func rewriteWord(at offset: Int, to value: UInt32) {
+        let old = base.readU32(at: offset)
+        guard old != value else { return }
+        base.writeU32(value, at: offset)
+        if offset % 2 == 0 {
+            base.writeU16(InternetChecksum.update(checksum, old: old, new: value), at: Offset.checksum)
+        } else {
+            updateChecksumForOddRewrite(oldValue: UInt16(truncatingIfNeeded: old >> 16), newValue: UInt16(truncatingIfNeeded: value >> 16))
+            updateChecksumForOddRewrite(oldValue: UInt16(truncatingIfNeeded: old), newValue: UInt16(truncatingIfNeeded: value))
+        }
+    }
+}

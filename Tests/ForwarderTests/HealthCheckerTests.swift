@@ -71,4 +71,40 @@ struct HealthCheckerTests {
         for index in 0..<5 { back = round(&checker, at: 300 + 100 * Int64(index), status: "HTTP/1.1 301 Moved\r\n\r\n").change ?? back }
         #expect(back?.healthy == true && back?.reason == "5 checks in a row: HTTP 301", "200 to 399 is healthy")
     }
+
+    /// To a group with Proxy Protocol v2, the HTTP check's data starts with a PROXY v2 header of
+    /// command LOCAL (no client: the node made the connection itself), then the request; a TCP
+    /// check sends the header after the handshake, then closes with a RST after it.
+    @Test func checksOfAProxyProtocolGroupStartWithALocalHeader() throws {
+        let yaml = Topology.defaultYAML.replacingOccurrences(of: "    targets: [{host: web-a}, {host: web-b}]\n",
+                                                             with: "    targets: [{host: web-a}, {host: web-b}]\n    proxyProtocolV2: true\n")
+        let proxied = try #require(Topology.load(yaml: yaml).topology)
+        var checker = HealthChecker(topology: proxied, tables: proxied.forwardingTables(), now: 0)
+        let local: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A, 0x20, 0x00, 0x00, 0x00]
+        var sent: [[UInt8]] = []
+        _ = checker.poll(now: 100_000_000_000) { sent.append($0) }
+        let web = try #require(sent.compactMap(Self.read).first { $0.destinationPort == 80 && $0.destination.description == "10.10.1.4" })
+        var answer = Self.reply(to: web, [.syn, .ack], sequence: 5000)
+        var request: [[UInt8]] = []
+        _ = answer.withUnsafeMutableBytes { checker.receive($0) { request.append($0) } }
+        let get = try #require(request.first)
+        #expect(Array(get.suffix(from: 40).prefix(16)) == local)
+        #expect(String(decoding: get.suffix(from: 56), as: UTF8.self).hasPrefix("GET / HTTP/1.0\r\n"))
+
+        // The appliances' group has no header: a TCP check is a handshake and a RST.
+        let tcpYAML = yaml.replacingOccurrences(of: "healthCheck: {protocol: HTTP, path: /}", with: "healthCheck: {protocol: TCP}")
+        let tcpTopology = try #require(Topology.load(yaml: tcpYAML).topology)
+        var tcpChecker = HealthChecker(topology: tcpTopology, tables: tcpTopology.forwardingTables(), now: 0)
+        sent.removeAll()
+        _ = tcpChecker.poll(now: 100_000_000_000) { sent.append($0) }
+        let probe = try #require(sent.compactMap(Self.read).first { $0.destinationPort == 80 && $0.destination.description == "10.10.1.4" })
+        var synAck = Self.reply(to: probe, [.syn, .ack], sequence: 5000)
+        var closing: [[UInt8]] = []
+        let change = synAck.withUnsafeMutableBytes { tcpChecker.receive($0) { closing.append($0) } }
+        #expect(change == nil || change?.healthy == true)
+        let segments = closing.compactMap(Self.read)
+        #expect(segments.count == 2 && segments[0].flags == [.psh, .ack] && segments[1].flags == .rst)
+        #expect(Array(closing[0].suffix(from: 40)) == local)
+        #expect(segments[1].sequence == segments[0].sequence &+ 16, "the RST after the header")
+    }
 }

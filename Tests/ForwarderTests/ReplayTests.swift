@@ -362,3 +362,34 @@ extension ReplayTests {
         #expect(!(try FileManager.default.contentsOfDirectory(atPath: output)).contains { $0.hasPrefix("resolver") })
     }
 }
+
+extension ReplayTests {
+    /// Proxy Protocol v2 in replay: the target's capture holds the header where the handshake's
+    /// last ACK was, byte for byte the hand-made vector, then the data moved up by it.
+    @Test func proxyProtocolHeaderInTheTargetsCapture() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let yaml = Topology.defaultYAML.replacingOccurrences(of: "    targets: [{host: web-a}, {host: web-b}]\n",
+                                                             with: "    targets: [{host: web-a}, {host: web-b}]\n    proxyProtocolV2: true\n")
+        let topology = try #require(Topology.load(yaml: yaml).topology)
+        let client = Self.interface(host: "client-a").ipv4!, web = Self.interface(host: "web-a").ipv4!
+        let endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!, node = Self.node(zone: "us-east-1a").ipv4!
+        let input = folder.file("in.pcap")
+        try Self.writeCapture([
+            Self.tcp(client, 40000, endpoint, 80, .syn, seq: 1000),
+            Self.tcp(web, 80, node, 10000, [.syn, .ack], seq: 5000, ack: 1001),
+            Self.tcp(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 5001),
+            Self.tcp(web, 80, node, 10000, .ack, seq: 5001, ack: 1055),
+            Self.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 5),
+        ], to: input)
+        let output = folder.file("out")
+        let (report, _) = try Replay(topology: topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.forwarded.packets == 5)
+        let toTarget = try Self.read(output + "/web-a.pcap")
+        try #require(toTarget.count == 3)
+        #expect(Array(toTarget[1].dropFirst(40)) == proxyProtocolGolden)
+        #expect(Array(toTarget[2][24..<28]) == [0, 0, 0x04, 0x1F], "the data at 1055: after the header")
+        let toClient = try Self.read(output + "/client-a.pcap")
+        #expect(Array(toClient[1][28..<32]) == [0, 0, 0x03, 0xE9], "the header acknowledged: 1001 to the client")
+    }
+}

@@ -8,7 +8,7 @@ import Topology
 let liveUnavailable: String? = {
     if geteuid() != 0 { return "live tests need root (namespaces and TUN devices)" }
     if privetExecutable() == nil { return "the privet executable is not built beside the tests" }
-    for program in ["ip", "curl", "dig", "iperf3", "tshark", "python3", "nft"] where findInPath(program) == nil {
+    for program in ["ip", "curl", "dig", "iperf3", "tshark", "python3", "nft", "haproxy"] where findInPath(program) == nil {
         return "\(program) is not installed (scripts/test.sh installs it)"
     }
     return nil

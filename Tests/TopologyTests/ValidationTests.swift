@@ -86,6 +86,20 @@ struct ValidationTests {
                          "has the character ' '; domain names here are letters, digits, '-' and '_'")
     }
 
+    /// The NLB target-group attributes, where AWS allows them.
+    @Test func targetGroupAttributes() {
+        expectDiagnostic(edited("    protocol: TCP\n    port: 80\n", "    protocol: UDP\n    port: 80\n    proxyProtocolV2: ⁁true\n"),
+                         "target group 'servers': Proxy Protocol v2 is for TCP and TLS target groups, not UDP")
+        expectDiagnostic(edited("    protocol: TCP\n    port: 80\n", "    protocol: TCP\n    port: 80\n    ipAddressType: ⁁ipv6\n"),
+                         "target group 'servers' has IPv6 targets, but load balancer 'nlb' is not dualstack: it cannot reach them")
+        expectDiagnostic(edited("    protocol: TCP\n    port: 80\n", "    protocol: UDP\n    port: 80\n    targetType: ip\n    preserveClientIp: ⁁false\n"),
+                         "target group 'servers': client IP preservation cannot be turned off for IP targets over UDP")
+        let valid = edited("    protocol: TCP\n    port: 80\n", "    protocol: TCP\n    port: 80\n    proxyProtocolV2: true\n    targetType: ip\n    preserveClientIp: true\n")
+        let group = expectValid(valid)?.targetGroups.first
+        #expect(group?.proxyProtocolV2 == true && group?.targetType == .ip && group?.preserveClientIp == true)
+        #expect(expectValid(baseYAML)?.targetGroups.first?.preserveClientIp == true, "instance targets: on by default")
+    }
+
     @Test func subnetOutsideItsVPC() {
         expectDiagnostic(edited("cidr: 10.2.2.0/24}", "cidr: ⁁10.3.2.0/24}"),
                          "subnet 'consumer-b': 10.3.2.0/24 is outside the CIDR block 10.2.0.0/16 of VPC 'consumer'")

@@ -152,7 +152,9 @@ extension Topology {
             compiledTargetGroups.append(ForwardingTables.TargetGroup(name: group.name, crossZone: crossZone,
                                                                 connectionTermination: group.connectionTermination,
                                                                 targets: indices, stickiness: stickiness,
-                                                                rebalance: group.targetFailover == "rebalance"))
+                                                                rebalance: group.targetFailover == "rebalance",
+                                                                proxyProtocol: group.proxyProtocolV2, ipv6Targets: group.ipv6Targets,
+                                                                preserveClientIp: group.preserveClientIp))
         }
 
         let compiledBalancers = loadBalancers.map { balancer in

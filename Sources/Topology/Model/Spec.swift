@@ -165,6 +165,14 @@ public struct TargetGroupSpec {
     public var stickiness: Located<String>?
     /// GWLB `target_failover`: `no_rebalance` (default) or `rebalance`.
     public var targetFailover: Located<String>?
+    /// `proxy_protocol_v2.enabled`, default false.
+    public var proxyProtocolV2: Located<Bool>?
+    /// `ipv4` (default) or `ipv6`: the address family of the group's targets.
+    public var ipAddressType: Located<String>?
+    /// `instance` (default) or `ip`.
+    public var targetType: Located<String>?
+    /// `preserve_client_ip.enabled`; its default follows the target type and protocol.
+    public var preserveClientIp: Located<Bool>?
 }
 
 public struct TargetSpec {

@@ -276,6 +276,21 @@ public struct TargetGroup: Sendable {
     public var crossZone: CrossZone
     public var stickiness: String
     public var targetFailover: String
+    /// The NLB puts a PROXY v2 header before the first data of each connection it hands a
+    /// target (aws-behaviour.md §3).
+    public var proxyProtocolV2: Bool
+    /// The targets' address family: a dualstack NLB translates an IPv6 client's flow to an IPv4
+    /// target of an `ipv4` group.
+    public var ipv6Targets: Bool
+    public var targetType: TargetType
+    /// Whether a target sees the client's own address on flows that do not come through a VPC
+    /// endpoint (through one, it always sees the node's, aws-behaviour.md §3).
+    public var preserveClientIp: Bool
+
+    public enum TargetType: String, Sendable {
+        case instance
+        case ip
+    }
 }
 
 public struct EndpointService: Sendable {

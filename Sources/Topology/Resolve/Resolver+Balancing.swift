@@ -159,14 +159,53 @@ extension Resolver {
             if !geneve, let first = [group.stickiness, group.targetFailover].compactMap({ $0 }).first {
                 log.error(first.location, "\(subject): stickiness and target failover are Gateway Load Balancer settings; this group uses \(group.protocolName.value)")
             }
+            let attributes = networkAttributes(group, balancer: balancer, targets: targets, of: subject)
             topology.targetGroups.append(TargetGroup(
                 name: group.name.value, protocolName: group.protocolName.value, port: UInt16(port), vpc: vpc.map(Ref.init),
                 targets: targets, healthCheck: healthCheck(group, geneve: geneve, of: subject),
                 deregistrationDelay: group.deregistrationDelay?.value ?? 300,
                 connectionTermination: group.connectionTermination?.value ?? true,
                 crossZone: TargetGroup.CrossZone(rawValue: group.crossZone?.value ?? "") ?? .useLoadBalancerConfiguration,
-                stickiness: group.stickiness?.value ?? "5-tuple", targetFailover: group.targetFailover?.value ?? "no_rebalance"))
+                stickiness: group.stickiness?.value ?? "5-tuple", targetFailover: group.targetFailover?.value ?? "no_rebalance",
+                proxyProtocolV2: attributes.proxyProtocolV2, ipv6Targets: attributes.ipv6Targets, targetType: attributes.targetType,
+                preserveClientIp: attributes.preserveClientIp))
         }
+    }
+
+    /// A group's attributes for an NLB's flows, checked as AWS checks them (aws-behaviour.md §2,
+    /// §3): Proxy Protocol v2 on TCP and TLS groups; IPv6 targets behind a dualstack NLB, each
+    /// with an IPv6 address; client IP preservation by default for instance targets and for
+    /// UDP, and always for UDP and TCP_UDP IP targets.
+    func networkAttributes(_ group: TargetGroupSpec, balancer: LoadBalancer?, targets: [TargetGroup.Target], of subject: String)
+        -> (proxyProtocolV2: Bool, ipv6Targets: Bool, targetType: TargetGroup.TargetType, preserveClientIp: Bool) {
+        let protocolName = group.protocolName.value
+        let proxy = group.proxyProtocolV2?.value ?? false
+        if proxy, let written = group.proxyProtocolV2, !["TCP", "TLS"].contains(protocolName) {
+            log.error(written.location, "\(subject): Proxy Protocol v2 is for TCP and TLS target groups, not \(protocolName)")
+        }
+        let ipv6 = group.ipAddressType?.value == "ipv6"
+        if ipv6, let written = group.ipAddressType {
+            if protocolName == "GENEVE" {
+                log.error(written.location, "\(subject): a GENEVE target group's appliances are reached over IPv4")
+            } else if let balancer, !balancer.dualstack {
+                log.error(written.location, "\(subject) has IPv6 targets, but load balancer '\(balancer.name)' is not dualstack: it cannot reach them")
+            }
+            for target in targets where topology.networkInterfaces[target.interface.index].ipv6 == nil
+                && topology.subnets[topology.networkInterfaces[target.interface.index].subnet.index].ipv6Cidr == nil {
+                log.error(written.location, "\(subject) has IPv6 targets, but '\(topology.hosts[target.host.index].name)' has no IPv6 address")
+            }
+        }
+        let type = TargetGroup.TargetType(rawValue: group.targetType?.value ?? "instance") ?? .instance
+        let udp = protocolName == "UDP" || protocolName == "TCP_UDP"
+        var preserve = type == .instance || udp
+        if let written = group.preserveClientIp {
+            if type == .ip && udp && !written.value {
+                log.error(written.location, "\(subject): client IP preservation cannot be turned off for IP targets over \(protocolName)")
+            } else {
+                preserve = written.value
+            }
+        }
+        return (proxy, ipv6, type, preserve)
     }
 
     /// AWS's defaults for the group's kind, overridden by what the file says, each value checked

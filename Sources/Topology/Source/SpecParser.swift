@@ -189,6 +189,10 @@ struct SpecParser {
         group.crossZone = reader.choice("crossZone", ["true", "false", "use_load_balancer_configuration"])
         group.stickiness = reader.choice("stickiness", ["5-tuple", "3-tuple", "2-tuple"])
         group.targetFailover = reader.choice("targetFailover", ["no_rebalance", "rebalance"])
+        group.proxyProtocolV2 = reader.bool("proxyProtocolV2")
+        group.ipAddressType = reader.choice("ipAddressType", ["ipv4", "ipv6"])
+        group.targetType = reader.choice("targetType", ["instance", "ip"])
+        group.preserveClientIp = reader.bool("preserveClientIp")
         return group
     }
 
