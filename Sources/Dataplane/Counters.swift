@@ -90,11 +90,14 @@ public final class Counters {
     @inline(__always) func dropped(_ reason: DropReason) { dropCounts[Int(reason.rawValue)] &+= 1 }
     @inline(__always) func reset(_ cause: ResetCause) { resetCounts[Int(cause.rawValue)] &+= 1 }
 
-    @inline(__always) func balanced(endpoint: Int, node: Int, target: Int, bytes: Int, newFlow: Bool) {
+    /// A packet of a balanced flow, through an endpoint or not.
+    @inline(__always) func balanced(endpoint: Int?, node: Int, target: Int, bytes: Int, newFlow: Bool) {
         let add: UInt64 = newFlow ? 1 : 0
-        endpointCounts[endpoint].flows &+= add
-        endpointCounts[endpoint].packets &+= 1
-        endpointCounts[endpoint].bytes &+= UInt64(bytes)
+        if let endpoint {
+            endpointCounts[endpoint].flows &+= add
+            endpointCounts[endpoint].packets &+= 1
+            endpointCounts[endpoint].bytes &+= UInt64(bytes)
+        }
         nodeCounts[node].flows &+= add
         nodeCounts[node].packets &+= 1
         nodeCounts[node].bytes &+= UInt64(bytes)

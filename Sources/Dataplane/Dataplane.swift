@@ -179,14 +179,16 @@ public final class Dataplane {
         if session.pointee.kind == .gatewayLoadBalancer {
             return toAppliance(packet, session: index, direction: direction, batch: batch, index: packetIndex, now: now)
         }
-        if session.pointee.kind == .endpoint {
-            if direction == .forward && batch.wireLength(packetIndex, ipLength: packet.length) > configuration.endpointMTU {
-                return .drop(.endpointOversize)
-            }
+        if session.pointee.kind == .endpoint || session.pointee.kind == .loadBalancer {
             let endpoint = Int(session.pointee.endpoint)
-            // A provider may reject an endpoint that is already available: its flows stop.
-            if endpoint != Int(UInt16.max), !endpointAvailable[endpoint] {
-                return .drop(Dataplane.dropReason(for: endpointStates[endpoint]))
+            if session.pointee.kind == .endpoint {
+                if direction == .forward && batch.wireLength(packetIndex, ipLength: packet.length) > configuration.endpointMTU {
+                    return .drop(.endpointOversize)
+                }
+                // A provider may reject an endpoint that is already available: its flows stop.
+                if endpoint != Int(UInt16.max), !endpointAvailable[endpoint] {
+                    return .drop(Dataplane.dropReason(for: endpointStates[endpoint]))
+                }
             }
             let target = Int(session.pointee.target)
             // A session whose target was deregistered by a reload has none and keeps going.
@@ -195,23 +197,22 @@ public final class Dataplane {
                 endSession(index, now: now, reason: .terminated)
                 return reset(packet, batch: batch, index: packetIndex, cause: .unhealthyTarget)
             }
-            if direction == .forward {
-                packet.rewrite(as: session.pointee.reverse.reversed, delta: session.pointee.forwardDelta)
-            } else {
-                packet.rewrite(as: session.pointee.forward.reversed, delta: session.pointee.reverseDelta)
+            let key = direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed
+            let delta = direction == .forward ? session.pointee.forwardDelta : session.pointee.reverseDelta
+            guard let translated = translate(packet, to: key, delta: delta, batch: batch, index: packetIndex) else {
+                return .drop(.noRoomToTranslate)
             }
             if session.pointee.proxyHeader.length > 0 {
                 if direction == .forward {
-                    if let refusal = proxyForward(packet, session: session, batch: batch, index: packetIndex) { return .drop(refusal) }
+                    if let refusal = proxyForward(translated, session: session, batch: batch, index: packetIndex) { return .drop(refusal) }
                 } else {
-                    proxyReverse(packet, session: session)
+                    proxyReverse(translated, session: session)
                 }
             }
-            if packet.isSYN && session.pointee.clampMSS {
-                packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
-            }
-            if session.pointee.target != Session.none && endpoint != Int(UInt16.max) && session.pointee.node != UInt16.max {
-                counters.balanced(endpoint: endpoint, node: Int(session.pointee.node), target: target, bytes: bytes, newFlow: false)
+            if packet.isSYN && session.pointee.clampMSS { clampMSS(translated, session: session) }
+            if session.pointee.target != Session.none && session.pointee.node != UInt16.max {
+                counters.balanced(endpoint: endpoint == Int(UInt16.max) ? nil : endpoint, node: Int(session.pointee.node), target: target,
+                                  bytes: bytes, newFlow: false)
             }
         }
         track(session, packet: packet, direction: direction, bytes: bytes, now: now)
@@ -306,6 +307,8 @@ public final class Dataplane {
         case interfaceEndpoint(endpoint: Int, interface: Int)
         /// To a GWLB endpoint: the GWLB tunnels it to an appliance.
         case gatewayLoadBalancer(endpoint: Int)
+        /// To a listener of an NLB, at one of its nodes' addresses, from the NLB's own VPC.
+        case loadBalancer(balancer: Int, node: Int, listener: Int)
         case refuse(DropReason)
         /// A segment to an NLB node address for no flow: it gets a RST (aws-behaviour.md §1).
         case resetNoFlow
@@ -351,9 +354,14 @@ public final class Dataplane {
                     return .refuse(destination.isIPv4 ? .noSuchAddress : .denyAllIgwTraffic)
                 }
                 return .interfaceEndpoint(endpoint: endpoint, interface: owner)
-            case .loadBalancerNode:
-                // No session matched: the provider side cannot start a connection through the
-                // NLB (aws-behaviour.md §4); a later segment of a forgotten flow gets a RST (§1).
+            case .loadBalancerNode(let balancer, let node):
+                // A flow's first packet to a listener's port: a client of the NLB in its own VPC.
+                let first = packet.isTCP ? packet.isSYN && !packet.isACK : packet.key.proto == IPProtocol.udp.rawValue
+                if first, !tables.loadBalancers[balancer].isGateway, let listener = listener(balancer, taking: packet) {
+                    return .loadBalancer(balancer: balancer, node: node, listener: listener)
+                }
+                // No session matched: the provider side cannot start a connection back through
+                // the NLB (aws-behaviour.md §4); a later segment of a forgotten flow gets a RST (§1).
                 if packet.isTCP && packet.isSYN && !packet.isACK { return .refuse(.providerInitiated) }
                 if packet.isTCP && !packet.isRST { return .resetNoFlow }
                 return .refuse(.noSession)
@@ -379,6 +387,9 @@ public final class Dataplane {
                                 batch: batch, index: index, now: now)
         case .gatewayLoadBalancer(let endpoint):
             return gatewayFlow(packet, endpoint: endpoint, from: from, ingress: ingress, batch: batch, index: index, now: now)
+        case .loadBalancer(let balancer, let node, let listener):
+            return loadBalancerFlow(packet, balancer: balancer, node: node, listener: listener, from: from, ingress: ingress,
+                                    batch: batch, index: index, now: now)
         case .refuse(let reason):
             return .drop(reason)
         case .resetNoFlow:
@@ -436,103 +447,6 @@ public final class Dataplane {
         if record.pointee.tcpState == .synSent { queueHalfOpen(record - flows.sessions) }
     }
 
-    // MARK: Interface endpoint → NLB → target
-
-    private func endpointFlow(_ packet: ParsedPacket, endpoint: Int, interface: Int, from: Int?, ingress: Int,
-                              batch: PacketBatch, index: Int, now: Int64) -> Verdict {
-        guard endpointAvailable[endpoint] else { return .drop(Dataplane.dropReason(for: endpointStates[endpoint])) }
-        guard packet.isTCP else { return .drop(.endpointNotTCP) }
-        guard batch.wireLength(index, ipLength: packet.length) <= configuration.endpointMTU else { return .drop(.endpointOversize) }
-        if !packet.isSYN || packet.isACK {
-            return packet.isRST ? .drop(.noSession) : reset(packet, batch: batch, index: index, cause: .noFlow)
-        }
-        if let from, !egressAllowed(from, packet) { return .drop(.securityGroupEgress) }
-        if !tables.allows(interface, ingress: true, proto: .tcp, port: packet.key.destinationPort, peer: packet.key.source,
-                          peerInterface: from) {
-            return .drop(.securityGroupIngress)
-        }
-        guard let balancerIndex = tables.endpoints[endpoint].loadBalancer else { return .drop(.noLoadBalancerNode) }
-        // Plain loops: the generic algorithms allocate when they run unspecialised (debug builds).
-        // Fields are read in place: copying a table entry would retain its strings and arrays.
-        var listener = -1
-        for index in 0..<tables.loadBalancers[balancerIndex].listeners.count
-        where tables.loadBalancers[balancerIndex].listeners[index].port == packet.key.destinationPort {
-            listener = index
-            break
-        }
-        guard listener >= 0 else { return .drop(.noListener) }
-        let zone = tables.cores[interface].zone
-        var node = -1
-        for index in 0..<tables.loadBalancers[balancerIndex].nodes.count where tables.loadBalancers[balancerIndex].nodes[index].zone == zone {
-            node = index
-            break
-        }
-        guard node >= 0 else { return .drop(.noLoadBalancerNode) }
-        let nodeENI = tables.loadBalancers[balancerIndex].nodes[node].interface
-        let nodeInterface = tables.cores[nodeENI]
-        // The NLB's security groups see the client's address (aws-behaviour.md §3).
-        if nodeInterface.hasSecurityGroups
-            && !tables.allows(nodeENI, ingress: true, proto: .tcp, port: packet.key.destinationPort, peer: packet.key.source,
-                              peerInterface: from) {
-            return .drop(.securityGroupIngress)
-        }
-        let choiceHash = FlowHash.targetChoice(packet.key, initialSequence: packet.sequence, seed: configuration.seed)
-        guard let (target, pool) = balancer.choose(balancer: balancerIndex, listener: listener, node: node, hash: choiceHash) else {
-            return .drop(.noTarget)
-        }
-        let targetENI = tables.targets[target].interface
-        let targetServicePort = tables.targets[target].port
-        let targetInterface = tables.cores[targetENI]
-        guard case .host(let targetPort) = targetInterface.owner else { return .drop(.noTarget) }
-        // PrivateLink traffic reaches the target from the NLB node's address (§3).
-        let nodeAddress: FlowAddress
-        let targetAddress: FlowAddress
-        if packet.key.isIPv4 {
-            guard let a = nodeInterface.ipv4, let b = targetInterface.ipv4 else { return .drop(.noIPv6Path) }
-            nodeAddress = FlowAddress(a)
-            targetAddress = FlowAddress(b)
-        } else {
-            guard let a = nodeInterface.ipv6, let b = targetInterface.ipv6 else { return .drop(.noIPv6Path) }
-            nodeAddress = FlowAddress(a)
-            targetAddress = FlowAddress(b)
-        }
-        if !tables.allows(targetENI, ingress: true, proto: .tcp, port: targetServicePort, peer: nodeAddress,
-                          peerInterface: nodeENI) {
-            return .drop(.securityGroupIngress)
-        }
-        guard let natPort = allocatePort(pool: pool, now: now) else { return .drop(.portExhausted) }
-        var reverse = packet.key
-        reverse.sourceHigh = targetAddress.high
-        reverse.sourceLow = targetAddress.low
-        reverse.destinationHigh = nodeAddress.high
-        reverse.destinationLow = nodeAddress.low
-        reverse.sourcePort = targetServicePort
-        reverse.destinationPort = natPort
-        guard let session = insertSession(forward: packet.key, reverse: reverse, now: now) else {
-            ports.release(pool: pool, port: natPort)
-            return .drop(.flowTableFull)
-        }
-        let record = flows.sessions + session
-        start(record, kind: .endpoint, forwardPort: targetPort, reversePort: ingress,
-              timeout: tables.loadBalancers[balancerIndex].listeners[listener].idleTimeout, tcp: packet, now: now)
-        record.pointee.target = UInt32(target)
-        record.pointee.portAllocator = UInt32(pool)
-        record.pointee.natPort = natPort
-        record.pointee.endpoint = UInt16(endpoint)
-        record.pointee.endpointInterface = UInt32(interface)
-        record.pointee.node = UInt16(nodeIndex(balancer: balancerIndex, node: node))
-        record.pointee.proxyHeader = proxyHeader(forGroup: tables.targets[target].targetGroup, endpoint: endpoint, syn: packet)
-        record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
-        record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
-        counters.sessionsCreated &+= 1
-        counters.balanced(endpoint: endpoint, node: Int(record.pointee.node), target: target,
-                            bytes: batch.lengths[index], newFlow: true)
-        packet.rewrite(as: reverse.reversed, delta: record.pointee.forwardDelta)
-        packet.clampMSS(ipv4: configuration.mssClampIPv4, ipv6: configuration.mssClampIPv6)
-        track(record, packet: packet, direction: .forward, bytes: batch.lengths[index], now: now)
-        return .forward(targetPort)
-    }
-
     static func dropReason(for state: ForwardingTables.EndpointState) -> DropReason {
         switch state {
         case .available, .pending: return .endpointPending
@@ -569,11 +483,15 @@ public final class Dataplane {
             return tunnel(session, batch: batch, index: packetIndex)
         }
         let outgoing = direction == .forward ? session.pointee.forwardPort : session.pointee.reversePort
-        if session.pointee.kind == .endpoint {
+        if session.pointee.kind == .endpoint || session.pointee.kind == .loadBalancer {
             let outer = direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed
             // The quoted packet becomes the packet as its sender sent it.
             let original = direction == .forward ? session.pointee.reverse : session.pointee.forward
-            quote.translate(outer: packet, outerSource: outer.source, outerDestination: outer.destination, quoted: original)
+            if outer.family == packet.key.family {
+                quote.translate(outer: packet, outerSource: outer.source, outerDestination: outer.destination, quoted: original)
+            } else if let refusal = translateError(packet, quote: quote, outer: outer, quoted: original, batch: batch, index: packetIndex) {
+                return .drop(refusal)
+            }
         }
         session.pointee.lastSeen = now
         return .forward(Int(outgoing))

@@ -72,7 +72,8 @@ public final class FlowRecordBuffer {
             let bytes = forward ? session.bytes.forward : session.bytes.reverse
             // As sent, and as delivered (translated sessions deliver the other key reversed).
             let sent = forward ? session.forward : session.reverse
-            let delivered = session.kind == .endpoint ? (forward ? session.reverse.reversed : session.forward.reversed) : sent
+            let translated = session.kind == .endpoint || session.kind == .loadBalancer
+            let delivered = translated ? (forward ? session.reverse.reversed : session.forward.reversed) : sent
             let senderPort = Int(forward ? session.reversePort : session.forwardPort)
             let receiverPort = Int(forward ? session.forwardPort : session.reversePort)
             func add(_ interface: Int, _ key: FlowKey) {
@@ -87,6 +88,11 @@ public final class FlowRecordBuffer {
                 if session.node != UInt16.max, let node = tables.nodeInterface(globalNode: Int(session.node)) {
                     add(node, forward ? delivered : sent)
                 }
+            } else if session.kind == .loadBalancer, session.node != UInt16.max,
+                      let node = tables.nodeInterface(globalNode: Int(session.node)) {
+                // A client of the NLB in its VPC sends to the node's address: the node's ENI sees
+                // the client's side of the flow.
+                add(node, forward ? sent : delivered)
             } else if session.kind == .gatewayLoadBalancer, session.endpointInterface != Session.none {
                 // A GWLB endpoint's ENI sees the flow pass, as it is.
                 add(Int(session.endpointInterface), sent)

@@ -77,6 +77,9 @@ public enum SessionKind: UInt8, Sendable {
     case plain
     /// Consumer → interface endpoint → NLB → target, translated both ways.
     case endpoint
+    /// A host of an NLB's VPC → the NLB → target: the destination translated both ways, and the
+    /// source too unless the target group preserves the client's address.
+    case loadBalancer
     /// Through a GWLB endpoint: each direction goes GENEVE-encapsulated to the flow's appliance,
     /// and on by the route of the endpoint's subnet when the appliance sends it back.
     case gatewayLoadBalancer

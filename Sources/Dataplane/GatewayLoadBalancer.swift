@@ -65,7 +65,7 @@ extension Dataplane {
         case .plain(let port): egress = port
         case .refuse(let reason): return .drop(reason)
         case .resetNoFlow: return reset(packet, batch: batch, index: index, cause: .noFlow)
-        case .interfaceEndpoint, .gatewayLoadBalancer: return .drop(.gatewayChain)
+        case .interfaceEndpoint, .gatewayLoadBalancer, .loadBalancer: return .drop(.gatewayChain)
         }
         guard let session = insertSession(forward: packet.key, reverse: packet.key.reversed, now: now) else {
             return .drop(.flowTableFull)
@@ -143,6 +143,7 @@ extension Dataplane {
         let innerLength = batch.lengths[index]
         let innerIsIPv6 = batch.packets[index].load(as: UInt8.self) >> 4 == 6
         guard batch.prepend(index, bytes: GWLBTunnel.overhead) else { return .drop(.noRoomToEncapsulate) }
+        batch.tunnelBytes[index] = GWLBTunnel.overhead
         let ids = tables.tunnelOptions[Int(session.pointee.endpoint)]
         GWLBTunnel.writeOuter(at: batch.packets[index], source: IPv4Address(session.pointee.tunnel.node),
                               destination: IPv4Address(session.pointee.tunnel.appliance), sourcePort: session.pointee.natPort,
@@ -209,7 +210,9 @@ extension Dataplane {
         // From the flow's appliance, to the flow's node: outer addresses swapped (§6).
         guard ingress == Int(session.pointee.appliancePort), packet.key.sourceIPv4.value == session.pointee.tunnel.appliance,
               packet.key.destinationIPv4.value == session.pointee.tunnel.node else { return .drop(.gatewayWrongAppliance) }
-        batch.strip(index, bytes: geneve.base + geneve.headerLength - batch.packets[index], keeping: inner.length)
+        let outer = geneve.base + geneve.headerLength - batch.packets[index]
+        batch.strip(index, bytes: outer, keeping: inner.length)
+        batch.tunnelBytes[index] = -outer
         return .forward(Int(direction == .forward ? session.pointee.forwardPort : session.pointee.reversePort))
     }
 }

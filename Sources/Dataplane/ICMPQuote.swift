@@ -30,6 +30,24 @@ struct ICMPQuote {
         }
     }
 
+    /// The 4 bytes after the checksum (an MTU, a pointer, or unused).
+    var restOfHeader: UInt32 {
+        UInt32(message[4]) << 24 | UInt32(message[5]) << 16 | UInt32(message[6]) << 8 | UInt32(message[7])
+    }
+
+    /// Sets the quoted packet's TCP or UDP ports to `key`'s (the checksums are not the quote's
+    /// concern: the error's own is computed after).
+    func setPorts(_ key: FlowKey) {
+        let transport = ipv4Quote?.payload ?? ipv6Quote?.upperLayer
+        guard let transport, key.proto == IPProtocol.tcp.rawValue || key.proto == IPProtocol.udp.rawValue, transport.count >= 4 else {
+            return
+        }
+        transport[0] = UInt8(key.sourcePort >> 8)
+        transport[1] = UInt8(key.sourcePort & 0xFF)
+        transport[2] = UInt8(key.destinationPort >> 8)
+        transport[3] = UInt8(key.destinationPort & 0xFF)
+    }
+
     /// TCP and UDP ports are the first 4 bytes, which every ICMP error quotes (it quotes 8).
     private static func ports(_ transport: UnsafeMutableRawBufferPointer, into key: inout FlowKey) {
         guard key.proto == IPProtocol.tcp.rawValue || key.proto == IPProtocol.udp.rawValue, transport.count >= 4 else { return }

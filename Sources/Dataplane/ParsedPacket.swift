@@ -155,9 +155,14 @@ struct ParsedPacket {
     }
 
     /// The checksum deltas of rewriting a packet that reads as `old` so that it reads as `new`.
+    /// Between the families only the transport's changes: its pseudo-header sums the addresses,
+    /// and the length and protocol, which sum alike in both (RFC 7915 §4.5); the IP header is
+    /// written anew.
     static func deltas(from old: FlowKey, to new: FlowKey) -> (header: UInt32, transport: UInt32) {
         var addresses: UInt32
-        if old.isIPv4 {
+        if old.family != new.family {
+            addresses = InternetChecksum.add(UInt32(~InternetChecksum.fold(addressSum(old))), addressSum(new))
+        } else if old.isIPv4 {
             addresses = InternetChecksum.add(InternetChecksum.delta(old: old.sourceIPv4.value, new: new.sourceIPv4.value),
                                              InternetChecksum.delta(old: old.destinationIPv4.value, new: new.destinationIPv4.value))
         } else {
@@ -166,7 +171,20 @@ struct ParsedPacket {
         }
         let ports = InternetChecksum.add(InternetChecksum.delta(old: old.sourcePort, new: new.sourcePort),
                                          InternetChecksum.delta(old: old.destinationPort, new: new.destinationPort))
-        return (old.isIPv4 ? addresses : 0, InternetChecksum.add(addresses, ports))
+        return (old.isIPv4 && new.isIPv4 ? addresses : 0, InternetChecksum.add(addresses, ports))
+    }
+
+    /// The one's-complement sum of a key's two addresses, as its pseudo-header holds them.
+    static func addressSum(_ key: FlowKey) -> UInt32 {
+        func words(_ value: UInt64) -> UInt32 {
+            UInt32(value >> 48) + UInt32(value >> 32 & 0xFFFF) + UInt32(value >> 16 & 0xFFFF) + UInt32(value & 0xFFFF)
+        }
+        if key.isIPv4 {
+            let (source, destination) = (key.sourceIPv4.value, key.destinationIPv4.value)
+            return InternetChecksum.add(source >> 16 + source & 0xFFFF, destination >> 16 + destination & 0xFFFF)
+        }
+        return InternetChecksum.add(InternetChecksum.add(words(key.sourceHigh), words(key.sourceLow)),
+                                    InternetChecksum.add(words(key.destinationHigh), words(key.destinationLow)))
     }
 
     /// Lowers the MSS option of a SYN or SYN-ACK to the endpoint's clamp.

@@ -38,11 +38,14 @@ public struct ProxyHeaderState: Sendable, Equatable {
 }
 
 extension Dataplane {
-    /// The header a new connection to `group` gets, for a client that sent `packet` (its SYN).
+    /// The header a new connection to `group` gets, for a client that sent `packet` (its SYN):
+    /// with AWS's TLV when it came through `endpoint`.
     @inline(__always)
-    func proxyHeader(forGroup group: Int, endpoint: Int, syn packet: ParsedPacket) -> ProxyHeaderState {
+    func proxyHeader(forGroup group: Int, endpoint: Int?, syn packet: ParsedPacket) -> ProxyHeaderState {
         guard tables.targetGroups[group].proxyProtocol else { return .none }
-        let length = ProxyProtocolV2.length(ipv6: !packet.key.isIPv4, tlvLength: Int(tables.proxyTLVLengths[endpoint]))
+        var tlvLength = 0
+        if let endpoint { tlvLength = Int(tables.proxyTLVLengths[endpoint]) }
+        let length = ProxyProtocolV2.length(ipv6: !packet.key.isIPv4, tlvLength: tlvLength)
         return ProxyHeaderState(initialSequence: packet.sequence, length: UInt16(length), acknowledged: false)
     }
 
@@ -90,10 +93,11 @@ extension Dataplane {
         guard length + header <= batch.capacities[index], length + header <= Int(UInt16.max) else { return .proxyHeaderNoRoom }
         (base + dataStart + header).copyMemory(from: base + dataStart, byteCount: length - dataStart)
         let client = session.pointee.forward
-        let endpoint = Int(session.pointee.endpoint)
+        let endpoint = session.pointee.endpoint
+        let tlv = endpoint == UInt16.max ? UnsafeRawBufferPointer(start: nil, count: 0) : tables.proxyTLV(Int(endpoint))
         _ = ProxyProtocolV2.writeProxy(at: base + dataStart, source: client.sourceIPv6, destination: client.destinationIPv6,
                                        ipv6: !client.isIPv4, sourcePort: client.sourcePort, destinationPort: client.destinationPort,
-                                       tlv: tables.proxyTLV(endpoint))
+                                       tlv: tlv)
         batch.lengths[index] = length + header
         let bytes = batch.bytes(index)
         if let ipv4 = packet.ipv4 {

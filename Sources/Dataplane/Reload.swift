@@ -55,7 +55,7 @@ extension Dataplane {
                     : targetMap[Int(session.pointee.target)].map(UInt32.init) ?? Session.none
                 continue
             }
-            guard session.pointee.kind == .endpoint else { continue }
+            guard session.pointee.kind == .endpoint || session.pointee.kind == .loadBalancer else { continue }
             // A deregistered target's flows go on (deregistration_delay.connection_termination is
             // off by default, aws-behaviour.md §2), tied to no target any more.
             if session.pointee.target == Session.none || targetMap[Int(session.pointee.target)] == nil {
@@ -69,23 +69,32 @@ extension Dataplane {
                     : interfaceMap[Int(session.pointee.endpointInterface)].map(UInt32.init) ?? Session.none
                 continue
             }
+            // A flow through an endpoint needs its endpoint and ENI still there; a client of the
+            // NLB in its own VPC came through none.
+            let throughEndpoint = session.pointee.kind == .endpoint
+            let endpoint = throughEndpoint ? endpointMap[Int(session.pointee.endpoint)] : nil
+            let endpointInterface = throughEndpoint ? interfaceMap[Int(session.pointee.endpointInterface)] : nil
             guard let target = targetMap[Int(session.pointee.target)],
                   let node = nodeMap[Int(session.pointee.node)],
-                  let endpoint = endpointMap[Int(session.pointee.endpoint)],
-                  let endpointInterface = interfaceMap[Int(session.pointee.endpointInterface)],
+                  !throughEndpoint || (endpoint != nil && endpointInterface != nil),
                   let (balancerIndex, _) = Dataplane.locate(globalNode: node, in: new),
                   new.loadBalancers[balancerIndex].listeners.contains(where: {
                       $0.targetGroup == new.targets[target].targetGroup }) else {
                 end(index)
                 continue
             }
-            let pool = newBalancer.pool(globalNode: node, target: target)
-            newPorts.claim(pool: pool, port: session.pointee.natPort)
+            // Flows that preserve the client's address hold no source port.
+            if session.pointee.portAllocator != Session.none {
+                let pool = newBalancer.pool(globalNode: node, target: target)
+                newPorts.claim(pool: pool, port: session.pointee.natPort)
+                session.pointee.portAllocator = UInt32(pool)
+            }
             session.pointee.target = UInt32(target)
             session.pointee.node = UInt16(node)
-            session.pointee.endpoint = UInt16(endpoint)
-            session.pointee.endpointInterface = UInt32(endpointInterface)
-            session.pointee.portAllocator = UInt32(pool)
+            if let endpoint, let endpointInterface {
+                session.pointee.endpoint = UInt16(endpoint)
+                session.pointee.endpointInterface = UInt32(endpointInterface)
+            }
         }
         install(tables: new, balancer: newBalancer, ports: newPorts, counters: newCounters)
         return ended

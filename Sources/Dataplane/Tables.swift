@@ -192,11 +192,23 @@ public final class ForwardingTables {
             /// A GWLB's `send_tcp_reset.on_idle_timeout.enabled`: a TCP segment of a flow it does
             /// not know gets a RST rather than being dropped (aws-behaviour.md §6).
             public var resetsUnknownFlows: Bool
-            public init(port: UInt16, targetGroup: Int, idleTimeout: Int64, resetsUnknownFlows: Bool = false) {
+            /// What an NLB listener takes: TCP (TCP and TLS listeners), UDP, or both (TCP_UDP).
+            public var takesTCP: Bool
+            public var takesUDP: Bool
+            public init(port: UInt16, targetGroup: Int, idleTimeout: Int64, resetsUnknownFlows: Bool = false, takesTCP: Bool = true,
+                        takesUDP: Bool = false) {
                 self.port = port
                 self.targetGroup = targetGroup
                 self.idleTimeout = idleTimeout
                 self.resetsUnknownFlows = resetsUnknownFlows
+                self.takesTCP = takesTCP
+                self.takesUDP = takesUDP
+            }
+
+            /// Whether the listener takes a flow of `proto` to `port`.
+            @inline(__always)
+            func takes(_ proto: UInt8, port: UInt16) -> Bool {
+                port == self.port && (proto == IPProtocol.tcp.rawValue ? takesTCP : proto == IPProtocol.udp.rawValue && takesUDP)
             }
         }
 

@@ -42,6 +42,18 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
     case noTarget
     /// An IPv6 flow, and the chosen path has no IPv6 address.
     case noIPv6Path
+    /// An IPv4 client's flow to a group of IPv6 targets, which take IPv6 only.
+    case ipv4ClientToIPv6Targets
+    /// A target reaching itself through its NLB with its own address preserved: AWS's hairpin
+    /// limit (the target would get a packet from itself).
+    case loadBalancerHairpin
+    /// The target already has a flow with the client's address and port (client IP preserved).
+    case targetTupleInUse
+    /// No room in front of the packet for the IPv6 header it is translated to.
+    case noRoomToTranslate
+    /// An ICMP error of a flow translated between the families that has no counterpart in the
+    /// other family (RFC 7915: parameter problems, redirects and the like).
+    case icmpUntranslatable
     /// All ~55,000 source ports of the (NLB address, target) pair are in use (§2).
     case portExhausted
     case flowTableFull
@@ -74,8 +86,6 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
     case gatewayChain
     /// No room in the packet's buffer for the 68 bytes of GENEVE encapsulation.
     case noRoomToEncapsulate
-    /// Traffic to an NLB node address that is not a reply (direct NLB access is not modelled).
-    case loadBalancerDirectAccess
     /// DNS over TCP to the VPC resolver: Privet's resolver answers UDP only.
     case resolverNotUDP
     /// A client's first data too large for the PROXY v2 header to go in front of it (past the
@@ -112,6 +122,11 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
         case .noLoadBalancerNode: return "no-load-balancer-node"
         case .noTarget: return "no-target"
         case .noIPv6Path: return "no-ipv6-path"
+        case .ipv4ClientToIPv6Targets: return "ipv4-client-to-ipv6-targets"
+        case .loadBalancerHairpin: return "load-balancer-hairpin"
+        case .targetTupleInUse: return "target-tuple-in-use"
+        case .noRoomToTranslate: return "no-room-to-translate"
+        case .icmpUntranslatable: return "icmp-untranslatable"
         case .portExhausted: return "port-exhausted"
         case .flowTableFull: return "flow-table-full"
         case .providerInitiated: return "provider-initiated"
@@ -126,7 +141,6 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
         case .gatewayWrongAppliance: return "gwlb-wrong-appliance"
         case .gatewayChain: return "gwlb-chain-not-supported"
         case .noRoomToEncapsulate: return "no-room-to-encapsulate"
-        case .loadBalancerDirectAccess: return "load-balancer-direct-access"
         case .resolverNotUDP: return "resolver-not-udp"
         case .proxyHeaderNoRoom: return "proxy-header-no-room"
         }

@@ -57,9 +57,16 @@ public enum LiveDemo {
         }
         if let balancer = topology.loadBalancers.first(where: { $0.kind == .network }), let node = balancer.nodes.first,
            let address = topology[node.interface].ipv4 {
-            let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: "web-a"))
-            let reply = (try? namespace.run { LiveDemo.get(address, port: 80, host: "nlb", timeout: 1) }) ?? "failed"
-            say("web-a → its NLB's address \(address) (provider-initiated): \(reply)")
+            // The NLB is also an internal one: web-b, in its VPC, is a client of its listener
+            // (the zone-a node sends it to web-a, which sees web-b's own address); web-a reaching
+            // itself that way fails (AWS's hairpin limit), and a port that is no listener's is
+            // the way back to consumers, closed to the provider.
+            for (host, port, what) in [("web-b", UInt16(80), "a client of the internal NLB"), ("web-a", 80, "itself, through its NLB"),
+                                       ("web-a", 10000, "the way back to consumers (provider-initiated)")] {
+                let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: host))
+                let reply = (try? namespace.run { LiveDemo.get(address, port: port, host: "nlb", timeout: 1) }) ?? "failed"
+                say("\(host) → its NLB's address \(address):\(port), \(what): \(reply)")
+            }
         }
         network.stop()
         say(LiveReport.summary(network))

@@ -363,7 +363,7 @@ public final class LiveNetwork: @unchecked Sendable {
                 guard let port = batch.verdicts[index].port else { continue }
                 let packet = batch.bytes(index)
                 // Bytes the dataplane put in front (into a GWLB tunnel) or took off (out of one).
-                let outer = batch.packets[index].distance(to: pool + index * slot + headroom)
+                let outer = batch.tunnelBytes[index]
                 // Out of a tunnel to a device that takes super-packets: merged with the segments
                 // around it where they make one; anything else goes out after the run before it.
                 if outer < 0, let device = device(for: outputs[port], packet), plumbing[device].device.offloads {

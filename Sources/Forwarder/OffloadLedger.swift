@@ -11,16 +11,23 @@ import PacketWire
 /// has changed the packet, the field must become the pseudo-header sum of the packet as it leaves
 /// (its addresses, maybe its length: a PROXY header put in front of the data), whatever the
 /// dataplane's own incremental update wrote there: everything else is summed by the device.
-/// Nothing is ever summed over the payload. Preallocated; nothing allocated per packet.
+/// Nothing is ever summed over the payload. A packet translated between the families leaves
+/// with the other family's header in front of the same transport header: where the checksum
+/// and the segmentation start moves, and its segmentation type is the other family's TCP.
+/// Preallocated; nothing allocated per packet.
 final class OffloadLedger {
     private let headers = UnsafeMutablePointer<VirtioNetHeader>.allocate(capacity: PacketBatch.capacity)
+    /// The IP version each packet arrived with.
+    private let versions = UnsafeMutablePointer<UInt8>.allocate(capacity: PacketBatch.capacity)
 
     init() {
         headers.initialize(repeating: VirtioNetHeader(), count: PacketBatch.capacity)
+        versions.initialize(repeating: 0, count: PacketBatch.capacity)
     }
 
     deinit {
         headers.deallocate()
+        versions.deallocate()
     }
 
     /// A packet Privet made itself (a probe): complete, no header.
@@ -32,6 +39,7 @@ final class OffloadLedger {
     @inline(__always)
     func arrived(_ index: Int, header: VirtioNetHeader, packet: UnsafeMutableRawBufferPointer) -> Int? {
         headers[index] = header
+        versions[index] = packet.isEmpty ? 0 : packet[0] >> 4
         guard header.needsChecksum else { return header.isSegmented ? nil : 0 }
         let field = Int(header.checksumStart) + Int(header.checksumOffset)
         guard let base = packet.baseAddress, field + 2 <= packet.count, InternetChecksum.addressSum(ofPacket: base) != nil else {
@@ -53,6 +61,16 @@ final class OffloadLedger {
     /// UDP's 6).
     @inline(__always)
     func departing(_ index: Int, packet: UnsafeMutableRawBufferPointer) -> UnsafePointer<VirtioNetHeader> {
+        let version = packet.isEmpty ? 0 : packet[0] >> 4
+        if version != versions[index], headers[index].needsChecksum || headers[index].isSegmented {
+            // The translated header has no options or extensions: 20 bytes of IPv4, 40 of IPv6.
+            let shift = (version == 4 ? 20 : 40) - Int(headers[index].checksumStart)
+            headers[index].checksumStart = UInt16(truncatingIfNeeded: Int(headers[index].checksumStart) + shift)
+            if headers[index].isSegmented {
+                headers[index].headerLength = UInt16(truncatingIfNeeded: Int(headers[index].headerLength) + shift)
+                headers[index].gsoType = headers[index].gsoType & 0x80 | (version == 4 ? VirtioNetHeader.tcpV4 : VirtioNetHeader.tcpV6)
+            }
+        }
         let header = headers[index]
         let start = Int(header.checksumStart)
         if header.needsChecksum, let base = packet.baseAddress, start < packet.count,

@@ -9,6 +9,9 @@ public struct VirtioNetHeader: Sendable {
     /// VIRTIO_NET_HDR_F_NEEDS_CSUM: the L4 checksum field holds only the pseudo-header sum; the
     /// checksum over [checksumStart, end) goes at checksumStart + checksumOffset.
     public static let needsChecksum: UInt8 = 1
+    /// Segmentation types (gsoType's low bits).
+    public static let tcpV4: UInt8 = 1
+    public static let tcpV6: UInt8 = 4
     public static let size = 10
 
     public var flags: UInt8 = 0

@@ -254,8 +254,10 @@ extension EndpointPathTests {
         #expect(old.port == h.port("web-a"), "no established flow was evicted")
     }
 
+    /// An `ipv6` target group behind a dualstack NLB: IPv6 end to end, from the node's IPv6
+    /// address.
     @Test func ipv6ThroughADualstackEndpoint() {
-        let h = Harness()
+        let h = Harness(yaml: ipv6TargetsYAML)
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv6!
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv6!
         let syn = h.send(Harness.tcp6(h.ipv6("client-a"), 40000, endpoint, 80, .syn, mss: 9000), from: h.port("client-a"))
@@ -267,6 +269,10 @@ extension EndpointPathTests {
                           from: h.port("web-a"))
         #expect(back.port == h.port("client-a"))
         #expect(Seen(back.bytes).source == endpoint.description && Seen(back.bytes).checksumsValid)
+        // An `ipv6` group takes IPv6 clients only.
+        let v4 = h.send(Harness.tcp(h.ipv4("client-a"), 40001, h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!, 80, .syn),
+                        from: h.port("client-a"))
+        #expect(v4.drop == .ipv4ClientToIPv6Targets)
     }
 
     /// `denyAllIgwTraffic`: IPv6 from the internet gateway to an endpoint ENI is dropped, while
@@ -310,6 +316,10 @@ extension EndpointPathTests {
         }
     }
 }
+
+/// The default topology with the web targets reached over IPv6 (`ipAddressType: ipv6`).
+let ipv6TargetsYAML = Topology.defaultYAML.replacingOccurrences(
+    of: "    targets: [{host: web-a}, {host: web-b}]\n", with: "    targets: [{host: web-a}, {host: web-b}]\n    ipAddressType: ipv6\n")
 
 /// The default topology with cross-zone load balancing on.
 let crossZoneYAML = Topology.defaultYAML.replacingOccurrences(

@@ -6,14 +6,20 @@ import TestSupport
 /// Every packet the dataplane rewrites, checked against a full recompute of its checksums.
 @Suite("Rewritten packets")
 struct RewriteOracleTests {
-    @Test func randomFlowsThroughTheEndpointKeepEveryChecksumRight() {
-        let h = Harness(yaml: crossZoneYAML) { $0.flowCapacity = 4096 }
+    /// IPv4 and IPv6 clients, to IPv4 targets (IPv6 translated, RFC 7915) and to IPv6 targets.
+    @Test(arguments: [false, true])
+    func randomFlowsThroughTheEndpointKeepEveryChecksumRight(ipv6Targets: Bool) {
+        let yaml = ipv6Targets ? crossZoneYAML.replacingOccurrences(of: "    targets: [{host: web-a}, {host: web-b}]\n",
+                                                                   with: "    targets: [{host: web-a}, {host: web-b}]\n    ipAddressType: ipv6\n")
+            : crossZoneYAML
+        let h = Harness(yaml: yaml) { $0.flowCapacity = 4096 }
         var generator = SeededGenerator(seed: 1624)
         let endpoint4 = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
         let endpoint6 = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv6!
         var checked = 0
         for connection in 0..<500 {
-            let v6 = connection % 3 == 0
+            // An `ipv6` group takes IPv6 clients only.
+            let v6 = ipv6Targets || connection % 3 == 0
             let sourcePort = UInt16(10000 + connection)
             let seq = UInt32.random(in: 0...UInt32.max, using: &generator)
             let mss = UInt16.random(in: 500...9500, using: &generator)
@@ -30,12 +36,13 @@ struct RewriteOracleTests {
             // Replies and data of random sizes, both ways.
             let target = targetPort == h.port("web-a") ? "web-a" : "web-b"
             let node = seen.source
+            let targetV6 = out.bytes[0] >> 4 == 6
             for round in 0..<4 {
                 let size = Int.random(in: 0...1400, using: &generator)
                 let packet: [UInt8]
                 let from: Int
                 if round % 2 == 0 {
-                    packet = v6 ? Harness.tcp6(h.ipv6(target), 80, IPv6Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
+                    packet = targetV6 ? Harness.tcp6(h.ipv6(target), 80, IPv6Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
                         : Harness.tcp(h.ipv4(target), 80, IPv4Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
                     from = targetPort
                 } else {

@@ -85,12 +85,26 @@ struct LiveCommandTests {
 
     @Test func providerCannotInitiateThroughTheLoadBalancer() throws {
         let run = try LiveRun(name: "live-provider", yaml: liveTopologyYAML())
-        // A target tries to open a connection to the NLB's address (the way back to consumers):
-        // PrivateLink carries connections the consumer starts, only (aws-behaviour.md §4).
-        let attempt = try run.run("web-a", "curl", ["-s", "-m", "2", "http://\(nodeAddresses[0])/"])
+        // A target tries to open a connection to the NLB's address on a port that is no
+        // listener's (the way back to consumers): PrivateLink carries connections the consumer
+        // starts, only (aws-behaviour.md §4).
+        let attempt = try run.run("web-a", "curl", ["-s", "-m", "2", "http://\(nodeAddresses[0]):10000/"])
         #expect(attempt.status != 0)
         let log = run.stop()
         #expect(log.contains("dropped provider-initiated"), "\(log)")
+    }
+
+    /// The NLB is an internal NLB of its own VPC too: web-c, registered nowhere, connects to the
+    /// zone-a node's address on the listener and is served by web-a (cross-zone off), which sees
+    /// web-c's own address (instance targets preserve it) and answers through the node; web-a
+    /// reaching itself that way fails (AWS's hairpin limit), counted.
+    @Test func aHostOfTheProviderVPCIsAClientOfTheNLB() throws {
+        let run = try LiveRun(name: "live-internal", yaml: liveTopologyYAML())
+        for _ in 0..<3 { #expect(try run.get("web-c", "http://\(nodeAddresses[0])/") == "served by web-a in us-east-1a", "\(run.log)") }
+        #expect(try run.get("web-c", "http://\(nodeAddresses[1])/") == "served by web-b in us-east-1b")
+        #expect(try run.run("web-a", "curl", ["-s", "-m", "2", "http://\(nodeAddresses[0])/"]).status != 0)
+        let log = run.stop()
+        #expect(log.contains("dropped load-balancer-hairpin"), "\(log)")
     }
 
     @Test func newConnectionsAvoidAKilledTarget() throws {
@@ -173,6 +187,9 @@ struct LiveCommandTests {
         #expect(demo.output.contains("GET http://52.216.10.10/ → served by s3 in com.amazonaws.us-east-1.s3"))
         #expect(demo.output.contains("dropped endpoint-rejected"))
         #expect(demo.output.contains("dropped provider-initiated"))
+        #expect(demo.output.contains("web-b → its NLB's address 10.10.1.5:80, a client of the internal NLB: served by web-a in us-east-1a"),
+                "\(demo.output)")
+        #expect(demo.output.contains("dropped load-balancer-hairpin"))
         #expect(namespaces(startingWith: "privet-demo-").isEmpty)
     }
 }

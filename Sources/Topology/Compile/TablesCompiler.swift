@@ -164,7 +164,9 @@ extension Topology {
                 listeners: balancer.listeners.map {
                     ForwardingTables.LoadBalancer.Listener(port: $0.port, targetGroup: $0.targetGroup.index,
                                                            idleTimeout: Int64($0.idleTimeout) * DataplaneConfiguration.second,
-                                                           resetsUnknownFlows: $0.sendTcpResetOnIdleTimeout)
+                                                           resetsUnknownFlows: $0.sendTcpResetOnIdleTimeout,
+                                                           takesTCP: ["TCP", "TLS", "TCP_UDP"].contains($0.protocolName),
+                                                           takesUDP: ["UDP", "TCP_UDP"].contains($0.protocolName))
                 },
                 isGateway: balancer.kind == .gateway)
         }
