@@ -101,30 +101,36 @@ extension TCPSegment {
     @inlinable
     @discardableResult
     public func clampMaximumSegmentSize(to maximum: UInt16) -> Bool {
+        guard let (offset, length) = option(kind: 2), length == 4 else { return false }
+        let current = base.readU16(at: offset + 2)
+        guard current > maximum else { return false }
+        base.writeU16(maximum, at: offset + 2)
+        // The value sits at offset + 2: aligned with the checksum's 16-bit words when the
+        // option starts at an even offset, straddling two of them otherwise.
+        if offset % 2 == 0 {
+            base.writeU16(InternetChecksum.update(checksum, old: current, new: maximum), at: Offset.checksum)
+        } else {
+            updateChecksumForOddRewrite(oldValue: current, newValue: maximum)
+        }
+        return true
+    }
+
+    /// Where the first option of `kind` starts in the header, and its length; nil when there is
+    /// none before End of Option List, or the options are malformed before it.
+    @inlinable
+    func option(kind wanted: UInt8) -> (offset: Int, length: Int)? {
         var offset = Offset.minimumHeader
         while offset < headerLength {
             let kind = base.readU8(at: offset)
-            if kind == 0 { return false }
+            if kind == 0 { return nil }
             if kind == 1 { offset += 1; continue }
-            guard offset + 2 <= headerLength else { return false }
+            guard offset + 2 <= headerLength else { return nil }
             let length = Int(base.readU8(at: offset + 1))
-            guard length >= 2, offset + length <= headerLength else { return false }
-            if kind == 2 && length == 4 {
-                let current = base.readU16(at: offset + 2)
-                guard current > maximum else { return false }
-                base.writeU16(maximum, at: offset + 2)
-                // The value sits at offset + 2: aligned with the checksum's 16-bit words when the
-                // option starts at an even offset, straddling two of them otherwise.
-                if offset % 2 == 0 {
-                    base.writeU16(InternetChecksum.update(checksum, old: current, new: maximum), at: Offset.checksum)
-                } else {
-                    updateChecksumForOddRewrite(oldValue: current, newValue: maximum)
-                }
-                return true
-            }
+            guard length >= 2, offset + length <= headerLength else { return nil }
+            if kind == wanted { return (offset, length) }
             offset += length
         }
-        return false
+        return nil
     }
 
     /// A 16-bit value rewritten at an odd offset straddles two checksum words: its high byte is
@@ -150,18 +156,8 @@ extension TCPSegment {
     /// and how many; nil without a SACK option.
     @inlinable
     public var sackBlocks: (offset: Int, count: Int)? {
-        var offset = Offset.minimumHeader
-        while offset < headerLength {
-            let kind = base.readU8(at: offset)
-            if kind == 0 { return nil }
-            if kind == 1 { offset += 1; continue }
-            guard offset + 2 <= headerLength else { return nil }
-            let length = Int(base.readU8(at: offset + 1))
-            guard length >= 2, offset + length <= headerLength else { return nil }
-            if kind == 5 && length > 2 && (length - 2) % 8 == 0 { return (offset + 2, (length - 2) / 8) }
-            offset += length
-        }
-        return nil
+        guard let (offset, length) = option(kind: 5), length > 2, (length - 2) % 8 == 0 else { return nil }
+        return (offset + 2, (length - 2) / 8)
     }
 
     /// The 32-bit word at `offset` of the header.

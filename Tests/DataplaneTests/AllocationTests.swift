@@ -75,77 +75,75 @@ struct AllocationTests {
     }
 }
 
+/// 2048 SYNs from client-a to the web endpoint, made before counting starts, sent in 8 batches
+/// of 256 through one buffer allocated up front.
+final class SYNRounds {
+    let templates: [[UInt8]]
+    let batch = PacketBatch()
+    let slot = 128
+    let buffer: UnsafeMutableRawPointer
+    let clientPort: Int
+
+    init(_ h: Harness) {
+        let client = h.ipv4("client-a")
+        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
+        templates = (0..<2048).map { Harness.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
+        buffer = .allocate(byteCount: slot * 256, alignment: 64)
+        clientPort = h.port("client-a")
+        // Warm up once: a first call may build lazily initialised globals.
+        _ = h.send(Harness.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Sends the rounds `gap` nanoseconds apart, draining the flow records after each when
+    /// asked; returns how many SYNs were forwarded.
+    func send(_ h: Harness, gap: Int64, drain: Bool) -> Int {
+        var forwarded = 0
+        for round in 0..<8 {
+            batch.removeAll()
+            for index in 0..<256 {
+                let bytes = templates[round * 256 + index]
+                bytes.withUnsafeBytes { (buffer + index * slot).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                batch.append(buffer + index * slot, length: bytes.count, capacity: slot, ingressPort: clientPort)
+            }
+            h.dataplane.process(batch, now: Int64(round) * gap)
+            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
+            if drain { h.dataplane.flowRecords.drain { _ in } }
+        }
+        return forwarded
+    }
+}
+
 extension AllocationTests {
     /// New flows too: the NLB's choice, the source port, the session, the translation; and the
     /// sweep that expires them.
     @Test func newFlowsAndExpiryAllocateNothing() {
         let h = Harness { $0.flowCapacity = 8192 }
-        let client = h.ipv4("client-a")
-        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let batch = PacketBatch()
-        let slot = 128
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: slot * 256, alignment: 64)
-        defer { buffer.deallocate() }
-        var templates: [[UInt8]] = (0..<2048).map { Harness.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
-        let clientPort = h.port("client-a")
-        // Warm up once: a first call may build lazily initialised globals.
-        _ = h.send(Harness.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
+        let rounds = SYNRounds(h)
         allocation_counter_start()
-        var forwarded = 0
-        for round in 0..<8 {
-            batch.removeAll()
-            for index in 0..<256 {
-                let bytes = templates[round * 256 + index]
-                bytes.withUnsafeBytes { (buffer + index * slot).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-                batch.append(buffer + index * slot, length: bytes.count, capacity: slot, ingressPort: clientPort)
-            }
-            h.dataplane.process(batch, now: Int64(round) * 1_000_000_000)
-            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
-        }
+        let forwarded = rounds.send(h, gap: 1_000_000_000, drain: false)
         // Everything idles out: the sweep ends every session and records its flow log.
         var records = 0
         h.dataplane.endAllSessions(now: 10_000 * 1_000_000_000) { _ in records += 1 }
         let allocations = allocation_counter_stop()
-        templates.removeAll()
         #expect(forwarded == 2048)
         #expect(records == 2049 * 4, "one direction each, at four ENIs (client, endpoint, NLB node, target): none lost")
         #expect(allocations == 0, "\(allocations) allocations for 2048 new flows")
     }
-}
 
-extension AllocationTests {
     /// Half-open sessions giving way (a pool of 64 ports under 2048 SYNs), and the queues and
     /// sweep that expire them with no packets (a timer's ticks).
     @Test func givingWayAndTimerExpiryAllocateNothing() {
         let h = Harness { $0.flowCapacity = 1024; $0.portsPerPool = 64 }
-        let client = h.ipv4("client-a")
-        let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let batch = PacketBatch()
-        let slot = 128
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: slot * 256, alignment: 64)
-        defer { buffer.deallocate() }
-        var templates: [[UInt8]] = (0..<2048).map { Harness.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
-        let clientPort = h.port("client-a")
-        _ = h.send(Harness.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
+        let rounds = SYNRounds(h)
         allocation_counter_start()
-        var forwarded = 0
-        for round in 0..<8 {
-            batch.removeAll()
-            for index in 0..<256 {
-                let bytes = templates[round * 256 + index]
-                bytes.withUnsafeBytes { (buffer + index * slot).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-                batch.append(buffer + index * slot, length: bytes.count, capacity: slot, ingressPort: clientPort)
-            }
-            h.dataplane.process(batch, now: Int64(round) * 1_000_000)
-            for index in 0..<256 where !batch.verdicts[index].isDrop { forwarded += 1 }
-            h.dataplane.flowRecords.drain { _ in }
-        }
+        let forwarded = rounds.send(h, gap: 1_000_000, drain: true)
         for tick in 0..<100 {
             h.dataplane.expire(now: 30_000_000_000 + Int64(tick) * 20_000_000)
             h.dataplane.flowRecords.drain { _ in }
         }
         let allocations = allocation_counter_stop()
-        templates.removeAll()
         #expect(forwarded == 2048)
         #expect(h.dataplane.counters.sessionsEvicted == 2048 + 1 - 64)
         #expect(h.dataplane.flows.count == 0, "every half-open session gone after the window")
