@@ -497,7 +497,6 @@ public final class Dataplane {
         return .forward(Int(outgoing))
     }
 
-
     /// The session an ICMP error is about, and which of its directions the error travels: the
     /// quoted packet went out in some direction, and its reversed key is what that flow's other
     /// side sends. Throws for a quote that cannot be read, or one of no known flow.

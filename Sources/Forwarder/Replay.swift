@@ -339,7 +339,6 @@ public final class Replay {
         address.isIPv4 ? address.ipv4.description : address.ipv6.description
     }
 
-
     private func drainFlowRecords() {
         var count: UInt64 = 0
         dataplane.flowRecords.drain { record in
