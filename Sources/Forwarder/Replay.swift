@@ -161,11 +161,11 @@ public final class Replay {
         let start = slot + Replay.headroom + link.networkOffset
         let length = copied - link.networkOffset
         let bytes = UnsafeMutableRawBufferPointer(start: start, count: length)
-        guard Replay.addresses(bytes) != nil else {
+        guard let addresses = Replay.addresses(bytes) else {
             dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
             return
         }
-        guard let port = Replay.ingressPort(bytes, tables: dataplane.tables, topology: topology) else {
+        guard let port = Replay.ingressPort(addresses: addresses, tables: dataplane.tables, topology: topology) else {
             // Attributed or not, a packet that does not dissect is malformed first.
             if (try? PacketDissection(etherType: link.etherType, bytes: bytes)) == nil {
                 dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
@@ -186,7 +186,11 @@ public final class Replay {
     /// outside every VPC, the service network whose prefix list holds it, or the internet gateway
     /// of the VPC that owns its destination. (Live mode asks the same of an outside host's packet.)
     static func ingressPort(_ bytes: UnsafeMutableRawBufferPointer, tables: ForwardingTables, topology: Topology) -> Int? {
-        guard let addresses = Replay.addresses(bytes) else { return nil }
+        Replay.addresses(bytes).flatMap { ingressPort(addresses: $0, tables: tables, topology: topology) }
+    }
+
+    static func ingressPort(addresses: (source: FlowAddress, destination: FlowAddress), tables: ForwardingTables,
+                            topology: Topology) -> Int? {
         if let interface = tables.interface(owning: addresses.source) {
             if case .host(let port) = tables.interfaces[interface].owner { return port }
             return nil
