@@ -197,19 +197,9 @@ public final class Dataplane {
                 endSession(index, now: now, reason: .terminated)
                 return reset(packet, batch: batch, index: packetIndex, cause: .unhealthyTarget)
             }
-            let key = direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed
-            let delta = direction == .forward ? session.pointee.forwardDelta : session.pointee.reverseDelta
-            guard let translated = translate(packet, to: key, delta: delta, batch: batch, index: packetIndex) else {
-                return .drop(.noRoomToTranslate)
+            if let refusal = translate(packet, session: session, direction: direction, batch: batch, index: packetIndex) {
+                return .drop(refusal)
             }
-            if session.pointee.proxyHeader.length > 0 {
-                if direction == .forward {
-                    if let refusal = proxyForward(translated, session: session, batch: batch, index: packetIndex) { return .drop(refusal) }
-                } else {
-                    proxyReverse(translated, session: session)
-                }
-            }
-            if packet.isSYN && session.pointee.clampMSS { clampMSS(translated, session: session) }
             if session.pointee.target != Session.none && session.pointee.node != UInt16.max {
                 counters.balanced(endpoint: endpoint == Int(UInt16.max) ? nil : endpoint, node: Int(session.pointee.node), target: target,
                                   bytes: bytes, newFlow: false)
@@ -440,7 +430,7 @@ public final class Dataplane {
         record.pointee.endpoint = UInt16.max
         record.pointee.endpointInterface = Session.none
         record.pointee.node = UInt16.max
-        record.pointee.proxyHeader = .none
+        record.pointee.kindState = 0
         // A TCP session starts from the initiator's SYN, half-open; one picked up mid-stream
         // (allowed for tracked, untranslated flows) starts established.
         record.pointee.tcpState = packet.isTCP ? (packet.isSYN && !packet.isACK ? .synSent : .established) : .none

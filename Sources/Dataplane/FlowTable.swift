@@ -61,10 +61,11 @@ public struct Session {
     public var bytes: (forward: UInt64, reverse: UInt64)
     /// Start of the current flow-log aggregation interval.
     public var intervalStart: Int64
-    /// GWLB flows: the outer IPv4 addresses of the tunnel, GWLB node and appliance.
-    public var tunnel: (node: UInt32, appliance: UInt32)
-    /// Endpoint flows to a group with Proxy Protocol v2: where the header sits (ProxyHeader.swift).
-    public var proxyHeader: ProxyHeaderState
+    /// What only one kind of session keeps, in one word, so that a session stays three cache
+    /// lines: a GWLB flow's tunnel (`GatewayTunnel`), a translated flow's Proxy Protocol header
+    /// (`ProxyHeaderState`), each made from this word and back into it. A plain stored word:
+    /// read through the session's pointer, it costs no copy of the session.
+    public var kindState: UInt64
 
     public static let none = UInt32.max
 

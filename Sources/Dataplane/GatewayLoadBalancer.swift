@@ -14,6 +14,25 @@ import PacketWire
 // goes after the appliance: the forward one by the endpoint subnet's route, worked out on the
 // first packet; the reverse one back to where the flow came from.
 
+/// A GWLB flow's tunnel, in its session's `kindState`: the outer IPv4 addresses of the GWLB
+/// node and of the appliance.
+struct GatewayTunnel {
+    var node: UInt32
+    var appliance: UInt32
+
+    @inline(__always)
+    init(node: UInt32, appliance: UInt32) {
+        self.node = node
+        self.appliance = appliance
+    }
+
+    @inline(__always)
+    init(word: UInt64) { self.init(node: UInt32(truncatingIfNeeded: word >> 32), appliance: UInt32(truncatingIfNeeded: word)) }
+
+    @inline(__always)
+    var word: UInt64 { UInt64(node) << 32 | UInt64(appliance) }
+}
+
 extension Dataplane {
     // MARK: New flows
 
@@ -78,7 +97,7 @@ extension Dataplane {
         record.pointee.endpoint = UInt16(endpoint)
         record.pointee.endpointInterface = UInt32(eni)
         record.pointee.appliancePort = UInt16(appliance.port)
-        record.pointee.tunnel = (nodeAddress.value, appliance.address)
+        record.pointee.kindState = GatewayTunnel(node: nodeAddress.value, appliance: appliance.address).word
         // The tunnel's source port from a hash of the inner flow, in the dynamic range (RFC 8926
         // §3.3, for the entropy of ECMP on the way); the cookie, a number of this flow from its
         // first packet (the same again in a replay of its capture).
@@ -145,8 +164,9 @@ extension Dataplane {
         guard batch.prepend(index, bytes: GWLBTunnel.overhead) else { return .drop(.noRoomToEncapsulate) }
         batch.tunnelBytes[index] = GWLBTunnel.overhead
         let ids = tables.tunnelOptions[Int(session.pointee.endpoint)]
-        GWLBTunnel.writeOuter(at: batch.packets[index], source: IPv4Address(session.pointee.tunnel.node),
-                              destination: IPv4Address(session.pointee.tunnel.appliance), sourcePort: session.pointee.natPort,
+        let tunnel = GatewayTunnel(word: session.pointee.kindState)
+        GWLBTunnel.writeOuter(at: batch.packets[index], source: IPv4Address(tunnel.node),
+                              destination: IPv4Address(tunnel.appliance), sourcePort: session.pointee.natPort,
                               innerLength: innerLength, innerIsIPv6: innerIsIPv6,
                               options: GWLBOptions(endpointID: ids.endpointID, attachmentID: ids.attachmentID,
                                                    cookie: session.pointee.cookie))
@@ -163,7 +183,7 @@ extension Dataplane {
               target != Int(session.pointee.target), let appliance = appliance(target) else { return }
         session.pointee.target = UInt32(target)
         session.pointee.appliancePort = UInt16(appliance.port)
-        session.pointee.tunnel.appliance = appliance.address
+        session.pointee.kindState = GatewayTunnel(node: GatewayTunnel(word: session.pointee.kindState).node, appliance: appliance.address).word
         counters.flowsRebalanced &+= 1
     }
 
@@ -208,8 +228,9 @@ extension Dataplane {
         guard options.endpointID == sent.endpointID, options.attachmentID == sent.attachmentID,
               options.cookie == session.pointee.cookie else { return .drop(.gatewayOptionsAltered) }
         // From the flow's appliance, to the flow's node: outer addresses swapped (§6).
-        guard ingress == Int(session.pointee.appliancePort), packet.key.sourceIPv4.value == session.pointee.tunnel.appliance,
-              packet.key.destinationIPv4.value == session.pointee.tunnel.node else { return .drop(.gatewayWrongAppliance) }
+        let tunnel = GatewayTunnel(word: session.pointee.kindState)
+        guard ingress == Int(session.pointee.appliancePort), packet.key.sourceIPv4.value == tunnel.appliance,
+              packet.key.destinationIPv4.value == tunnel.node else { return .drop(.gatewayWrongAppliance) }
         let outer = geneve.base + geneve.headerLength - batch.packets[index]
         batch.strip(index, bytes: outer, keeping: inner.length)
         batch.tunnelBytes[index] = -outer

@@ -144,34 +144,61 @@ extension Dataplane {
             record.pointee.endpointInterface = UInt32(endpoint.interface)
         }
         record.pointee.node = UInt16(nodeIndex(balancer: balancer, node: node))
-        if packet.isTCP { record.pointee.proxyHeader = proxyHeader(forGroup: group, endpoint: endpoint?.index, syn: packet) }
+        if packet.isTCP { record.pointee.kindState = proxyHeader(forGroup: group, endpoint: endpoint?.index, syn: packet).word }
         record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
         record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
         counters.sessionsCreated &+= 1
         counters.balanced(endpoint: endpoint?.index, node: Int(record.pointee.node), target: target, bytes: batch.lengths[index],
                           newFlow: true)
-        guard let translated = translate(packet, to: reverse.reversed, delta: record.pointee.forwardDelta, batch: batch, index: index) else {
+        if let refusal = translate(packet, session: record, direction: .forward, batch: batch, index: index) {
             endSession(session, now: now, reason: .closed)
-            return .drop(.noRoomToTranslate)
+            return .drop(refusal)
         }
-        if record.pointee.clampMSS { clampMSS(translated, session: record) }
         track(record, packet: packet, direction: .forward, bytes: batch.lengths[index], now: now)
         return .forward(targetPort)
     }
 
     // MARK: Translation
 
-    /// Rewrites a packet of a translated session so that it reads as `key`; when the families
-    /// differ, its IP header is rewritten as the other family's (RFC 7915), in place, and the
-    /// packet as it now is returned (the old views no longer hold). Nil when there is no room in
-    /// front of the packet for an IPv6 header.
+    /// Translates a packet of a balanced session in `direction`: addresses and ports (and the
+    /// IP header, between the families), then the Proxy Protocol header's place and the MSS
+    /// clamp. Returns why it must be dropped, if it must.
     @inline(__always)
-    func translate(_ packet: ParsedPacket, to key: FlowKey, delta: (header: UInt32, transport: UInt32), batch: PacketBatch,
-                   index: Int) -> ParsedPacket? {
+    func translate(_ packet: ParsedPacket, session: UnsafeMutablePointer<Session>, direction: FlowDirection, batch: PacketBatch,
+                   index: Int) -> DropReason? {
+        let key = direction == .forward ? session.pointee.reverse.reversed : session.pointee.forward.reversed
+        let delta = direction == .forward ? session.pointee.forwardDelta : session.pointee.reverseDelta
+        // Within a family the packet's views still hold after the rewrite; across, it is read again.
         if packet.key.family == key.family {
             packet.rewrite(as: key, delta: delta)
-            return packet
+            return afterTranslation(packet, session: session, direction: direction, batch: batch, index: index)
         }
+        guard let translated = translateFamily(packet, to: key, delta: delta, batch: batch, index: index) else {
+            return .noRoomToTranslate
+        }
+        return afterTranslation(translated, session: session, direction: direction, batch: batch, index: index)
+    }
+
+    @inline(__always)
+    private func afterTranslation(_ packet: ParsedPacket, session: UnsafeMutablePointer<Session>, direction: FlowDirection,
+                                  batch: PacketBatch, index: Int) -> DropReason? {
+        if ProxyHeaderState(word: session.pointee.kindState).length > 0 {
+            if direction == .forward {
+                if let refusal = proxyForward(packet, session: session, batch: batch, index: index) { return refusal }
+            } else {
+                proxyReverse(packet, session: session)
+            }
+        }
+        if packet.isSYN && session.pointee.clampMSS { clampMSS(packet, session: session) }
+        return nil
+    }
+
+    /// Rewrites a packet so that it reads as `key`, of the other family: its IP header becomes
+    /// the other family's (RFC 7915), in place, and the packet as it now is comes back (the old
+    /// views no longer hold). Nil when there is no room in front of the packet for an IPv6
+    /// header.
+    private func translateFamily(_ packet: ParsedPacket, to key: FlowKey, delta: (header: UInt32, transport: UInt32),
+                                 batch: PacketBatch, index: Int) -> ParsedPacket? {
         if let ipv6 = packet.ipv6 {
             FlowPorts.write(protocol: ipv6.upperLayerProtocol, segment: ipv6.upperLayer, sourcePort: key.sourcePort,
                             destinationPort: key.destinationPort, delta: delta.transport)

@@ -27,6 +27,24 @@ public struct ProxyHeaderState: Sendable, Equatable {
 
     public static let none = ProxyHeaderState(initialSequence: 0, length: 0, acknowledged: false)
 
+    @inlinable
+    public init(initialSequence: UInt32, length: UInt16, acknowledged: Bool) {
+        self.initialSequence = initialSequence
+        self.length = length
+        self.acknowledged = acknowledged
+    }
+
+    /// The state a session's `kindState` holds.
+    @inline(__always)
+    init(word: UInt64) {
+        self.init(initialSequence: UInt32(truncatingIfNeeded: word >> 32), length: UInt16(truncatingIfNeeded: word >> 16),
+                  acknowledged: word & 1 != 0)
+    }
+
+    /// The state as a session's `kindState` (zero: no header).
+    @inline(__always)
+    var word: UInt64 { UInt64(initialSequence) << 32 | UInt64(length) << 16 | (acknowledged ? 1 : 0) }
+
     /// A value of the client's sequence space as the target sees it, back in the client's.
     @inline(__always)
     func clientSequence(_ value: UInt32) -> UInt32 {
@@ -55,7 +73,7 @@ extension Dataplane {
     @inline(__always)
     func proxyForward(_ packet: ParsedPacket, session: UnsafeMutablePointer<Session>, batch: PacketBatch, index: Int) -> DropReason? {
         guard let tcp = try? TCPSegment(packet.transport), !packet.isSYN else { return nil }
-        let state = session.pointee.proxyHeader
+        let state = ProxyHeaderState(word: session.pointee.kindState)
         let offset = Int32(bitPattern: tcp.sequenceNumber &- (state.initialSequence &+ 1))
         if offset < 0 { return nil }
         if offset == 0 && !state.acknowledged {
@@ -70,10 +88,11 @@ extension Dataplane {
     @inline(__always)
     func proxyReverse(_ packet: ParsedPacket, session: UnsafeMutablePointer<Session>) {
         guard packet.isACK, let tcp = try? TCPSegment(packet.transport) else { return }
-        let state = session.pointee.proxyHeader
+        var state = ProxyHeaderState(word: session.pointee.kindState)
         let acknowledgment = tcp.acknowledgmentNumber
-        if Int32(bitPattern: acknowledgment &- (state.initialSequence &+ 1)) >= Int32(state.length) {
-            session.pointee.proxyHeader.acknowledged = true
+        if !state.acknowledged && Int32(bitPattern: acknowledgment &- (state.initialSequence &+ 1)) >= Int32(state.length) {
+            state.acknowledged = true
+            session.pointee.kindState = state.word
         }
         tcp.setAcknowledgmentNumber(state.clientSequence(acknowledgment))
         guard let (start, blocks) = tcp.sackBlocks else { return }
@@ -86,7 +105,7 @@ extension Dataplane {
     /// Writes the PROXY header between the TCP header and the data, growing the packet.
     private func prependProxyHeader(_ packet: ParsedPacket, tcp: TCPSegment, session: UnsafeMutablePointer<Session>,
                                     batch: PacketBatch, index: Int) -> DropReason? {
-        let header = Int(session.pointee.proxyHeader.length)
+        let header = Int(ProxyHeaderState(word: session.pointee.kindState).length)
         let base = batch.packets[index]
         let dataStart = base.distance(to: tcp.base) + tcp.headerLength
         let length = packet.length

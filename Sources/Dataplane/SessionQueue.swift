@@ -20,10 +20,13 @@ struct SessionQueue {
     private var head = 0
     private(set) var count = 0
 
+    /// Touched at once (zeroed), so that no first use of a page faults on the hot path.
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
         sessions = .allocate(capacity: self.capacity)
         starts = .allocate(capacity: self.capacity)
+        sessions.initialize(repeating: 0, count: self.capacity)
+        starts.initialize(repeating: 0, count: self.capacity)
     }
 
     /// Frees the storage; the queue is not used afterwards.

@@ -39,31 +39,38 @@ final class Setup {
             (host(name).ipv4!, tables.ports.firstIndex { $0.name == name }!,
              inZone(topology.endpoints[0].interfaces, zone) { topology[$0] }.ipv4!)
         }
-        // Open the sessions in batches of SYNs; remember the NAT ports of the first 128 of client-a.
+        // Each zone's target and NLB node.
+        let targets = ["web-a", "web-b"].map { (host($0).ipv4!, tables.ports.firstIndex(where: { [name = $0] in $0.name == name })!) }
+        let nodes = [0, 1].map { zone in inZone(topology.loadBalancers[0].nodes, zone) { topology[$0.interface] }.ipv4! }
+        // Open the sessions in batches: SYNs, the targets' SYN-ACKs, the clients' ACKs (so that
+        // they are established, not half-open); remember the NAT ports of the first 128 of
+        // client-a.
         var natPorts: [UInt16] = []
         var opened = 0
         while opened < sessions {
-            batch.removeAll()
             let count = min(256, sessions - opened)
-            for index in 0..<count {
+            var ports: [UInt16] = []
+            send(count) { index in
                 let connection = opened + index
                 let client = clients[connection % 2]
-                let syn = Setup.tcp(client.address, UInt16(1024 + connection / 2), client.endpoint, 80, .syn)
-                let start = buffer + index * slot
-                syn.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: syn.count) }
-                batch.append(start, length: syn.count, capacity: slot, ingressPort: client.port)
+                return (Setup.tcp(client.address, UInt16(1024 + connection / 2), client.endpoint, 80, .syn), client.port)
             }
-            dataplane.process(batch, now: clock)
-            for index in stride(from: 0, to: count, by: 2) where natPorts.count < 128 && !batch.verdicts[index].isDrop {
-                let bytes = batch.bytes(index)
-                natPorts.append(UInt16(bytes[20]) << 8 | UInt16(bytes[21]))
+            for index in 0..<count { ports.append(batch.verdicts[index].isDrop ? 0 : UInt16(batch.bytes(index)[20]) << 8 | UInt16(batch.bytes(index)[21])) }
+            send(count) { index in
+                let zone = (opened + index) % 2
+                return (Setup.tcp(targets[zone].0, 80, nodes[zone], ports[index], [.syn, .ack], ack: 1), targets[zone].1)
             }
+            send(count) { index in
+                let connection = opened + index
+                let client = clients[connection % 2]
+                return (Setup.tcp(client.address, UInt16(1024 + connection / 2), client.endpoint, 80, .ack, seq: 1, ack: 1), client.port)
+            }
+            for index in stride(from: 0, to: count, by: 2) where natPorts.count < 128 && ports[index] != 0 { natPorts.append(ports[index]) }
             opened += count
         }
         guard natPorts.count == 128 else { return }
-        let target = host("web-a").ipv4!
-        let targetPort = tables.ports.firstIndex { $0.name == "web-a" }!
-        let node = inZone(topology.loadBalancers[0].nodes, 0) { topology[$0.interface] }.ipv4!
+        let (target, targetPort) = targets[0]
+        let node = nodes[0]
         for index in 0..<256 {
             let connection = index % 128
             if index % 2 == 0 {
@@ -76,6 +83,18 @@ final class Setup {
     }
 
     deinit { buffer.deallocate() }
+
+    /// Sends `count` packets that `packet` makes, as one batch.
+    private func send(_ count: Int, _ packet: (Int) -> ([UInt8], Int)) {
+        batch.removeAll()
+        for index in 0..<count {
+            let (bytes, port) = packet(index)
+            let start = buffer + index * slot
+            bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            batch.append(start, length: bytes.count, capacity: slot, ingressPort: port)
+        }
+        dataplane.process(batch, now: clock)
+    }
 
     static func tcp(_ source: IPv4Address, _ sport: UInt16, _ destination: IPv4Address, _ dport: UInt16, _ flags: TCPFlags,
                     seq: UInt32 = 0, ack: UInt32 = 0, payload: Int = 0) -> [UInt8] {
@@ -130,15 +149,13 @@ final class TunnelSetup {
         let appliance = tables.ports.firstIndex { $0.name == "appliance-a" }!
         var opened = 0
         while opened < sessions {
-            batch.removeAll()
             let count = min(256, sessions - opened)
-            for index in 0..<count {
-                let syn = Setup.tcp(client, UInt16(1024 + opened + index), internet, 80, .syn)
-                let start = buffer + index * slot + headroom
-                syn.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: syn.count) }
-                batch.append(start, length: syn.count, capacity: slot - headroom, ingressPort: clientPort, headroom: headroom)
-            }
-            dataplane.process(batch, now: clock)
+            // The handshake's last two segments first (into the tunnel), so that the flows are
+            // established, not half-open; then the SYNs kept for their tunnelled bytes.
+            send(count) { (Setup.tcp(client, UInt16(1024 + opened + $0), internet, 80, .syn), clientPort) }
+            send(count) { (Setup.tcp(internet, 80, client, UInt16(1024 + opened + $0), [.syn, .ack], ack: 1), gateway) }
+            send(count) { (Setup.tcp(client, UInt16(1024 + opened + $0), internet, 80, .ack, seq: 1, ack: 1), clientPort) }
+            send(count) { (Setup.tcp(client, UInt16(1024 + opened + $0), internet, 80, .syn), clientPort) }
             for index in 0..<count where opened + index < 64 {
                 // The appliance returns what it was sent, outer addresses swapped.
                 var returned = Array(batch.bytes(index))
@@ -154,6 +171,18 @@ final class TunnelSetup {
     }
 
     deinit { buffer.deallocate() }
+
+    /// Sends `count` packets that `packet` makes, as one batch.
+    private func send(_ count: Int, _ packet: (Int) -> ([UInt8], Int)) {
+        batch.removeAll()
+        for index in 0..<count {
+            let (bytes, port) = packet(index)
+            let start = buffer + index * slot + headroom
+            bytes.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port, headroom: headroom)
+        }
+        dataplane.process(batch, now: clock)
+    }
 
     /// Refills the batch with packets into the tunnel (`into`), out of it, or both, alternating.
     @inline(__always)
