@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // Privet: a userspace dataplane that plays AWS PrivateLink on Linux network namespaces.
-// Module graph and its rules: ../shared/DESIGN.md ("Modules"). Arrows only point down:
+// Module graph and its rules: docs/ARCHITECTURE.md ("Modules"). Arrows only point down:
 //   privet → Forwarder → Topology, PacketIO → Dataplane → PacketWire (Topology → Dataplane; PacketIO → CPcap)
 import PackageDescription
 

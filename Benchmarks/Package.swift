@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // Benchmarks for Privet, in their own package so that building the product never builds the
-// benchmark harness (DESIGN.md, "Modules"). Run with scripts/bench.sh.
+// benchmark harness (docs/ARCHITECTURE.md, "Modules"). Run with scripts/bench.sh.
 import PackageDescription
 
 let package = Package(

@@ -1,7 +1,7 @@
 // NLB target choice for every (load balancer, listener, node): the Maglev table over the targets
 // the node may send to, rebuilt off the hot path when health changes.
 //
-// Which targets a node may send to (aws-behaviour.md §2): with cross-zone off, the targets in
+// Which targets a node may send to (docs/aws-behaviour.md §2): with cross-zone off, the targets in
 // its own zone; on, all of them. Of those, the healthy ones; when none is healthy, all of them
 // (fail-open: an NLB whose targets all fail sends to all, and a zone below the routing threshold,
 // one healthy target by default, sends to every target it can reach). An empty candidate set

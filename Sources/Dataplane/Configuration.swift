@@ -10,10 +10,10 @@ public struct DataplaneConfiguration: Sendable {
     /// Seed of every flow hash: the same seed, the same choices, on every run.
     public var seed: UInt64 = 0x5052_4956_4554
     /// Packets over this many bytes arriving at an endpoint are dropped, without ICMP
-    /// (aws-behaviour.md §4).
+    /// (docs/aws-behaviour.md §4).
     public var endpointMTU = 8500
     /// Inner packets over this many bytes for a GWLB are dropped, without fragmentation or ICMP
-    /// (aws-behaviour.md §6).
+    /// (docs/aws-behaviour.md §6).
     public var gatewayMTU = 8500
     /// A GWLB's idle timeout of flows other than TCP (§6: 120 s, not configurable).
     public var gatewayIdleTimeout: Int64 = 120 * second
@@ -32,7 +32,7 @@ public struct DataplaneConfiguration: Sendable {
     public var trackedOtherTimeout: Int64 = 60 * second
     /// A TCP session whose handshake has not finished after this long ends: the NLB keeps no
     /// half-open connections, and a target must answer a new connection within 30 s
-    /// (aws-behaviour.md §1). A shorter idle timeout ends it sooner.
+    /// (docs/aws-behaviour.md §1). A shorter idle timeout ends it sooner.
     public var handshakeTimeout: Int64 = 30 * second
     /// The expiry sweep visits the whole flow table at least once in this much of the clock.
     public var sweepPeriod: Int64 = 10 * second
@@ -44,7 +44,7 @@ public struct DataplaneConfiguration: Sendable {
     /// How far into the queues of closed and half-open sessions a new flow looks for one to end
     /// when its source-port pool or the flow table is full.
     public var evictionScan = 256
-    /// Source ports per (NLB address, target) pair (aws-behaviour.md §2: about 55,000).
+    /// Source ports per (NLB address, target) pair (docs/aws-behaviour.md §2: about 55,000).
     public var portsPerPool = 55_000
     /// The flow-log aggregation interval (AWS: 60 s or 600 s, default 600 s).
     public var flowLogInterval: Int64 = 600 * second

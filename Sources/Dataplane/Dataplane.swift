@@ -1,6 +1,6 @@
 import PacketWire
 
-// The VPC fabric, one batch at a time (DESIGN.md, "The model" and "The hot path").
+// The VPC fabric, one batch at a time (docs/ARCHITECTURE.md, "The model" and "The hot path").
 //
 // A packet that matches a session takes the fast path: translate if the session does, track TCP,
 // count, out of the session's port. A packet that matches none is a new flow: source/destination
@@ -8,7 +8,7 @@ import PacketWire
 // NLB's choice of target and its source NAT; then a session, so that the next packets and the
 // replies take the fast path.
 
-/// What the flows of an unhealthy target get (aws-behaviour.md §2, §6).
+/// What the flows of an unhealthy target get (docs/aws-behaviour.md §2, §6).
 enum UnhealthyTargetPolicy: UInt8 {
     /// They go on (healthy; failing open; an NLB without connection termination; a GWLB with
     /// `no_rebalance`).
@@ -162,7 +162,7 @@ public final class Dataplane {
             }
             // Idle past its timeout (or half-open past the handshake window): the flow is
             // gone, and this packet is judged as a new one
-            // (a non-SYN segment to an endpoint or NLB gets a RST, aws-behaviour.md §1; to a
+            // (a non-SYN segment to an endpoint or NLB gets a RST, docs/aws-behaviour.md §1; to a
             // GWLB it is dropped, §6).
             endSession(session, now: now, reason: .expired)
         }
@@ -193,7 +193,8 @@ public final class Dataplane {
             let target = Int(session.pointee.target)
             // A session whose target was deregistered by a reload has none and keeps going.
             if session.pointee.target != Session.none && unhealthyPolicy[target] == .reset {
-                // The NLB resets connections tied to an unhealthy target (aws-behaviour.md §2).
+                // The NLB resets connections tied to an unhealthy target (docs/aws-behaviour.md
+                // §2).
                 endSession(index, now: now, reason: .terminated)
                 return reset(packet, batch: batch, index: packetIndex, cause: .unhealthyTarget)
             }
@@ -260,7 +261,7 @@ public final class Dataplane {
         case .healthChecks:
             // A probe from a load balancer node's own address to a target, routed in the node's
             // subnet so that the target sees the NLB's address and its security groups apply
-            // (aws-behaviour.md §2); the reply comes back to this port through the session.
+            // (docs/aws-behaviour.md §2); the reply comes back to this port through the session.
             guard let node = tables.interface(owning: packet.key.source),
                   case .loadBalancerNode = tables.cores[node].owner else { return .drop(.sourceDestinationCheck) }
             let eni = tables.cores[node]
@@ -300,7 +301,7 @@ public final class Dataplane {
         /// To a listener of an NLB, at one of its nodes' addresses, from the NLB's own VPC.
         case loadBalancer(balancer: Int, node: Int, listener: Int)
         case refuse(DropReason)
-        /// A segment to an NLB node address for no flow: it gets a RST (aws-behaviour.md §1).
+        /// A segment to an NLB node address for no flow: it gets a RST (docs/aws-behaviour.md §1).
         case resetNoFlow
     }
 
@@ -340,7 +341,7 @@ public final class Dataplane {
             case .endpoint(let endpoint):
                 if from == nil {
                     // Endpoint ENIs have no public address; their IPv6 address is closed to the
-                    // internet gateway by denyAllIgwTraffic (aws-behaviour.md §5).
+                    // internet gateway by denyAllIgwTraffic (docs/aws-behaviour.md §5).
                     return .refuse(destination.isIPv4 ? .noSuchAddress : .denyAllIgwTraffic)
                 }
                 return .interfaceEndpoint(endpoint: endpoint, interface: owner)
@@ -351,7 +352,8 @@ public final class Dataplane {
                     return .loadBalancer(balancer: balancer, node: node, listener: listener)
                 }
                 // No session matched: the provider side cannot start a connection back through
-                // the NLB (aws-behaviour.md §4); a later segment of a forgotten flow gets a RST (§1).
+                // the NLB (docs/aws-behaviour.md §4); a later segment of a forgotten flow gets a
+                // RST (§1).
                 if packet.isTCP && packet.isSYN && !packet.isACK { return .refuse(.providerInitiated) }
                 if packet.isTCP && !packet.isRST { return .resetNoFlow }
                 return .refuse(.noSession)

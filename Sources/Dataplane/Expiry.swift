@@ -1,6 +1,6 @@
 // When sessions end without a packet to end them, and who gives way when room runs out.
 //
-// The NLB keeps no half-open connections (aws-behaviour.md §1): a target must answer a new
+// The NLB keeps no half-open connections (docs/aws-behaviour.md §1): a target must answer a new
 // connection within 30 s. So a TCP session that has not finished its handshake lives at most the
 // handshake window, whatever its idle timeout; a closed one only lingers for its last packets.
 // Both kinds wait in a queue in the order they entered the state, and each batch (and each tick

@@ -94,7 +94,7 @@ public enum FlowHash {
     }
 
     /// The NLB's target-choice hash: the 5-tuple and, for TCP, the client's initial sequence
-    /// number (aws-behaviour.md §1).
+    /// number (docs/aws-behaviour.md §1).
     @inlinable
     public static func targetChoice(_ key: FlowKey, initialSequence: UInt32, seed: UInt64) -> UInt64 {
         finalize(key.hash(seed: seed) ^ (UInt64(initialSequence) &* 0x9E37_79B9_7F4A_7C15))

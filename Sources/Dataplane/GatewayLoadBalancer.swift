@@ -1,7 +1,7 @@
 import PacketWire
 
-// Gateway Load Balancer endpoints (aws-behaviour.md §6). A route whose target is a GWLB endpoint
-// hands the packet to the GWLB node in the endpoint's zone, which picks an appliance by a
+// Gateway Load Balancer endpoints (docs/aws-behaviour.md §6). A route whose target is a GWLB
+// endpoint hands the packet to the GWLB node in the endpoint's zone, which picks an appliance by a
 // symmetric hash (so both directions of a flow reach the same one) and sends the packet to it
 // GENEVE-encapsulated, from the node's address to the appliance's on UDP 6081, with AWS's three
 // options. What the appliance sends back is matched by the inner flow, the endpoint's options and

@@ -4,8 +4,8 @@ import PacketWire
 // (PrivateLink) or from a host of the NLB's own VPC at a node's address (an internal NLB), and
 // the translation of their packets both ways.
 //
-// Through an endpoint the target always sees the node's address (aws-behaviour.md §3); from the
-// NLB's own VPC it sees the client's own address when the target group preserves it (by default
+// Through an endpoint the target always sees the node's address (docs/aws-behaviour.md §3); from
+// the NLB's own VPC it sees the client's own address when the target group preserves it (by default
 // for instance targets, and for UDP), and then a target that reaches itself through its NLB
 // fails, as AWS's hairpin limit has it. An IPv6 client of a dualstack NLB reaches the targets of
 // an `ipv4` group translated to IPv4, from the node's IPv4 address (RFC 7915), and an `ipv6`
@@ -85,7 +85,7 @@ extension Dataplane {
         let group = tables.loadBalancers[balancer].listeners[listener].targetGroup
         let ipv6Targets = tables.targetGroups[group].ipv6Targets
         if packet.key.isIPv4 && ipv6Targets { return .drop(.ipv4ClientToIPv6Targets) }
-        // TCP hashes the SYN's sequence number too (aws-behaviour.md §1).
+        // TCP hashes the SYN's sequence number too (docs/aws-behaviour.md §1).
         let choiceHash = FlowHash.targetChoice(packet.key, initialSequence: packet.isTCP ? packet.sequence : 0, seed: configuration.seed)
         guard let (target, pool) = self.balancer.choose(balancer: balancer, listener: listener, node: node, hash: choiceHash) else {
             return .drop(.noTarget)

@@ -20,7 +20,7 @@ struct ParsedPacket {
     @inline(__always) var isTCP: Bool { key.proto == IPProtocol.tcp.rawValue }
 
     /// What a flow's first packet carries that the next flow on the same 5-tuple most likely
-    /// will not: TCP's initial sequence number (the NLB hashes it too, aws-behaviour.md §1);
+    /// will not: TCP's initial sequence number (the NLB hashes it too, docs/aws-behaviour.md §1);
     /// otherwise the IPv4 identification or IPv6 flow label, and the length. Read from the
     /// packet alone, so a capture replayed gives what the live run gave.
     @inline(__always)

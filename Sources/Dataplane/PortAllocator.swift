@@ -1,6 +1,6 @@
 // Source ports for the NLB's source NAT. PrivateLink traffic always reaches targets from the NLB's
 // own address, with about 55,000 simultaneous connections per (NLB IP, target IP:port)
-// (aws-behaviour.md §2); beyond that new connections fail.
+// (docs/aws-behaviour.md §2); beyond that new connections fail.
 //
 // Trade-offs: one bitmap per (NLB node, target) pair, all in one preallocated block (6.9 KB a
 // pair); allocation scans 64 ports per word onward from the last port handed out, so it is O(1)

@@ -1,6 +1,6 @@
 import PacketWire
 
-// Proxy Protocol v2 on an NLB target group (aws-behaviour.md §3): the NLB puts a PROXY header
+// Proxy Protocol v2 on an NLB target group (docs/aws-behaviour.md §3): the NLB puts a PROXY header
 // before the first bytes a target receives on each connection, naming the consumer (its address
 // and port as seen at the endpoint, and the endpoint's) and the VPC endpoint (AWS's TLV 0xEA,
 // subtype 0x01). The NLB never strips a header already in the data, nor merges with it: it only

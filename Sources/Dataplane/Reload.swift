@@ -57,7 +57,7 @@ extension Dataplane {
             }
             guard session.pointee.kind == .endpoint || session.pointee.kind == .loadBalancer else { continue }
             // A deregistered target's flows go on (deregistration_delay.connection_termination is
-            // off by default, aws-behaviour.md §2), tied to no target any more.
+            // off by default, docs/aws-behaviour.md §2), tied to no target any more.
             if session.pointee.target == Session.none || targetMap[Int(session.pointee.target)] == nil {
                 if session.pointee.portAllocator != Session.none {
                     session.pointee.portAllocator = Session.none

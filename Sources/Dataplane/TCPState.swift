@@ -1,5 +1,5 @@
 /// How far a tracked TCP connection has got: enough to know when it ends. Like the NLB's own
-/// table (aws-behaviour.md §1), it does not keep closed, reset or half-open connections: once
+/// table (docs/aws-behaviour.md §1), it does not keep closed, reset or half-open connections: once
 /// both sides have sent FIN, or either sent RST, the session lingers briefly for the last packets
 /// and goes; one whose handshake does not finish goes after the handshake window (Expiry.swift).
 public enum TCPTrackState: UInt8, Sendable {

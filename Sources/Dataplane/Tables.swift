@@ -104,7 +104,7 @@ public final class ForwardingTables {
 
         /// Routes go in with the longest-prefix rule; at equal length, the later one wins, so
         /// add prefix-list routes first (an explicit route with the same prefix beats them,
-        /// aws-behaviour.md §7).
+        /// docs/aws-behaviour.md §7).
         public mutating func add(_ prefix: IPv4Prefix, _ target: RouteTarget) {
             targets.append(target)
             ipv4.insert(prefix, value: Int32(targets.count - 1))
@@ -154,7 +154,7 @@ public final class ForwardingTables {
     public struct Endpoint: Sendable {
         public var id: String
         public var state: EndpointState
-        /// The NLB each of the endpoint's ENIs uses (one NLB per ENI, aws-behaviour.md §4), or
+        /// The NLB each of the endpoint's ENIs uses (one NLB per ENI, docs/aws-behaviour.md §4), or
         /// the GWLB of a Gateway Load Balancer endpoint's service.
         public var loadBalancer: Int?
         /// A GWLB endpoint's ENI: its zone picks the GWLB node, its subnet's route table routes
@@ -190,7 +190,7 @@ public final class ForwardingTables {
             /// Nanoseconds; of TCP flows only, for a GWLB (its other flows have 120 s).
             public var idleTimeout: Int64
             /// A GWLB's `send_tcp_reset.on_idle_timeout.enabled`: a TCP segment of a flow it does
-            /// not know gets a RST rather than being dropped (aws-behaviour.md §6).
+            /// not know gets a RST rather than being dropped (docs/aws-behaviour.md §6).
             public var resetsUnknownFlows: Bool
             /// What an NLB listener takes: TCP (TCP and TLS listeners), UDP, or both (TCP_UDP).
             public var takesTCP: Bool
@@ -228,7 +228,7 @@ public final class ForwardingTables {
     }
 
     public struct TargetGroup: Sendable {
-        /// What of a flow a GWLB hashes to pick its appliance (aws-behaviour.md §6).
+        /// What of a flow a GWLB hashes to pick its appliance (docs/aws-behaviour.md §6).
         public enum Stickiness: UInt8, Sendable {
             /// Protocol, addresses and ports for TCP and UDP; protocol and addresses otherwise.
             case fiveTuple

@@ -31,7 +31,7 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
     case endpointFailed
     case endpointDeleting
     case endpointDeleted
-    /// Interface endpoints carry TCP only (aws-behaviour.md §4).
+    /// Interface endpoints carry TCP only (docs/aws-behaviour.md §4).
     case endpointNotTCP
     /// Over the endpoint MTU of 8500 bytes; dropped without ICMP (§4).
     case endpointOversize
@@ -162,7 +162,8 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
 
 /// Why the dataplane answered a packet with a TCP RST instead of forwarding it.
 public enum ResetCause: UInt8, CaseIterable, Sendable {
-    /// A non-SYN segment of no known flow: idle-timed-out, or never seen (aws-behaviour.md §1).
+    /// A non-SYN segment of no known flow: idle-timed-out, or never seen (docs/aws-behaviour.md
+    /// §1).
     case noFlow
     /// The flow's target turned unhealthy and connection termination is on (§2).
     case unhealthyTarget

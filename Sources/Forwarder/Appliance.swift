@@ -2,7 +2,7 @@ import Glibc
 import PacketWire
 import Topology
 
-/// The reference GWLB appliance's judgement of one GENEVE datagram (aws-behaviour.md §6): it
+/// The reference GWLB appliance's judgement of one GENEVE datagram (docs/aws-behaviour.md §6): it
 /// must carry a bare IPv4 or IPv6 packet and AWS's three options (class 0x0108, types 1, 2 and 3,
 /// in any order, as AWS's sample appliance requires); then the rules decide whether it goes back
 /// to the GWLB, unchanged, or is dropped. Counted either way. One thread inspects; the counters
@@ -80,7 +80,7 @@ public final class ApplianceInspector: @unchecked Sendable {
 /// `privet appliance`: the reference appliance on a socket. It takes GENEVE on UDP 6081 and
 /// sends each packet it keeps back to the GWLB node that sent it, inside the same GENEVE header
 /// byte for byte, outer addresses swapped and the UDP ports as received (source the GWLB's,
-/// destination 6081; aws-behaviour.md §6). A bound UDP socket cannot send from another port,
+/// destination 6081; docs/aws-behaviour.md §6). A bound UDP socket cannot send from another port,
 /// so the replies leave by a raw UDP socket (root), with checksum 0 as UDP over IPv4 allows.
 public enum ApplianceServer {
     public struct Failure: Error, CustomStringConvertible {

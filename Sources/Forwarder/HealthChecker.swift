@@ -2,15 +2,15 @@ import Dataplane
 import PacketWire
 import Topology
 
-/// Health checks as a load balancer node makes them (aws-behaviour.md §2, §6): a SYN from the
+/// Health checks as a load balancer node makes them (docs/aws-behaviour.md §2, §6): a SYN from the
 /// node's own address to each target every interval. A TCP check succeeds on a SYN-ACK within the
 /// timeout; an HTTP check then sends `GET path` and succeeds on a status of 200 to 399 (AWS's
 /// default matcher). The probe is closed with a RST; a RST, another status or silence is a
 /// failure. To a group with Proxy Protocol v2, a probe's first bytes are a PROXY header with
-/// command LOCAL: it carries no client (aws-behaviour.md §3). `unhealthyThreshold` failures in a row mark the target unhealthy, `healthyThreshold`
-/// successes healthy again. The probes and their replies cross the dataplane on its health-check
-/// port, so security groups apply and the target sees the node's address. Runs on the
-/// forwarding thread, between batches.
+/// command LOCAL: it carries no client (docs/aws-behaviour.md §3). `unhealthyThreshold` failures in
+/// a row mark the target unhealthy, `healthyThreshold` successes healthy again. The probes and
+/// their replies cross the dataplane on its health-check port, so security groups apply and the
+/// target sees the node's address. Runs on the forwarding thread, between batches.
 public struct HealthChecker {
     struct Check {
         var target: Int

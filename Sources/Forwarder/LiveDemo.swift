@@ -48,7 +48,7 @@ public enum LiveDemo {
             say("client-a → \(what): GET http://\(address)/ → \(reply)")
         }
         // A consumer whose endpoint the provider rejected, and a provider opening a connection
-        // back through its NLB: both refused by the fabric (aws-behaviour.md §4).
+        // back through its NLB: both refused by the fabric (docs/aws-behaviour.md §4).
         if let partner = topology.endpoints.first(where: { $0.state == .rejected }), let eni = partner.interfaces.first,
            let address = topology[eni].ipv4 {
             let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: "partner-client"))

@@ -3,7 +3,7 @@ import PacketWire
 import Topology
 
 /// The Amazon-provided resolver of each VPC (CIDR base + 2): the dataplane sends it the UDP
-/// queries addressed to it, and it answers from the VPC's split-horizon view (aws-behaviour.md
+/// queries addressed to it, and it answers from the VPC's split-horizon view (docs/aws-behaviour.md
 /// §8). A malformed query gets FORMERR; one too short to carry an ID gets nothing, and is counted.
 public struct VPCResolver: Sendable {
     public let view: DNSView

@@ -4,7 +4,8 @@ import PacketWire
 
 /// Writes a pcap file (nanosecond timestamps) through libpcap's `pcap_dump`, into a stdio stream
 /// with a large buffer: most of the cost of writing a capture is otherwise the kernel taking many
-/// small writes (MACHINE-NOTES, libpcap).
+/// small writes (rewriting a 1M-packet, 657 MB capture took about 1.1 s, of which 0.1 to 0.2 s
+/// was user time, with stdio's default buffer).
 public final class CaptureWriter {
     public static let bufferSize = 1 << 20
 

@@ -1,4 +1,4 @@
-// The tunnel between a Gateway Load Balancer and its appliances (aws-behaviour.md §6): GENEVE
+// The tunnel between a Gateway Load Balancer and its appliances (docs/aws-behaviour.md §6): GENEVE
 // (RFC 8926) over UDP 6081 in outer IPv4, whatever the inner family; no inner Ethernet header
 // (the protocol type is 0x0800 or 0x86DD); VNI 0; and AWS's three options of class 0x0108 in
 // this order: type 1, the GWLB endpoint ID (8 bytes); type 2, the attachment ID (8 bytes);

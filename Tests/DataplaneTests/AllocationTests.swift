@@ -4,7 +4,7 @@ import Dataplane
 import PacketWire
 import Topology
 
-/// The hot path allocates nothing (DESIGN.md): a million packets through the dataplane, counted
+/// The hot path allocates nothing (docs/ARCHITECTURE.md): a million packets through the dataplane, counted
 /// by malloc itself.
 @Suite("Allocations")
 struct AllocationTests {

@@ -142,7 +142,7 @@ extension EndpointPathTests {
     }
 
     /// A non-SYN segment of a flow that idled out gets a RST from where it was sent: the endpoint
-    /// ENI towards the consumer, the NLB node towards the target (aws-behaviour.md §1).
+    /// ENI towards the consumer, the NLB node towards the target (docs/aws-behaviour.md §1).
     @Test func idleTimeoutResetsBothDirections() {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
@@ -197,7 +197,8 @@ extension EndpointPathTests {
         #expect(next.port == first.port)
     }
 
-    /// When every target is unhealthy, the NLB fails open and sends to all (aws-behaviour.md §2).
+    /// When every target is unhealthy, the NLB fails open and sends to all (docs/aws-behaviour.md
+    /// §2).
     @Test func allUnhealthyFailsOpen() {
         let h = Harness()
         h.dataplane.setTargetHealth(h.target("web-a:80"), healthy: false)
@@ -276,7 +277,7 @@ extension EndpointPathTests {
     }
 
     /// `denyAllIgwTraffic`: IPv6 from the internet gateway to an endpoint ENI is dropped, while
-    /// the same address is reachable from inside the VPC (aws-behaviour.md §5).
+    /// the same address is reachable from inside the VPC (docs/aws-behaviour.md §5).
     @Test func ipv6FromTheInternetGatewayToAnEndpointIsDenied() {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv6!
@@ -334,7 +335,7 @@ let emptyZoneYAML = Topology.defaultYAML
     .replacingOccurrences(of: "    subnets: [consumer-app-a, consumer-app-b]\n", with: "    subnets: [consumer-app-a, consumer-app-b, consumer-app-c]\n")
 
 extension EndpointPathTests {
-    /// A provider can reject an endpoint that is already available (aws-behaviour.md §4): its
+    /// A provider can reject an endpoint that is already available (docs/aws-behaviour.md §4): its
     /// established flows stop too.
     @Test func rejectingAnAvailableEndpointStopsItsFlows() {
         let h = Harness()

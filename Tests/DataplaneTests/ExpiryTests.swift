@@ -10,7 +10,8 @@ let secondClientYAML = Topology.defaultYAML.replacingOccurrences(
     with: "  - {name: client-a, subnet: consumer-app-a}\n  - {name: client-a2, subnet: consumer-app-a}\n")
 
 // Sessions that end with no packet to end them, and who gives way when room runs out
-// (aws-behaviour.md §1: the NLB keeps no half-open connections; a target must answer within 30 s).
+// (docs/aws-behaviour.md §1: the NLB keeps no half-open connections; a target must answer within 30
+// s).
 
 @Suite("Expiry and giving way")
 struct ExpiryTests {

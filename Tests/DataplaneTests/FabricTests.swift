@@ -47,7 +47,7 @@ struct FabricTests {
     }
 
     /// The S3 prefix list's route (a /15) beats 0.0.0.0/0 to the GWLB endpoint: S3 traffic goes
-    /// to the service's network, source address kept (aws-behaviour.md §7).
+    /// to the service's network, source address kept (docs/aws-behaviour.md §7).
     @Test func gatewayEndpointRouteWinsByLongestPrefix() {
         let h = Harness()
         let s3 = IPv4Address(52, 216, 10, 10)
@@ -63,7 +63,7 @@ struct FabricTests {
     }
 
     /// The prefix-list route loses to a more specific CIDR route, and to an explicit route with
-    /// exactly the same prefix (aws-behaviour.md §7); the rest of the list still wins.
+    /// exactly the same prefix (docs/aws-behaviour.md §7); the rest of the list still wins.
     @Test func explicitRoutesBeatTheGatewayEndpointRoute() {
         let yaml = Topology.defaultYAML.replacingOccurrences(of: """
                   - {destination: 0.0.0.0/0, target: inspection-endpoint}

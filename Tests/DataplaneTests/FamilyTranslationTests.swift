@@ -5,8 +5,8 @@ import Topology
 
 /// An IPv6 client of a dualstack NLB reaching the targets of an `ipv4` group (the default): the
 /// flow translated to IPv4 from the node's IPv4 address (RFC 7915), the MSS clamped for the
-/// IPv6 side, and ICMP errors translated both ways (aws-behaviour.md §3: traffic translated from
-/// IPv6 to IPv4 shows the NLB's address).
+/// IPv6 side, and ICMP errors translated both ways (docs/aws-behaviour.md §3: traffic translated
+/// from IPv6 to IPv4 shows the NLB's address).
 @Suite("IPv6 clients to IPv4 targets")
 struct FamilyTranslationTests {
     struct Path {

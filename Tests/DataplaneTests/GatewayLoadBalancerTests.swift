@@ -3,7 +3,7 @@ import Dataplane
 import PacketWire
 import Topology
 
-// Fixtures for the GWLB endpoint path (aws-behaviour.md §6), as the spec reads: what a host
+// Fixtures for the GWLB endpoint path (docs/aws-behaviour.md §6), as the spec reads: what a host
 // sends, what comes out of the appliance's port (GENEVE, byte for byte), what the appliance
 // returns, and where the packet goes after it; and the cases the GWLB drops.
 

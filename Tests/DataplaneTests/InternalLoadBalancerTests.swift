@@ -46,8 +46,8 @@ func internalNLBYAML(tcpGroup: String = "") -> String {
     """
 }
 
-/// A client of an internal NLB in its own VPC (aws-behaviour.md §2, §3): load-balanced like any
-/// client; the target sees the client's own address when its group preserves it (instance
+/// A client of an internal NLB in its own VPC (docs/aws-behaviour.md §2, §3): load-balanced like
+/// any client; the target sees the client's own address when its group preserves it (instance
 /// targets, UDP), the node's otherwise (IP targets over TCP); a target reaching itself through
 /// its NLB with its address preserved fails (AWS's hairpin limit).
 @Suite("Internal NLB from its own VPC")
@@ -103,7 +103,7 @@ struct InternalLoadBalancerTests {
     }
 
     /// What is not a listener's stays refused: a SYN to another port of the node's address (the
-    /// way back to a consumer is closed to the provider, aws-behaviour.md §4).
+    /// way back to a consumer is closed to the provider, docs/aws-behaviour.md §4).
     @Test func otherPortsOfTheNodeStayClosed() {
         let h = Harness(yaml: internalNLBYAML())
         let node = h.nodeENI("internal", zone: "us-east-1a").ipv4!

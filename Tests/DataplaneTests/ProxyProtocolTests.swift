@@ -9,7 +9,7 @@ let proxyProtocolYAML = Topology.defaultYAML.replacingOccurrences(
     of: "    targets: [{host: web-a}, {host: web-b}]\n",
     with: "    targets: [{host: web-a}, {host: web-b}]\n    proxyProtocolV2: true\n")
 
-/// Proxy Protocol v2 on an NLB target group (aws-behaviour.md §3): the header in front of the
+/// Proxy Protocol v2 on an NLB target group (docs/aws-behaviour.md §3): the header in front of the
 /// client's first data, and the sequence space it takes on the target's side.
 @Suite("Proxy Protocol v2")
 struct ProxyProtocolTests {

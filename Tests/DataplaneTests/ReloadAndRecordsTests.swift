@@ -26,7 +26,7 @@ struct ReloadAndRecordsTests {
         #expect(Seen(next.bytes).sourcePort == natPort, "the same source port")
         #expect(h.dataplane.counters.endpoints[0].packets == 2, "counters carried over")
         // Deregistering web-a: its established flow goes on (connection termination on
-        // deregistration is off by default, aws-behaviour.md §2); new flows avoid it.
+        // deregistration is off by default, docs/aws-behaviour.md §2); new flows avoid it.
         let without = Topology.defaultYAML.replacingOccurrences(of: "targets: [{host: web-a}, {host: web-b}]", with: "targets: [{host: web-b}]")
         let third = try #require(Topology.load(yaml: without).topology).forwardingTables()
         #expect(h.dataplane.replaceTables(third) == 0)

@@ -236,7 +236,7 @@ struct GoldenVectorTests {
     }
 
     // scapy: IP(src='10.40.1.4',dst='10.40.1.5',id=0,flags='DF',ttl=64)/UDP(sport=50000,dport=6081,chksum=0)/GENEVE(proto=0x0800,vni=0,options=[GeneveOptions(classid=0x0108,type=1,data=bytes.fromhex('0a1b2c3d4e5f6071')),GeneveOptions(classid=0x0108,type=2,data=bytes.fromhex('0000000000001122')),GeneveOptions(classid=0x0108,type=3,data=bytes.fromhex('cafef00d'))])/IP(src='10.20.1.4',dst='198.51.100.10',id=0)/TCP(sport=40000,dport=80,flags='S',seq=7,window=65535)
-    // The 68 bytes a GWLB puts in front of a packet for an appliance (aws-behaviour.md §6).
+    // The 68 bytes a GWLB puts in front of a packet for an appliance (docs/aws-behaviour.md §6).
     @Test func gwlbTunnelHeaderAsAWSWritesIt() throws {
         let expected = bytes("4500006c00004000401124290a2801040a280105c35017c1005800000800080000000000010801020a1b2c3d4e5f607101080202000000000000112201080301cafef00d45000028000000004006457b0a140104c633640a9c40005000000007000000005002ffffddf50000")
         let inner = Array(expected[GWLBTunnel.overhead...])

@@ -37,10 +37,11 @@ struct LiveCommandTests {
         let aaaa = try dig(run, from: "client-a", regionalName, "AAAA")
         #expect(aaaa.status == "NOERROR" && aaaa.answers.isEmpty, "an answer with no AAAA record, not a timeout: \(aaaa)")
         // The private hosted zone: a record, an alias, and a missing name that is NXDOMAIN with
-        // no fall back to public DNS (aws-behaviour.md §8).
+        // no fall back to public DNS (docs/aws-behaviour.md §8).
         #expect(try dig(run, from: "client-a", "db.corp.internal").answers == ["10.2.1.50"])
-        #expect(try dig(run, from: "client-a", "www.corp.internal").answers.contains("db.corp.internal."))
-        #expect(try dig(run, from: "client-a", "missing.corp.internal").status == "NXDOMAIN")
+        #expect(try dig(run, from: "client-a",
+        #"www.corp.internal").answers.contains("db.corp.internal.")) expect(try dig(run, from:
+        #"client-a", "missing.corp.internal").status == "NXDOMAIN")
         // Outside the VPC: the public answer for the same name; the endpoint's own names still
         // resolve (they are public); the private zone does not exist.
         #expect(try dig(run, from: "stranger", "api.live.example").answers == ["203.0.113.10"])
@@ -87,7 +88,7 @@ struct LiveCommandTests {
         let run = try LiveRun(name: "live-provider", yaml: liveTopologyYAML())
         // A target tries to open a connection to the NLB's address on a port that is no
         // listener's (the way back to consumers): PrivateLink carries connections the consumer
-        // starts, only (aws-behaviour.md §4).
+        // starts, only (docs/aws-behaviour.md §4).
         let attempt = try run.run("web-a", "curl", ["-s", "-m", "2", "http://\(nodeAddresses[0]):10000/"])
         #expect(attempt.status != 0)
         let log = run.stop()
@@ -167,11 +168,11 @@ struct LiveCommandTests {
     }
 
     /// The default topology's S3 path: the app subnets' route table is associated with the
-    /// gateway endpoint, the partner's is not (aws-behaviour.md §7).
+    /// gateway endpoint, the partner's is not (docs/aws-behaviour.md §7).
     @Test func gatewayEndpointReachesTheServiceNetwork() throws {
         let run = try LiveRun(name: "live-s3", yaml: Topology.defaultYAML)
-        #expect(try run.get("client-a", "http://52.216.10.10/") == "served by s3 in com.amazonaws.us-east-1.s3", "\(run.log)")
-        #expect(try run.run("partner-client", "curl", ["-s", "-m", "2", "http://52.216.10.10/"]).status != 0)
+        #expect(try run.get("client-a", "http://52.216.10.10/") == "served by s3 in
+        #com.amazonaws.us-east-1.s3", "\(run.log)") expect(try run.run("partner-client", "curl", ["-s", "-m", "2", "http://52.216.10.10/"]).status != 0)
         let log = run.stop()
         #expect(log.contains("dropped no-route"), "\(log)")
     }

@@ -39,7 +39,7 @@ extension LiveCommandTests {
     /// SYN-ACKs, as a flooder's would be), on 60,000 source ports: more than the 55,000 source
     /// ports the NLB node has towards web-a:80, and nearly the whole flow table. Meanwhile
     /// client-a2, in the same zone, opens new connections to the same listener, and an iperf3
-    /// stream established before the flood keeps flowing through it (aws-behaviour.md §1: the
+    /// stream established before the flood keeps flowing through it (docs/aws-behaviour.md §1: the
     /// NLB keeps no half-open connections).
     @Test func aSYNFloodDeniesNoOtherClient() throws {
         let yaml = liveTopologyYAML().replacingOccurrences(

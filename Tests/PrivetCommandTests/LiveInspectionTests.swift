@@ -108,7 +108,8 @@ extension LiveCommandTests {
     }
 
     /// Eight UDP flows through the two appliances; fw-1 is killed; health checks find it
-    /// unhealthy within interval × threshold; then the failover mode decides (aws-behaviour.md §6):
+    /// unhealthy within interval × threshold; then the failover mode decides (docs/aws-behaviour.md
+    /// §6):
     /// `rebalance` moves fw-1's flows to fw-2, `no_rebalance` leaves them where they are (lost)
     /// while new flows go to fw-2. Flows on fw-2 never notice.
     @Test(arguments: ["rebalance", "no_rebalance"])

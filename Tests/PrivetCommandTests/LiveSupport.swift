@@ -38,7 +38,7 @@ func liveTopologyYAML(iperfTargets: String = "[{host: web-a}]", zonalTargets: St
       - {name: consumer-b, vpc: consumer, zone: us-east-1b, cidr: 10.2.2.0/24, ipv6Cidr: "fd00:2:0:2::/64"}
       - {name: outside-a, vpc: outside, zone: us-east-1a, cidr: 10.3.1.0/24}
     securityGroups:
-      # The targets see the NLB's private addresses (aws-behaviour.md §3).
+      # The targets see the NLB's private addresses (docs/aws-behaviour.md §3).
       - name: web
         vpc: provider
         ingress:

@@ -277,7 +277,8 @@ struct ValidationTests {
 }
 
 extension ValidationTests {
-    /// A GWLB's TCP idle timeout can be changed only with 5-tuple stickiness (aws-behaviour.md §6).
+    /// A GWLB's TCP idle timeout can be changed only with 5-tuple stickiness (docs/aws-behaviour.md
+    /// §6).
     @Test func gwlbIdleTimeoutNeedsFiveTupleStickiness() {
         var yaml = edited("listeners: [{targetGroup: appliances}]", "listeners: [{targetGroup: appliances, idleTimeout: ⁁900}]",
                           in: Self.withGWLB())

@@ -1,6 +1,6 @@
 // The wire layer's per-packet costs: parsing, full checksums, incremental rewrites.
 // Each benchmark runs a million operations per iteration (scalingFactor .mega), so the reported
-// time is per operation; mallocs must stay 0 (the hot-path rule of DESIGN.md).
+// time is per operation; mallocs must stay 0 (docs/ARCHITECTURE.md, "The hot path").
 
 import Benchmark
 import PacketWire

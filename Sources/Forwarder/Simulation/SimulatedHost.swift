@@ -171,7 +171,7 @@ struct SimulatedHost {
     }
 
     /// What the appliance sends back of a GENEVE packet it keeps: the same bytes, outer
-    /// addresses swapped, UDP ports as they came (aws-behaviour.md §6).
+    /// addresses swapped, UDP ports as they came (docs/aws-behaviour.md §6).
     private func inspected(_ bytes: [UInt8], by appliance: ApplianceInspector) -> [[UInt8]] {
         var reply = bytes
         let kept = reply.withUnsafeMutableBytes { buffer -> Bool in

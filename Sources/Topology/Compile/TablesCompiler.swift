@@ -67,7 +67,8 @@ extension Topology {
                     return .gatewayEndpoint(port: port(.serviceNetwork(prefixList: list.index))!)
                 }
             }
-            // Prefix-list routes first: a CIDR route with the same prefix wins (aws-behaviour.md §7).
+            // Prefix-list routes first: a CIDR route with the same prefix wins
+            // (docs/aws-behaviour.md §7).
             for route in table.routes {
                 if case .prefixList(let list) = route.destination {
                     for cidr in self[list].cidrs { compiled.add(cidr, target(route)) }
@@ -109,8 +110,8 @@ extension Topology {
             var balancer: Int?
             if case .endpointService(let service) = endpoint.service {
                 let candidates = self[service].loadBalancers
-                // One NLB per endpoint, picked once and kept (aws-behaviour.md §4: at random at the
-                // first connection; here by a hash of the endpoint ID, so replays agree).
+                // One NLB per endpoint, picked once and kept (docs/aws-behaviour.md §4: at random
+                // at the first connection; here by a hash of the endpoint ID, so replays agree).
                 if !candidates.isEmpty {
                     balancer = candidates[Int(Names.stableHash("nlb", endpoint.id) % UInt64(candidates.count))].index
                 }
@@ -179,8 +180,8 @@ extension Topology {
 }
 
 extension Endpoint {
-    /// What a GWLB endpoint's traffic carries in AWS's GENEVE options (aws-behaviour.md §6): the
-    /// endpoint ID's 17 hex digits as a number (the low 64 bits, which are all of it when the
+    /// What a GWLB endpoint's traffic carries in AWS's GENEVE options (docs/aws-behaviour.md §6):
+    /// the endpoint ID's 17 hex digits as a number (the low 64 bits, which are all of it when the
     /// first digit is 0, as in every ID AWS shows and every one Privet makes), and an attachment
     /// ID, which AWS does not document: a stable number derived from the endpoint's ID.
     public var tunnelOptions: (endpointID: UInt64, attachmentID: UInt64) {

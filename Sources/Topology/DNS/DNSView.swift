@@ -1,6 +1,6 @@
 import PacketWire
 
-// Split-horizon name resolution as the Amazon-provided resolver does it (aws-behaviour.md §4,
+// Split-horizon name resolution as the Amazon-provided resolver does it (docs/aws-behaviour.md §4,
 // §8). Asked from inside a VPC: the private hosted zones associated with it (the most specific
 // zone that contains the name wins, and a name it does not hold is NXDOMAIN, with no fall back
 // to public DNS), the private DNS names of the VPC's endpoints (a hidden private zone each), then

@@ -1,5 +1,5 @@
 /// The state of an endpoint's connection to its service, as AWS reports it
-/// (aws-behaviour.md §4; the API's lowercase camelCase spelling).
+/// (docs/aws-behaviour.md §4; the API's lowercase camelCase spelling).
 public enum ConnectionState: String, Sendable, CaseIterable {
     case pendingAcceptance, pending, available, rejected, expired, failed, deleting, deleted
 

@@ -21,7 +21,7 @@ public struct TopologySpec {
 }
 
 /// An Availability Zone: its name in this region, and its AZ ID, which is what matches zones
-/// between accounts (aws-behaviour.md §4).
+/// between accounts (docs/aws-behaviour.md §4).
 public struct ZoneSpec {
     public var name: Located<String>
     public var id: Located<String>
@@ -47,7 +47,7 @@ public struct InternetGatewaySpec {
     public var location: FilePosition
     public var id: Located<String>?
     /// The route table associated with the gateway itself (an edge association), which routes
-    /// traffic coming in from the internet (aws-behaviour.md §6, typical GWLB routing).
+    /// traffic coming in from the internet (docs/aws-behaviour.md §6, typical GWLB routing).
     public var edgeRouteTable: Located<String>?
 }
 
@@ -144,9 +144,9 @@ public struct ListenerSpec {
     public var protocolName: Located<String>?
     public var port: Located<Int>?
     public var targetGroup: Located<String>
-    /// `tcp.idle_timeout.seconds`, 60...6000, default 350 (aws-behaviour.md §1).
+    /// `tcp.idle_timeout.seconds`, 60...6000, default 350 (docs/aws-behaviour.md §1).
     public var idleTimeout: Located<Int>?
-    /// GWLB `send_tcp_reset.on_idle_timeout.enabled`, default false (aws-behaviour.md §6).
+    /// GWLB `send_tcp_reset.on_idle_timeout.enabled`, default false (docs/aws-behaviour.md §6).
     public var sendTcpResetOnIdleTimeout: Located<Bool>?
 }
 
@@ -201,7 +201,7 @@ public struct EndpointServiceSpec {
     public var acceptanceRequired = true
     public var allowedPrincipals: [Located<String>] = []
     public var privateDnsName: Located<String>?
-    /// `pendingVerification` (default), `verified` or `failed` (aws-behaviour.md §4).
+    /// `pendingVerification` (default), `verified` or `failed` (docs/aws-behaviour.md §4).
     public var privateDnsNameVerification: Located<String>?
     public var supportedIpAddressTypes: [Located<String>] = []
     public var supportedRegions: [Located<String>] = []

@@ -102,7 +102,7 @@ public struct Route: Sendable {
         case local
         case internetGateway
         case gatewayLoadBalancerEndpoint(Ref<Endpoint>)
-        /// Added by associating the route table with a gateway endpoint (aws-behaviour.md §7).
+        /// Added by associating the route table with a gateway endpoint (docs/aws-behaviour.md §7).
         case gatewayEndpoint(Ref<Endpoint>)
     }
 
@@ -158,7 +158,7 @@ public struct NetworkInterface: Sendable {
     public var sourceDestCheck: Bool
     /// Created by AWS for an endpoint or a load balancer; visible, not manageable (§4).
     public var requesterManaged: Bool
-    /// True for every endpoint ENI with an IPv6 address (aws-behaviour.md §5).
+    /// True for every endpoint ENI with an IPv6 address (docs/aws-behaviour.md §5).
     public var denyAllIgwTraffic: Bool
 }
 
@@ -215,9 +215,9 @@ public struct LoadBalancer: Sendable {
         public var protocolName: String
         public var port: UInt16
         public var targetGroup: Ref<TargetGroup>
-        /// Seconds (aws-behaviour.md §1: 350 by default, 60...6000); a GWLB's, of TCP flows.
+        /// Seconds (docs/aws-behaviour.md §1: 350 by default, 60...6000); a GWLB's, of TCP flows.
         public var idleTimeout: Int
-        /// A GWLB's `send_tcp_reset.on_idle_timeout.enabled` (aws-behaviour.md §6).
+        /// A GWLB's `send_tcp_reset.on_idle_timeout.enabled` (docs/aws-behaviour.md §6).
         public var sendTcpResetOnIdleTimeout = false
     }
 
@@ -277,14 +277,14 @@ public struct TargetGroup: Sendable {
     public var stickiness: String
     public var targetFailover: String
     /// The NLB puts a PROXY v2 header before the first data of each connection it hands a
-    /// target (aws-behaviour.md §3).
+    /// target (docs/aws-behaviour.md §3).
     public var proxyProtocolV2: Bool
     /// The targets' address family: a dualstack NLB translates an IPv6 client's flow to an IPv4
     /// target of an `ipv4` group.
     public var ipv6Targets: Bool
     public var targetType: TargetType
     /// Whether a target sees the client's own address on flows that do not come through a VPC
-    /// endpoint (through one, it always sees the node's, aws-behaviour.md §3).
+    /// endpoint (through one, it always sees the node's, docs/aws-behaviour.md §3).
     public var preserveClientIp: Bool
 
     public enum TargetType: String, Sendable {

@@ -1,7 +1,7 @@
 import PacketWire
 
 // Network and Gateway Load Balancers, their listeners, and target groups with their health
-// checks (defaults and ranges from aws-behaviour.md §2 and §6).
+// checks (defaults and ranges from docs/aws-behaviour.md §2 and §6).
 
 extension Resolver {
     mutating func resolveLoadBalancers() {
@@ -71,7 +71,7 @@ extension Resolver {
         let groupSpec = spec.targetGroups[group]
         switch kind {
         case .gateway:
-            // A GWLB listener takes all IP packets on all ports (aws-behaviour.md §6).
+            // A GWLB listener takes all IP packets on all ports (docs/aws-behaviour.md §6).
             if let protocolName = listener.protocolName {
                 log.error(protocolName.location, "the listener of \(subject) is a Gateway Load Balancer listener: it takes every IP packet and has no protocol or port")
             } else if let port = listener.port {
@@ -172,8 +172,8 @@ extension Resolver {
         }
     }
 
-    /// A group's attributes for an NLB's flows, checked as AWS checks them (aws-behaviour.md §2,
-    /// §3): Proxy Protocol v2 on TCP and TLS groups; IPv6 targets behind a dualstack NLB, each
+    /// A group's attributes for an NLB's flows, checked as AWS checks them (docs/aws-behaviour.md
+    /// §2, §3): Proxy Protocol v2 on TCP and TLS groups; IPv6 targets behind a dualstack NLB, each
     /// with an IPv6 address; client IP preservation by default for instance targets and for
     /// UDP, and always for UDP and TCP_UDP IP targets.
     func networkAttributes(_ group: TargetGroupSpec, balancer: LoadBalancer?, targets: [TargetGroup.Target], of subject: String)

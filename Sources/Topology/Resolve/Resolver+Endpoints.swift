@@ -1,7 +1,7 @@
 import PacketWire
 
 // Endpoint services, VPC endpoints (interface, Gateway Load Balancer, gateway) and hosted zones
-// (aws-behaviour.md §3, §4, §6, §7, §8).
+// (docs/aws-behaviour.md §3, §4, §6, §7, §8).
 
 extension Resolver {
     mutating func resolveEndpointServices() {
@@ -211,7 +211,7 @@ extension Resolver {
     }
 
     /// The subnets of an interface or GWLB endpoint: in its VPC, at most one per zone; exactly
-    /// one for a GWLB endpoint (aws-behaviour.md §4, §6).
+    /// one for a GWLB endpoint (docs/aws-behaviour.md §4, §6).
     func endpointSubnets(_ endpoint: EndpointSpec, kind: Endpoint.Kind, vpc: Int, subject: String) -> [Ref<Subnet>] {
         if kind == .gatewayLoadBalancer && endpoint.subnets.count != 1 {
             log.error(endpoint.subnets.dropFirst().first?.subnet.location ?? endpoint.name.location,
@@ -242,7 +242,7 @@ extension Resolver {
     }
 
     /// `ipAddressType` and `dnsRecordIpType`: defaults from the subnets, and a check that the
-    /// subnets and the service can carry them (aws-behaviour.md §4).
+    /// subnets and the service can carry them (docs/aws-behaviour.md §4).
     func resolveAddressTypes(_ endpoint: EndpointSpec, into model: inout Endpoint, subnets: [Subnet],
                              service: EndpointService?, subject: String) {
         let allIPv4 = subnets.allSatisfy { $0.cidr != nil }
@@ -285,7 +285,7 @@ extension Resolver {
     }
 
     /// The service's private DNS name answers in the VPC when the endpoint enables it, the name
-    /// is verified, and the VPC has both DNS attributes (aws-behaviour.md §4).
+    /// is verified, and the VPC has both DNS attributes (docs/aws-behaviour.md §4).
     func resolvePrivateDNS(_ endpoint: EndpointSpec, into model: inout Endpoint, service: EndpointService,
                            vpc: VPC?, subject: String) {
         model.privateDnsEnabled = endpoint.privateDnsEnabled?.value ?? true
@@ -315,7 +315,7 @@ extension Resolver {
         }
         for reference in endpoint.routeTables {
             guard let table = routeTable(reference, inVPC: vpc, for: subject) else { continue }
-            // At most one endpoint route per service in a route table (aws-behaviour.md §7).
+            // At most one endpoint route per service in a route table (docs/aws-behaviour.md §7).
             let key = "\(table.index)/\(model.serviceName)"
             if let other = routes[key] {
                 log.error(reference.location, "route table '\(reference.value)' already has a route to \(model.serviceName) through endpoint '\(other)'; a table holds one endpoint route per service")

@@ -336,7 +336,8 @@ extension Resolver {
                 return nil
             }
             let endpoint = topology.endpoints[index]
-            // CreateRoute accepts a VPC endpoint ID for GWLB endpoints only (aws-behaviour.md §6).
+            // CreateRoute accepts a VPC endpoint ID for GWLB endpoints only (docs/aws-behaviour.md
+            // §6).
             guard endpoint.kind == .gatewayLoadBalancer else {
                 log.error(target.location, "a route of \(subject) targets endpoint '\(endpoint.name)', a \(endpoint.kind.rawValue) endpoint; only Gateway Load Balancer endpoints can be route targets (gateway endpoints are associated through their 'routeTables')")
                 return nil
