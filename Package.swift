@@ -30,6 +30,8 @@ let package = Package(
         ),
         // The Linux calls Swift cannot make itself: TUN ioctls, setns.
         .target(name: "CLinux"),
+        // Cache prefetch hints for the dataplane's look-ahead (Swift has none of its own).
+        .target(name: "CPrefetch"),
         // Typed zero-copy views over packet bytes. No Foundation, nothing allocated per packet.
         .target(name: "PacketWire", swiftSettings: hotPath),
         // Capture files (libpcap) now; TUN ports and namespaces later.
@@ -38,7 +40,7 @@ let package = Package(
         // no Foundation.
         // Exclusivity is checked at compile time; the run-time checks on class properties cost a
         // third of the per-packet time (measured with perf), so the hot modules go without them.
-        .target(name: "Dataplane", dependencies: ["PacketWire"], swiftSettings: hotPath),
+        .target(name: "Dataplane", dependencies: ["PacketWire", "CPrefetch"], swiftSettings: hotPath),
         // The AWS-shaped model: the YAML file, validation, IDs, names, addresses, describe; it
         // compiles into the dataplane's tables.
         .target(name: "Topology", dependencies: ["PacketWire", "Dataplane", .product(name: "Yams", package: "Yams")]),

@@ -1,3 +1,4 @@
+import CPrefetch
 import Glibc
 import PacketWire
 // The flow table: one session per connection, found from either direction.
@@ -108,6 +109,10 @@ public final class FlowTable {
     public private(set) var count = 0
     /// Where the next expiry sweep starts.
     public var sweepCursor = 0
+    /// Sessions inserted and removed so far: a lookup made earlier stands while the count that
+    /// could undo it has not moved (a hit, removals; a miss, insertions).
+    public private(set) var insertions: UInt64 = 0
+    public private(set) var removals: UInt64 = 0
 
     static let slotsPerBucket = 8
     static let bucketBytes = 64
@@ -186,6 +191,23 @@ public final class FlowTable {
 
     // MARK: Lookup
 
+    /// Asks for the cache lines a lookup of `hash` reads: its two candidate buckets.
+    @inline(__always)
+    public func prefetchBuckets(_ hash: UInt64) {
+        let (first, second) = candidates(hash)
+        privet_prefetch(buckets + first * FlowTable.bucketBytes)
+        privet_prefetch(buckets + second * FlowTable.bucketBytes)
+    }
+
+    /// Asks for session `index`'s three cache lines, to be written.
+    @inline(__always)
+    public func prefetchSession(_ index: Int) {
+        let base = UnsafeRawPointer(sessions + index)
+        privet_prefetch_for_write(base)
+        privet_prefetch_for_write(base + 64)
+        privet_prefetch_for_write(base + 128)
+    }
+
     /// The session holding `key` in either direction, or nil.
     @inline(__always)
     public func lookup(_ key: FlowKey) -> (session: Int, direction: FlowDirection)? {
@@ -241,6 +263,7 @@ public final class FlowTable {
         place(reverseSlot, entry: UInt32(index) << 1 | 1)
         if freeCount > 0 { freeCount -= 1 } else { neverUsed += 1 }
         count += 1
+        insertions &+= 1
         sessions[index].forward = forward
         sessions[index].reverse = reverse
         sessions[index].inUse = true
@@ -267,6 +290,7 @@ public final class FlowTable {
         freeList[freeCount] = UInt32(index)
         freeCount += 1
         count -= 1
+        removals &+= 1
     }
 
     private struct Slot {

@@ -10,8 +10,7 @@ extension Dataplane {
     /// Rewrites the ICMP error `packet` about a translated flow into the other family's: from
     /// `outer` (the error's new source and destination), quoting `quoted`. Returns why it must
     /// be dropped, if it must.
-    func translateError(_ packet: ParsedPacket, quote: ICMPQuote, outer: FlowKey, quoted: FlowKey, batch: PacketBatch,
-                        index: Int) -> DropReason? {
+    func translateError(_ packet: ParsedPacket, quote: ICMPQuote, outer: FlowKey, quoted: FlowKey, index: Int) -> DropReason? {
         let icmpHeader = ICMPOffset.header
         if let ip = packet.ipv4, let quotedIP = quote.ipv4Quote {
             let message = packet.transport

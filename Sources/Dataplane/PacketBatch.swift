@@ -21,10 +21,6 @@ public final class PacketBatch {
     /// `IFF_VNET_HDR`), the length of each segment it stands for: MTU rules apply to the
     /// segments, not to the super-packet. Zero for an ordinary packet.
     public let segmentLengths: UnsafeMutablePointer<Int>
-    /// The bytes of GENEVE the dataplane put in front of packet `index` (going into a GWLB
-    /// tunnel), or took off it (coming out of one, negative); zero otherwise. Its start may move
-    /// for other reasons too (a header translated between the families).
-    public let tunnelBytes: UnsafeMutablePointer<Int>
 
     public init() {
         packets = .allocate(capacity: PacketBatch.capacity)
@@ -34,9 +30,8 @@ public final class PacketBatch {
         ingressPorts = .allocate(capacity: PacketBatch.capacity)
         times = .allocate(capacity: PacketBatch.capacity)
         verdicts = .allocate(capacity: PacketBatch.capacity)
-        verdicts.initialize(repeating: .drop(.malformed), count: PacketBatch.capacity)
+        verdicts.initialize(repeating: .dropped(.malformed), count: PacketBatch.capacity)
         segmentLengths = .allocate(capacity: PacketBatch.capacity)
-        tunnelBytes = .allocate(capacity: PacketBatch.capacity)
     }
 
     deinit {
@@ -48,7 +43,6 @@ public final class PacketBatch {
         times.deallocate()
         verdicts.deallocate()
         segmentLengths.deallocate()
-        tunnelBytes.deallocate()
     }
 
     public var isFull: Bool { count == PacketBatch.capacity }
@@ -61,7 +55,6 @@ public final class PacketBatch {
         guard count < PacketBatch.capacity else { return false }
         headrooms[count] = headroom
         segmentLengths[count] = segmentLength
-        tunnelBytes[count] = 0
         times[count] = time
         packets[count] = packet
         lengths[count] = length

@@ -19,6 +19,21 @@ struct ParsedPacket {
 
     @inline(__always) var isTCP: Bool { key.proto == IPProtocol.tcp.rawValue }
 
+    /// A placeholder for storage that holds no packet yet.
+    static var empty: ParsedPacket {
+        ParsedPacket(ipv4: nil, ipv6: nil, key: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0,
+                                                        destinationPort: 0, proto: .tcp),
+                     length: 0, transport: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+    }
+
+    private init(ipv4: IPv4Packet?, ipv6: IPv6Packet?, key: FlowKey, length: Int, transport: UnsafeMutableRawBufferPointer) {
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+        self.key = key
+        self.length = length
+        self.transport = transport
+    }
+
     /// What a flow's first packet carries that the next flow on the same 5-tuple most likely
     /// will not: TCP's initial sequence number (the NLB hashes it too, docs/aws-behaviour.md §1);
     /// otherwise the IPv4 identification or IPv6 flow label, and the length. Read from the

@@ -71,13 +71,13 @@ extension Dataplane {
     /// when it starts at the client's first byte, its sequence number moved up by the header
     /// otherwise. Returns why it must be dropped, if it must.
     @inline(__always)
-    func proxyForward(_ packet: ParsedPacket, session: UnsafeMutablePointer<Session>, batch: PacketBatch, index: Int) -> DropReason? {
+    func proxyForward(_ packet: ParsedPacket, session: UnsafeMutablePointer<Session>, index: Int) -> DropReason? {
         guard let tcp = try? TCPSegment(packet.transport), !packet.isSYN else { return nil }
         let state = ProxyHeaderState(word: session.pointee.kindState)
         let offset = Int32(bitPattern: tcp.sequenceNumber &- (state.initialSequence &+ 1))
         if offset < 0 { return nil }
         if offset == 0 && !state.acknowledged {
-            return packet.isRST ? nil : prependProxyHeader(packet, tcp: tcp, session: session, batch: batch, index: index)
+            return packet.isRST ? nil : prependProxyHeader(packet, tcp: tcp, session: session, index: index)
         }
         tcp.setSequenceNumber(tcp.sequenceNumber &+ UInt32(state.length))
         return nil
@@ -104,7 +104,7 @@ extension Dataplane {
 
     /// Writes the PROXY header between the TCP header and the data, growing the packet.
     private func prependProxyHeader(_ packet: ParsedPacket, tcp: TCPSegment, session: UnsafeMutablePointer<Session>,
-                                    batch: PacketBatch, index: Int) -> DropReason? {
+                                    index: Int) -> DropReason? {
         let header = Int(ProxyHeaderState(word: session.pointee.kindState).length)
         let base = batch.packets[index]
         let dataStart = base.distance(to: tcp.base) + tcp.headerLength

@@ -303,6 +303,13 @@ public final class ForwardingTables {
     public let targets: [Target]
     /// Zone names by zone index, for reports.
     public let zoneNames: [String]
+    /// Outside hosts and the service networks' prefixes (PortMap.swift).
+    public let portMap: PortMap
+    /// The health checker's port, if there are load balancers to check.
+    public let healthCheckPort: Int?
+    /// Per port: an outside network's (internet gateway, service network), whose packets reach
+    /// outside hosts.
+    let leadsOutside: UnsafeMutablePointer<Bool>
     let addresses: AddressMap
     /// What the per-packet path reads of each interface, without the reference-counted fields
     /// (strings, arrays) whose copies would cost a retain and a release each.
@@ -319,7 +326,8 @@ public final class ForwardingTables {
 
     public init(ports: [Port], interfaces: [Interface], vpcs: [VPC], subnetRouteTables: [Int], routeTables: [RouteTable],
                 securityGroups: [SecurityGroup], endpoints: [Endpoint], loadBalancers: [LoadBalancer],
-                targetGroups: [TargetGroup], targets: [Target], zoneNames: [String]) {
+                targetGroups: [TargetGroup], targets: [Target], zoneNames: [String],
+                portMap: PortMap = PortMap(outsideHosts: [], serviceNetworks: [])) {
         self.ports = ports
         self.interfaces = interfaces
         self.vpcs = vpcs
@@ -331,6 +339,15 @@ public final class ForwardingTables {
         self.targetGroups = targetGroups
         self.targets = targets
         self.zoneNames = zoneNames
+        self.portMap = portMap
+        healthCheckPort = ports.firstIndex { $0.kind == .healthChecks }
+        leadsOutside = .allocate(capacity: max(1, ports.count))
+        for (index, port) in ports.enumerated() {
+            switch port.kind {
+            case .internetGateway, .serviceNetwork: (leadsOutside + index).initialize(to: true)
+            default: (leadsOutside + index).initialize(to: false)
+            }
+        }
         addresses = AddressMap(interfaces: interfaces)
         cores = .allocate(capacity: max(1, interfaces.count))
         for (index, interface) in interfaces.enumerated() {
@@ -357,6 +374,7 @@ public final class ForwardingTables {
     }
 
     deinit {
+        leadsOutside.deallocate()
         cores.deallocate()
         tunnelOptions.deallocate()
         proxyTLVs.deallocate()

@@ -1,194 +1,83 @@
-/// Why a packet was dropped. Every drop has one, and each is counted.
-public enum DropReason: UInt16, CaseIterable, Sendable, Error {
-    /// Headers that cannot be read (truncated, bad lengths).
-    case malformed
-    /// A piece of a fragmented datagram: Privet does not reassemble, and takes none.
-    case fragment
-    /// An IPv4 header whose checksum does not verify (RFC 1812 §5.2.2: a router drops it).
-    case badIPChecksum
-    /// An IPv4 loose or strict source route option (RFC 791): the VPC routes, not the sender.
-    case sourceRoute
-    /// IPv4 options that run past the header or carry a length below 2.
-    case malformedIPOptions
-    /// An IPv6 routing header of type 0, deprecated by RFC 5095.
-    case deprecatedRoutingHeader
-    /// A second IPv6 fragment header in one packet: a fragment inside a fragment (RFC 8200 §4.1).
-    case fragmentChain
-    /// An ICMP or ICMPv6 error about a flow the fabric does not know (never seen, or ended).
-    case icmpErrorUnknownFlow
-    case unknownPort
-    /// The ENI's source/destination check: it may only send from its own address.
-    case sourceDestinationCheck
-    case noRoute
-    /// A local destination no ENI owns.
-    case noSuchAddress
-    case securityGroupEgress
-    case securityGroupIngress
-    case endpointPendingAcceptance
-    case endpointPending
-    case endpointRejected
-    case endpointExpired
-    case endpointFailed
-    case endpointDeleting
-    case endpointDeleted
-    /// Interface endpoints carry TCP only (docs/aws-behaviour.md §4).
-    case endpointNotTCP
-    /// Over the endpoint MTU of 8500 bytes; dropped without ICMP (§4).
-    case endpointOversize
-    case noListener
-    /// No node of the service's NLB in the endpoint ENI's zone.
-    case noLoadBalancerNode
-    /// No target the zone's node may send to (an empty zone with cross-zone off).
-    case noTarget
-    /// An IPv6 flow, and the chosen path has no IPv6 address.
-    case noIPv6Path
-    /// An IPv4 client's flow to a group of IPv6 targets, which take IPv6 only.
-    case ipv4ClientToIPv6Targets
-    /// A target reaching itself through its NLB with its own address preserved: AWS's hairpin
-    /// limit (the target would get a packet from itself).
-    case loadBalancerHairpin
-    /// The target already has a flow with the client's address and port (client IP preserved).
-    case targetTupleInUse
-    /// No room in front of the packet for the IPv6 header it is translated to.
-    case noRoomToTranslate
-    /// An ICMP error of a flow translated between the families that has no counterpart in the
-    /// other family (RFC 7915: parameter problems, redirects and the like).
-    case icmpUntranslatable
-    /// All ~55,000 source ports of the (NLB address, target) pair are in use (§2).
-    case portExhausted
-    case flowTableFull
-    /// A provider-side SYN to an NLB address: the service cannot start connections (§4).
-    case providerInitiated
-    /// A stray RST (or other packet that gets no reply) for no known flow.
-    case noSession
-    /// IPv6 from the internet gateway to an endpoint ENI (`denyAllIgwTraffic`, §5).
-    case denyAllIgwTraffic
-    /// A flow started from an AWS service's network: gateway endpoints carry replies only.
-    case serviceCannotInitiate
-    /// An inner packet over 8500 bytes for a GWLB: dropped, no fragmentation, no ICMP (§6).
-    case gatewayOversize
-    /// A TCP segment other than a SYN for a flow the GWLB does not know (never seen, or idle
-    /// past its timeout): dropped, unless the listener resets such segments (§6).
-    case gatewayNoFlow
-    /// A packet from an appliance whose inner flow the GWLB never sent it: appliances cannot
-    /// start flows (§6).
-    case applianceInitiated
-    /// To a GWLB node's UDP 6081 without a GENEVE header that carries an IPv4 or IPv6 packet
-    /// and AWS's three options.
-    case gatewayBadTunnel
-    /// Back from an appliance with options other than those its flow was sent with.
-    case gatewayOptionsAltered
-    /// Back for a known flow, but from another appliance or address than the flow's (as after
-    /// a rebalance, for packets still in flight from the old appliance).
-    case gatewayWrongAppliance
-    /// After the appliance, the endpoint's subnet routes the packet to an interface endpoint or
-    /// another GWLB endpoint: Privet does not chain those.
-    case gatewayChain
-    /// No room in the packet's buffer for the 68 bytes of GENEVE encapsulation.
-    case noRoomToEncapsulate
-    /// DNS over TCP to the VPC resolver: Privet's resolver answers UDP only.
-    case resolverNotUDP
-    /// A client's first data too large for the PROXY v2 header to go in front of it (past the
-    /// packet's buffer, or past 65,535 bytes): dropped, for the client to send again smaller.
-    case proxyHeaderNoRoom
-
-    /// The reason as reports and the dropped-packets CSV spell it.
-    public var name: String {
-        switch self {
-        case .malformed: return "malformed"
-        case .fragment: return "fragment"
-        case .badIPChecksum: return "bad-ip-checksum"
-        case .sourceRoute: return "source-route"
-        case .malformedIPOptions: return "malformed-ip-options"
-        case .deprecatedRoutingHeader: return "deprecated-routing-header"
-        case .fragmentChain: return "fragment-chain"
-        case .icmpErrorUnknownFlow: return "icmp-error-unknown-flow"
-        case .unknownPort: return "unknown-port"
-        case .sourceDestinationCheck: return "source-destination-check"
-        case .noRoute: return "no-route"
-        case .noSuchAddress: return "no-such-address"
-        case .securityGroupEgress: return "security-group-egress"
-        case .securityGroupIngress: return "security-group-ingress"
-        case .endpointPendingAcceptance: return "endpoint-pending-acceptance"
-        case .endpointPending: return "endpoint-pending"
-        case .endpointRejected: return "endpoint-rejected"
-        case .endpointExpired: return "endpoint-expired"
-        case .endpointFailed: return "endpoint-failed"
-        case .endpointDeleting: return "endpoint-deleting"
-        case .endpointDeleted: return "endpoint-deleted"
-        case .endpointNotTCP: return "endpoint-not-tcp"
-        case .endpointOversize: return "endpoint-oversize"
-        case .noListener: return "no-listener"
-        case .noLoadBalancerNode: return "no-load-balancer-node"
-        case .noTarget: return "no-target"
-        case .noIPv6Path: return "no-ipv6-path"
-        case .ipv4ClientToIPv6Targets: return "ipv4-client-to-ipv6-targets"
-        case .loadBalancerHairpin: return "load-balancer-hairpin"
-        case .targetTupleInUse: return "target-tuple-in-use"
-        case .noRoomToTranslate: return "no-room-to-translate"
-        case .icmpUntranslatable: return "icmp-untranslatable"
-        case .portExhausted: return "port-exhausted"
-        case .flowTableFull: return "flow-table-full"
-        case .providerInitiated: return "provider-initiated"
-        case .noSession: return "no-session"
-        case .denyAllIgwTraffic: return "deny-all-igw-traffic"
-        case .serviceCannotInitiate: return "service-cannot-initiate"
-        case .gatewayOversize: return "gwlb-oversize"
-        case .gatewayNoFlow: return "gwlb-no-flow"
-        case .applianceInitiated: return "appliance-initiated"
-        case .gatewayBadTunnel: return "gwlb-bad-geneve"
-        case .gatewayOptionsAltered: return "gwlb-options-altered"
-        case .gatewayWrongAppliance: return "gwlb-wrong-appliance"
-        case .gatewayChain: return "gwlb-chain-not-supported"
-        case .noRoomToEncapsulate: return "no-room-to-encapsulate"
-        case .resolverNotUDP: return "resolver-not-udp"
-        case .proxyHeaderNoRoom: return "proxy-header-no-room"
-        }
-    }
-
-    /// Whether a flow log records the drop as REJECT: the packet was refused by the fabric's
-    /// rules (security groups, endpoint states) rather than lost to a lack of resources.
-    public var isReject: Bool {
-        switch self {
-        case .securityGroupEgress, .securityGroupIngress, .endpointPendingAcceptance, .endpointPending, .endpointRejected,
-             .endpointExpired, .endpointFailed, .endpointDeleting, .endpointDeleted, .endpointNotTCP, .providerInitiated,
-             .denyAllIgwTraffic, .serviceCannotInitiate, .applianceInitiated:
-            return true
-        default:
-            return false
-        }
-    }
-}
-
-/// Why the dataplane answered a packet with a TCP RST instead of forwarding it.
-public enum ResetCause: UInt8, CaseIterable, Sendable {
-    /// A non-SYN segment of no known flow: idle-timed-out, or never seen (docs/aws-behaviour.md
-    /// §1).
-    case noFlow
-    /// The flow's target turned unhealthy and connection termination is on (§2).
-    case unhealthyTarget
-    /// A GWLB whose listener resets: a non-SYN segment of a flow it does not know (§6).
-    case gatewayNoFlow
-
-    public var name: String {
-        switch self {
-        case .noFlow: return "no-flow"
-        case .unhealthyTarget: return "unhealthy-target"
-        case .gatewayNoFlow: return "gwlb-no-flow"
-        }
-    }
-}
-
-/// What becomes of one packet: out of a port, or dropped for a reason.
+/// What the dataplane did with one packet: the I/O side acts on it as it says, without looking
+/// at the packet again. Sixteen bytes, written once per packet into the batch.
 @frozen
 public struct Verdict: Equatable, Sendable {
-    public let rawValue: UInt32
+    public enum Action: UInt8, Sendable {
+        /// Out of `port`, as it came or translated.
+        case forwarded
+        /// Into a GWLB tunnel, `GWLBTunnel.overhead` bytes of outer headers put in front: out of
+        /// `port`, the appliance's.
+        case encapsulated
+        /// Out of a GWLB tunnel, its outer headers taken off: on out of `port`.
+        case decapsulated
+        /// Replaced by a reply the dataplane wrote in its place (a TCP RST, for `resetCause`):
+        /// back out of `port`, the one it came in by.
+        case replied
+        /// A DNS query for the VPC resolver behind `port`, which answers it.
+        case toResolver
+        /// A target's answer to a health check, for the health checker behind `port`.
+        case toHealthChecker
+        /// Dropped for `dropReason`; `interface` is the ENI where it was refused and `routeTable`
+        /// the route table that refused it, when either did.
+        case dropped
+    }
 
-    @inlinable public static func forward(_ port: Int) -> Verdict { Verdict(rawValue: UInt32(port)) }
-    @inlinable public static func drop(_ reason: DropReason) -> Verdict { Verdict(rawValue: 0x8000_0000 | UInt32(reason.rawValue)) }
-    @inlinable init(rawValue: UInt32) { self.rawValue = rawValue }
+    public let action: Action
+    @usableFromInline let cause: UInt8
+    @usableFromInline let reason: UInt16
+    @usableFromInline let egress: UInt16
+    @usableFromInline let host: UInt16
+    @usableFromInline let refusingInterface: UInt32
+    @usableFromInline let refusingTable: UInt16
 
-    @inlinable public var isDrop: Bool { rawValue & 0x8000_0000 != 0 }
-    @inlinable public var port: Int? { isDrop ? nil : Int(rawValue) }
-    @inlinable public var dropReason: DropReason? { isDrop ? DropReason(rawValue: UInt16(truncatingIfNeeded: rawValue)) : nil }
+    @usableFromInline static let none16 = UInt16.max
+    @usableFromInline static let none32 = UInt32.max
+
+    @inlinable
+    init(_ action: Action, port: Int = -1, host: Int = -1, cause: UInt8 = 0, reason: UInt16 = 0, interface: Int = -1,
+         routeTable: Int = -1) {
+        self.action = action
+        self.cause = cause
+        self.reason = reason
+        egress = port < 0 ? Verdict.none16 : UInt16(truncatingIfNeeded: port)
+        self.host = host < 0 ? Verdict.none16 : UInt16(truncatingIfNeeded: host)
+        refusingInterface = interface < 0 ? Verdict.none32 : UInt32(truncatingIfNeeded: interface)
+        refusingTable = routeTable < 0 ? Verdict.none16 : UInt16(truncatingIfNeeded: routeTable)
+    }
+
+    /// Out of `port`; `outsideHost` is the host beyond it, when the port is an outside network's
+    /// (the internet gateway, an AWS service's network) and the destination one of its hosts.
+    @inlinable public static func forwarded(_ port: Int, outsideHost: Int? = nil) -> Verdict {
+        Verdict(.forwarded, port: port, host: outsideHost ?? -1)
+    }
+    @inlinable public static func encapsulated(_ port: Int) -> Verdict { Verdict(.encapsulated, port: port) }
+    @inlinable public static func decapsulated(_ port: Int, outsideHost: Int? = nil) -> Verdict {
+        Verdict(.decapsulated, port: port, host: outsideHost ?? -1)
+    }
+    @inlinable public static func replied(_ port: Int, _ cause: ResetCause) -> Verdict {
+        Verdict(.replied, port: port, cause: cause.rawValue)
+    }
+    @inlinable public static func toResolver(_ port: Int) -> Verdict { Verdict(.toResolver, port: port) }
+    @inlinable public static func toHealthChecker(_ port: Int) -> Verdict { Verdict(.toHealthChecker, port: port) }
+    @inlinable public static func dropped(_ reason: DropReason, at interface: Int? = nil, routeTable: Int? = nil) -> Verdict {
+        Verdict(.dropped, reason: reason.rawValue, interface: interface ?? -1, routeTable: routeTable ?? -1)
+    }
+
+    @inlinable public var isDropped: Bool { action == .dropped }
+    /// The port the packet leaves by (or is handed to), nil when it was dropped.
+    @inlinable public var port: Int? { egress == Verdict.none16 ? nil : Int(egress) }
+    /// The outside host a packet to an outside network reaches (see `forwarded`).
+    @inlinable public var outsideHost: Int? { host == Verdict.none16 ? nil : Int(host) }
+    @inlinable public var dropReason: DropReason? { action == .dropped ? DropReason(rawValue: reason) : nil }
+    @inlinable public var resetCause: ResetCause? { action == .replied ? ResetCause(rawValue: cause) : nil }
+    /// The ENI where a dropped packet was refused: its security groups, its state, its checks.
+    @inlinable public var interface: Int? { refusingInterface == Verdict.none32 ? nil : Int(refusingInterface) }
+    /// The route table that had no route for a dropped packet.
+    @inlinable public var routeTable: Int? { refusingTable == Verdict.none16 ? nil : Int(refusingTable) }
+
+    /// The verdict with the outside host beyond its port named.
+    @inlinable func reaching(outsideHost: Int) -> Verdict {
+        Verdict(action, port: port ?? -1, host: outsideHost, cause: cause, reason: reason, interface: interface ?? -1,
+                routeTable: routeTable ?? -1)
+    }
 }

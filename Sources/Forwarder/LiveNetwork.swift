@@ -28,9 +28,8 @@ public final class LiveNetwork: @unchecked Sendable {
     var plumbing: [Plumbing] = []
     /// Per dataplane port, the plumbing index writing to it (VPC host ports).
     private var writerOfPort: [Int: Int] = [:]
-    /// Hosts outside every VPC, by address.
-    /// A handful at most: a scan is cheaper per packet than hashing.
-    private var outsideHosts: [(address: FlowAddress, plumbing: Int)] = []
+    /// Per outside host of the port map (`PortMap.outsideHosts`), its plumbing index.
+    private var plumbingOfOutsideHost: [Int: Int] = [:]
     private let lock = NSLock()
     private var pendingTopology: Topology?
     private var running = true
@@ -145,12 +144,13 @@ public final class LiveNetwork: @unchecked Sendable {
             if let ipv4 {
                 try namespace.ip(["address", "add", "\(ipv4)/32", "dev", deviceName])
                 try namespace.ip(["route", "add", "default", "dev", deviceName])
-                outsideHosts.append((FlowAddress(ipv4), plumbing.count))
             }
             if let ipv6 {
                 try namespace.ip(["-6", "address", "add", "\(ipv6)/128", "dev", deviceName, "nodad"])
                 try namespace.ip(["-6", "route", "add", "default", "dev", deviceName])
-                outsideHosts.append((FlowAddress(ipv6), plumbing.count))
+            }
+            if let outside = dataplane.tables.portMap.outsideHosts.firstIndex(where: { $0.name == host.name }) {
+                plumbingOfOutsideHost[outside] = plumbing.count
             }
         }
         var server: Process?
@@ -344,7 +344,7 @@ public final class LiveNetwork: @unchecked Sendable {
                         badOffloads &+= 1
                         continue
                     }
-                    guard let port = piece.port ?? Replay.ingressPort(packet, tables: dataplane.tables, topology: current) else {
+                    guard let port = piece.port ?? dataplane.tables.ingressPort(ofPacket: packet) else {
                         unroutable &+= 1
                         continue
                     }
@@ -360,71 +360,68 @@ public final class LiveNetwork: @unchecked Sendable {
             }
             dataplane.process(batch, now: LiveNetwork.monotonic())
             for index in 0..<batch.count {
-                guard let port = batch.verdicts[index].port else { continue }
+                let verdict = batch.verdicts[index]
+                guard let port = verdict.port else { continue }
                 let packet = batch.bytes(index)
-                // Bytes the dataplane put in front (into a GWLB tunnel) or took off (out of one).
-                let outer = batch.tunnelBytes[index]
+                let device = self.device(for: outputs[port], verdict)
                 // Out of a tunnel to a device that takes super-packets: merged with the segments
                 // around it where they make one; anything else goes out after the run before it.
-                if outer < 0, let device = device(for: outputs[port], packet), plumbing[device].device.offloads {
+                if verdict.action == .decapsulated, let device, plumbing[device].device.offloads {
                     if coalescer.add(UnsafeRawBufferPointer(packet), writer: device) { continue }
                     coalescer.flush(writeMerged)
                     if coalescer.add(UnsafeRawBufferPointer(packet), writer: device) { continue }
                 } else {
                     coalescer.flush(writeMerged)
                 }
-                // A packet sent back out of the port it came in by is one the dataplane wrote
-                // (a RST): complete in itself, no offload header; so is one out of a tunnel (the
-                // appliance sent it whole).
-                let header = port == batch.ingressPorts[index] || outer != 0 ? nil : ledger.departing(index, packet: packet)
-                switch outputs[port] {
-                case .device(let writer) where outer > 0:
+                switch verdict.action {
+                case .dropped:
+                    continue
+                case .toResolver:
+                    guard senders[index] >= 0, case .resolver(let vpc) = outputs[port],
+                          let reply = resolver.answer(packet, vpc: vpc) else { continue }
+                    reply.withUnsafeBytes { _ = plumbing[senders[index]].device.write($0) }
+                case .toHealthChecker:
+                    if let change = checker.receive(packet, send: { probes.append($0) }) { apply(change) }
+                case .encapsulated:
                     // Into a tunnel: the offloads the inner packet came with are done here.
+                    guard let device else { continue }
                     let arrived = ledger.header(index)
                     if arrived.isSegmented {
-                        let device = plumbing[writer].device
-                        let count = TunnelOffload.segment(packet, outerLength: outer, header: arrived, scratch: scratch) { segment in
-                            if !device.write(segment) { writeFailures &+= 1 }
+                        let writer = plumbing[device].device
+                        let count = TunnelOffload.segment(packet, outerLength: GWLBTunnel.overhead, header: arrived,
+                                                          scratch: scratch) { segment in
+                            if !writer.write(segment) { writeFailures &+= 1 }
                         }
                         tunnelSegmentations &+= 1
                         tunnelSegments &+= UInt64(count)
                         continue
                     }
-                    if arrived.needsChecksum { TunnelOffload.completeChecksum(packet, outerLength: outer, header: arrived) }
-                    if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet)) { writeFailures &+= 1 }
-                case .device(let writer):
-                    if !plumbing[writer].device.write(UnsafeRawBufferPointer(packet), header: header) { writeFailures &+= 1 }
-                case .outside:
-                    guard let address = Replay.addresses(packet)?.destination, let owner = outsideHost(owning: address),
-                          plumbing[owner].device.write(UnsafeRawBufferPointer(packet), header: header) else {
+                    if arrived.needsChecksum { TunnelOffload.completeChecksum(packet, outerLength: GWLBTunnel.overhead, header: arrived) }
+                    if !plumbing[device].device.write(UnsafeRawBufferPointer(packet)) { writeFailures &+= 1 }
+                case .replied, .decapsulated, .forwarded:
+                    guard let device else {
                         unroutable &+= 1
                         continue
                     }
-                case .resolver(let vpc):
-                    guard senders[index] >= 0, let reply = resolver.answer(packet, vpc: vpc) else { continue }
-                    reply.withUnsafeBytes { _ = plumbing[senders[index]].device.write($0) }
-                case .healthChecks:
-                    if let change = checker.receive(packet, send: { probes.append($0) }) { apply(change) }
+                    // A reply the dataplane wrote (a RST) is complete in itself, with no offload
+                    // header; so is a packet out of a tunnel (the appliance sent it whole).
+                    let header = verdict.action == .forwarded ? ledger.departing(index, packet: packet) : nil
+                    if !plumbing[device].device.write(UnsafeRawBufferPointer(packet), header: header) { writeFailures &+= 1 }
                 }
             }
             coalescer.flush(writeMerged)
         }
     }
 
-    /// The device of the host a packet for this output reaches, if it is a host's.
+    /// The device a packet with this verdict leaves by: a VPC host's, or the outside host's the
+    /// dataplane found beyond an outside network's port.
     @inline(__always)
-    private func device(for output: Output, _ packet: UnsafeMutableRawBufferPointer) -> Int? {
+    private func device(for output: Output, _ verdict: Verdict) -> Int? {
         switch output {
         case .device(let writer): return writer
-        case .outside: return Replay.addresses(packet).flatMap { outsideHost(owning: $0.destination) }
+        case .outside: return verdict.outsideHost.flatMap { plumbingOfOutsideHost[$0] }
         case .resolver, .healthChecks: return nil
         }
-    }
-
-    @inline(__always)
-    private func outsideHost(owning address: FlowAddress) -> Int? {
-        for host in outsideHosts where host.address == address { return host.plumbing }
-        return nil
     }
 
     public static func monotonic() -> Int64 {

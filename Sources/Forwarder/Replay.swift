@@ -161,11 +161,11 @@ public final class Replay {
         let start = slot + Replay.headroom + link.networkOffset
         let length = copied - link.networkOffset
         let bytes = UnsafeMutableRawBufferPointer(start: start, count: length)
-        guard let addresses = Replay.addresses(bytes) else {
+        guard let addresses = FlowAddress.addresses(ofPacket: bytes) else {
             dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
             return
         }
-        guard let port = Replay.ingressPort(addresses: addresses, tables: dataplane.tables, topology: topology) else {
+        guard let port = dataplane.tables.ingressPort(source: addresses.source, destination: addresses.destination) else {
             // Attributed or not, a packet that does not dissect is malformed first.
             if (try? PacketDissection(etherType: link.etherType, bytes: bytes)) == nil {
                 dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
@@ -182,39 +182,6 @@ public final class Replay {
                      ingressPort: port, time: time, headroom: Replay.headroom + link.networkOffset)
     }
 
-    /// The port a captured packet entered by: the ENI that owns its source address; for a source
-    /// outside every VPC, the service network whose prefix list holds it, or the internet gateway
-    /// of the VPC that owns its destination. (Live mode asks the same of an outside host's packet.)
-    static func ingressPort(_ bytes: UnsafeMutableRawBufferPointer, tables: ForwardingTables, topology: Topology) -> Int? {
-        Replay.addresses(bytes).flatMap { ingressPort(addresses: $0, tables: tables, topology: topology) }
-    }
-
-    static func ingressPort(addresses: (source: FlowAddress, destination: FlowAddress), tables: ForwardingTables,
-                            topology: Topology) -> Int? {
-        if let interface = tables.interface(owning: addresses.source) {
-            if case .host(let port) = tables.interfaces[interface].owner { return port }
-            return nil
-        }
-        if addresses.source.isIPv4 {
-            for (index, port) in tables.ports.enumerated() {
-                if case .serviceNetwork(let list) = port.kind,
-                   topology.prefixLists[list].cidrs.contains(where: { $0.contains(addresses.source.ipv4) }) {
-                    return index
-                }
-            }
-        }
-        if let interface = tables.interface(owning: addresses.destination) {
-            return tables.vpcs[tables.interfaces[interface].vpc].internetGatewayPort
-        }
-        return nil
-    }
-
-    static func addresses(_ bytes: UnsafeMutableRawBufferPointer) -> (source: FlowAddress, destination: FlowAddress)? {
-        if let ip = try? IPv4Packet(quoted: bytes) { return (FlowAddress(ip.source), FlowAddress(ip.destination)) }
-        if let ip = try? IPv6Packet(quoted: bytes) { return (FlowAddress(ip.source), FlowAddress(ip.destination)) }
-        return nil
-    }
-
     // MARK: Batches
 
     private func flush() {
@@ -225,24 +192,26 @@ public final class Replay {
         for index in 0..<batch.count {
             let bytes = UnsafeRawBufferPointer(batch.bytes(index))
             let time = batch.times[index]
-            if let port = batch.verdicts[index].port {
-                report.forwarded.packets += 1
-                report.forwarded.bytes += UInt64(bytes.count)
-                if case .resolver(let vpc) = dataplane.tables.ports[port].kind {
-                    // The resolver answers from the VPC's view, back to the querying port, at
-                    // the query's time.
-                    if let reply = resolver.answer(batch.bytes(index), vpc: vpc) {
-                        reply.withUnsafeBytes { writer(for: batch.ingressPorts[index])?.write($0, timestampNanoseconds: time) }
-                    }
-                    continue
-                }
-                writer(for: port)?.write(bytes, timestampNanoseconds: time)
-            } else if let reason = batch.verdicts[index].dropReason {
+            let verdict = batch.verdicts[index]
+            switch verdict.action {
+            case .dropped:
                 report.dropped.packets += 1
                 report.dropped.bytes += UInt64(bytes.count)
                 dropped.write(bytes, timestampNanoseconds: time)
-                recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name, reason: reason,
-                           bytes: bytes, time: time)
+                recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name,
+                           reason: verdict.dropReason ?? .malformed, bytes: bytes, time: time)
+            case .toResolver:
+                report.forwarded.packets += 1
+                report.forwarded.bytes += UInt64(bytes.count)
+                // The resolver answers from the VPC's view, back to the querying port, at the
+                // query's time.
+                guard let port = verdict.port, case .resolver(let vpc) = dataplane.tables.ports[port].kind,
+                      let reply = resolver.answer(batch.bytes(index), vpc: vpc) else { continue }
+                reply.withUnsafeBytes { writer(for: batch.ingressPorts[index])?.write($0, timestampNanoseconds: time) }
+            case .forwarded, .encapsulated, .decapsulated, .replied, .toHealthChecker:
+                report.forwarded.packets += 1
+                report.forwarded.bytes += UInt64(bytes.count)
+                if let port = verdict.port { writer(for: port)?.write(bytes, timestampNanoseconds: time) }
             }
         }
         batch.removeAll()
@@ -337,10 +306,6 @@ public final class Replay {
         case .other:
             return nil
         }
-    }
-
-    static func text(_ address: FlowAddress) -> String {
-        address.isIPv4 ? address.ipv4.description : address.ipv6.description
     }
 
     private func drainFlowRecords() {

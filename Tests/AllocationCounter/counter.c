@@ -48,3 +48,9 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
     *out = pointer;
     return 0;
 }
+
+void allocation_counter_probe(void) {
+    // Volatile: the allocation must happen, whatever the optimiser knows about malloc and free.
+    void *volatile pointer = malloc(16);
+    free(pointer);
+}

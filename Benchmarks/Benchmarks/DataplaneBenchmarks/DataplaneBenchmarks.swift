@@ -1,8 +1,8 @@
 // The dataplane's hot path on the default topology. Every benchmark walks the whole working set
 // it names, in a shuffled order (PacketDeck), copies each packet into the batch as a NIC would
-// (64 bytes, included in the time), and checks every packet's verdict: the egress port it must
-// leave by (so a packet turned into a RST, which leaves by the port it came in by, fails the
-// check), and the number of new sessions where flows are opened. A benchmark that finds one
+// (64 bytes, included in the time), and checks every packet's verdict: what was done with it and
+// the egress port it must leave by (so a packet turned into a RST fails the check), and the
+// number of new sessions where flows are opened. A benchmark that finds one
 // wrong verdict stops the run.
 
 import Benchmark

@@ -67,9 +67,9 @@ final class EndpointFlows {
                 let (client, port) = EndpointFlows.connection(opened + index)
                 let sequence = EndpointFlows.isn(opened + index) &+ 1
                 forward.append((EndpointFlows.tcp(client.address, port, client.endpoint, 80, .ack, seq: sequence, ack: 1, payload: 24),
-                                client.port, .forward(syn.port)))
+                                client.port, .forwarded(syn.port)))
                 replies.append((EndpointFlows.answer(syn.packet, .ack, seq: 1, ack: sequence, payload: 24), syn.port,
-                                .forward(client.port)))
+                                .forwarded(client.port)))
             }
             opened += count
         }

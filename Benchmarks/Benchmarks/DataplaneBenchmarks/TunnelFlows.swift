@@ -20,6 +20,7 @@ final class TunnelFlows {
         let client = topology[eni].ipv4!, internet = IPv4Address(198, 51, 100, 10)
         let clientPort = tables.ports.firstIndex { $0.name == "client-a" }!
         let gateway = tables.ports.firstIndex { $0.name == "igw-consumer" }!
+        let server = tables.portMap.outsideHosts.firstIndex { $0.name == "internet-server" }
         var opened = 0
         while opened < flows {
             let numbers = opened..<min(opened + PacketBatch.capacity / 2, flows)
@@ -38,9 +39,9 @@ final class TunnelFlows {
             let segments = numbers.flatMap { [clientSegment($0, .ack, payload: 24), serverSegment($0, .ack, payload: 24)] }
             let tunnelled = passThrough(segments)
             for (index, segment) in segments.enumerated() {
-                into.append((segment.bytes, segment.port, .forward(tunnelled[index].appliance)))
+                into.append((segment.bytes, segment.port, .encapsulated(tunnelled[index].appliance)))
                 outOf.append((tunnelled[index].returned, tunnelled[index].appliance,
-                              .forward(segment.port == clientPort ? gateway : clientPort)))
+                              segment.port == clientPort ? .decapsulated(gateway, outsideHost: server) : .decapsulated(clientPort)))
             }
             opened = numbers.upperBound
         }

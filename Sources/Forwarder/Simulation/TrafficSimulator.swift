@@ -58,7 +58,8 @@ public final class TrafficSimulator {
     let dns: DNSView
     var hosts: [SimulatedHost] = []
     private var hostByPort: [Int: Int] = [:]
-    private var hostByAddress: [String: Int] = [:]
+    /// Per outside host of the port map, the simulated host it is.
+    private var hostByOutsideHost: [Int: Int] = [:]
     private var queue = EventQueue()
     private var random: SimulationRandom
     private let start: Int64
@@ -110,8 +111,9 @@ public final class TrafficSimulator {
                 }
             }
             if let port = simulated.port, case .interface = tables.ports[port].kind { hostByPort[port] = index }
-            if let address = simulated.ipv4 { hostByAddress[address.description] = index }
-            if let address = simulated.ipv6 { hostByAddress[address.description] = index }
+            if let outside = tables.portMap.outsideHosts.firstIndex(where: { $0.name == host.name }) {
+                hostByOutsideHost[outside] = index
+            }
             hosts.append(simulated)
         }
     }
@@ -218,18 +220,15 @@ public final class TrafficSimulator {
                      time: event.time, headroom: headroom)
     }
 
-    /// A VPC host sends on its ENI; an internet host on the internet gateway of the VPC that
-    /// owns the destination; an AWS service host on its service network.
+    /// A VPC host sends on its ENI; an AWS service host on its service network; an internet
+    /// host on the internet gateway of the VPC that owns the destination (the port map's answer).
     private func ingressPort(of host: SimulatedHost, packet: [UInt8]) -> Int? {
         if let port = host.port { return port }
         var copy = packet
-        guard let destination = copy.withUnsafeMutableBytes({ Replay.addresses($0)?.destination }),
-              let interface = dataplane.tables.interface(owning: destination) else { return nil }
-        return dataplane.tables.vpcs[dataplane.tables.interfaces[interface].vpc].internetGatewayPort
+        return copy.withUnsafeMutableBytes { dataplane.tables.ingressPort(ofPacket: $0) }
     }
 
     private func deliver() {
-        let tables = dataplane.tables
         for index in 0..<batch.count {
             let bytes = Array(batch.bytes(index))
             let time = batch.times[index] + TrafficSimulator.hopDelay
@@ -240,23 +239,14 @@ public final class TrafficSimulator {
                 }
                 continue
             }
-            var receiver = hostByPort[port]
-            if receiver == nil, let address = TrafficSimulator.destination(bytes) {
-                // Behind a gateway or a service network: the host with that address.
-                if case .interface = tables.ports[port].kind {} else { receiver = hostByAddress[address] }
+            // A VPC host by its port; behind a gateway or a service network, the outside host
+            // the dataplane found there.
+            guard let receiver = hostByPort[port] ?? batch.verdicts[index].outsideHost.flatMap({ hostByOutsideHost[$0] }) else {
+                continue
             }
-            guard let receiver else { continue }
             let (replies, finished) = hosts[receiver].receive(bytes, random: &random)
             for (connection, outcome) in finished where outcomes[connection] == .pending { outcomes[connection] = outcome }
             for reply in replies { queue.push(time: time, host: receiver, bytes: reply) }
-        }
-    }
-
-    static func destination(_ bytes: [UInt8]) -> String? {
-        var copy = bytes
-        return copy.withUnsafeMutableBytes { buffer in
-            guard let addresses = Replay.addresses(buffer) else { return nil }
-            return Replay.text(addresses.destination)
         }
     }
 }

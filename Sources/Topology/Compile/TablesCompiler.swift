@@ -175,7 +175,27 @@ extension Topology {
         return ForwardingTables(
             ports: ports, interfaces: interfaces, vpcs: compiledVPCs, subnetRouteTables: subnets.map(\.routeTable.index),
             routeTables: compiledRouteTables, securityGroups: compiledGroups, endpoints: compiledEndpoints,
-            loadBalancers: compiledBalancers, targetGroups: compiledTargetGroups, targets: targets, zoneNames: zones.map(\.name))
+            loadBalancers: compiledBalancers, targetGroups: compiledTargetGroups, targets: targets, zoneNames: zones.map(\.name),
+            portMap: portMap(ports: ports))
+    }
+
+    /// The hosts outside every VPC, and the service networks' ports with their prefixes.
+    private func portMap(ports: [ForwardingTables.Port]) -> PortMap {
+        var outside: [OutsideHost] = []
+        for host in hosts {
+            guard case .external(let network, let ipv4, let ipv6) = host.placement else { continue }
+            let addresses = [ipv4.map { FlowAddress($0) }, ipv6.map { FlowAddress($0) }].compactMap { $0 }
+            if network == "internet" {
+                outside.append(OutsideHost(name: host.name, network: .internet, addresses: addresses))
+            } else if let list = prefixLists.firstIndex(where: { $0.name == network }) {
+                outside.append(OutsideHost(name: host.name, network: .service(prefixList: list), addresses: addresses))
+            }
+        }
+        var services: [(port: Int, prefixList: Int, blocks: [IPv4Prefix])] = []
+        for (index, port) in ports.enumerated() {
+            if case .serviceNetwork(let list) = port.kind { services.append((index, list, prefixLists[list].cidrs)) }
+        }
+        return PortMap(outsideHosts: outside, serviceNetworks: services)
     }
 }
 

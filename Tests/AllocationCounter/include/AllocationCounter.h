@@ -5,4 +5,6 @@
 // only while the calling thread has counting on, so other threads and other tests are untouched.
 void allocation_counter_start(void);
 long allocation_counter_stop(void);
+// One allocation of its own, for a test to check that the counter counts.
+void allocation_counter_probe(void);
 #endif

@@ -1,0 +1,39 @@
+import PacketWire
+
+extension Dataplane {
+    /// Stage 1: every packet's headers read once (ParsedPacket), what a router would not forward
+    /// dropped with its reason, ICMP errors and returns from appliances told apart, and every
+    /// other packet's flow hashed for the lookup.
+    func classify() {
+        for index in 0..<batch.count {
+            let c = contexts + index
+            c.pointee.index = index
+            c.pointee.now = batch.times[index]
+            let ingress = batch.ingressPorts[index]
+            c.pointee.ingress = ingress
+            c.pointee.step = .decided
+            guard isPort(ingress) else {
+                batch.verdicts[index] = .dropped(.unknownPort)
+                continue
+            }
+            counters.received(port: ingress, bytes: batch.lengths[index])
+            do {
+                c.pointee.packet = try ParsedPacket(batch.bytes(index))
+            } catch {
+                batch.verdicts[index] = .dropped(error)
+                continue
+            }
+            let key = c.pointee.packet.key
+            if c.pointee.packet.isICMPError {
+                c.pointee.step = .icmpError
+            } else if key.proto == IPProtocol.udp.rawValue && key.destinationPort == GENEVEHeader.udpPort && key.isIPv4
+                        && tables.isGatewayNode(key.destinationIPv4.value) {
+                // GENEVE to a GWLB node comes back from an appliance: its inner packet names the flow.
+                c.pointee.step = .fromAppliance
+            } else {
+                c.pointee.hash = key.hash(seed: configuration.seed)
+                c.pointee.step = .flow
+            }
+        }
+    }
+}

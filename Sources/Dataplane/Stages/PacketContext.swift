@@ -1,0 +1,36 @@
+import PacketWire
+
+/// One packet's way through the stages of a batch: each stage reads what the last one wrote and
+/// writes the next step. One per slot of the batch, in storage the dataplane allocates once.
+struct PacketContext {
+    /// What the next stage does with the packet.
+    enum Step: UInt8 {
+        /// Its verdict is written (a drop found while classifying).
+        case decided
+        /// A packet of some flow: looked up in the flow table.
+        case flow
+        /// An ICMP error: the flow it is about is named in its quote (ICMPErrors.swift).
+        case icmpError
+        /// GENEVE to a GWLB node: an appliance returning a packet (GatewayTunnel.swift).
+        case fromAppliance
+        /// Looked up, and found: the fast path.
+        case established
+        /// Looked up, and not found: a new flow.
+        case newFlow
+    }
+
+    var step: Step = .decided
+    /// The slot of the batch.
+    var index = 0
+    /// The port it came in by.
+    var ingress = 0
+    /// When it arrived, in nanoseconds of the caller's clock.
+    var now: Int64 = 0
+    /// The packet's headers, read once (valid unless the step is `decided`).
+    var packet = ParsedPacket.empty
+    /// The flow-table hash of its key.
+    var hash: UInt64 = 0
+    /// The session it belongs to and which of its keys it matched (step `established`).
+    var session = 0
+    var direction = FlowDirection.forward
+}
