@@ -140,12 +140,12 @@ extension Dataplane {
         } else {
             found = flows.lookup(inner.key)
         }
-        guard let (sessionIndex, direction) = found else { return .dropped(.applianceInitiated) }
+        guard let (sessionIndex, direction) = found else { return .dropped(.applianceInitiated, at: tables.interface(owning: packet.key.destination)) }
         let session = flows.sessions + sessionIndex
-        guard session.pointee.kind == .gatewayLoadBalancer else { return .dropped(.applianceInitiated) }
+        guard session.pointee.kind == .gatewayLoadBalancer else { return .dropped(.applianceInitiated, at: tables.interface(owning: packet.key.destination)) }
         if isExpired(session, now: now) {
             endSession(sessionIndex, now: now, reason: .expired)
-            return .dropped(.applianceInitiated)
+            return .dropped(.applianceInitiated, at: tables.interface(owning: packet.key.destination))
         }
         let sent = tables.tunnelOptions[Int(session.pointee.endpoint)]
         guard options.endpointID == sent.endpointID, options.attachmentID == sent.attachmentID,

@@ -199,7 +199,7 @@ public final class Replay {
                 report.dropped.bytes += UInt64(bytes.count)
                 dropped.write(bytes, timestampNanoseconds: time)
                 recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name,
-                           reason: verdict.dropReason ?? .malformed, bytes: bytes, time: time)
+                           reason: verdict.dropReason ?? .malformed, refusedAt: verdict.interface, bytes: bytes, time: time)
             case .toResolver:
                 report.forwarded.packets += 1
                 report.forwarded.bytes += UInt64(bytes.count)
@@ -243,10 +243,13 @@ public final class Replay {
         report.dropped.packets += 1
         report.dropped.bytes += UInt64(bytes.count)
         dropped.write(bytes, timestampNanoseconds: time)
-        recordDrop(number: number, ingress: "", reason: .malformed, bytes: bytes, time: time)
+        recordDrop(number: number, ingress: "", reason: .malformed, refusedAt: nil, bytes: bytes, time: time)
     }
 
-    private func recordDrop(number: Int, ingress port: String, reason: DropReason, bytes: UnsafeRawBufferPointer, time: Int64) {
+    /// A dropped packet's line in dropped.csv; a refusal by the fabric's rules is also a REJECT
+    /// record in the flow log of the ENI that refused it (`interface`, as the verdict names it).
+    private func recordDrop(number: Int, ingress port: String, reason: DropReason, refusedAt interface: Int?,
+                            bytes: UnsafeRawBufferPointer, time: Int64) {
         var copy = Array(bytes)
         let key = copy.withUnsafeMutableBytes { Replay.flowKey($0) }
         droppedCSV.write(decimal: UInt64(number))
@@ -267,11 +270,7 @@ public final class Replay {
             droppedCSV.write(decimal: value)
         }
         droppedCSV.write(byte: 0x0A)
-        // A refusal by the fabric's rules is a REJECT record on the ENI that refused it.
-        guard reason.isReject, let key else { return }
-        let tables = dataplane.tables
-        let owner = reason == .securityGroupEgress ? key.source : key.destination
-        guard let interface = tables.interface(owning: owner) else { return }
+        guard reason.isReject, let key, let interface else { return }
         let interval = options.configuration.flowLogInterval
         let rejectKey = RejectKey(interface: interface, sourceHigh: key.sourceHigh, sourceLow: key.sourceLow,
                                   destinationHigh: key.destinationHigh, destinationLow: key.destinationLow,

@@ -393,3 +393,32 @@ extension ReplayTests {
         #expect(Array(toClient[1][28..<32]) == [0, 0, 0x03, 0xE9], "the header acknowledged: 1001 to the client")
     }
 }
+
+extension ReplayTests {
+    /// A refusal is a REJECT record on the ENI whose rules refused it, as the verdict names it:
+    /// a target whose security group shuts out the NLB refuses at the target's ENI, not at the
+    /// endpoint's where the packet was addressed.
+    @Test func aRejectIsLoggedAtTheENIThatRefused() throws {
+        let yaml = Topology.defaultYAML.replacingOccurrences(of: "{protocol: tcp, ports: 80, cidr: 10.10.0.0/16}",
+                                                             with: "{protocol: tcp, ports: 80, cidr: 10.99.0.0/16}")
+        let load = Topology.load(yaml: yaml)
+        let topology = try #require(load.topology, "\(load.errors)")
+        func eni(_ host: String) -> NetworkInterface {
+            guard case .vpc(let eni) = topology.hosts.first(where: { $0.name == host })!.placement else { fatalError() }
+            return topology[eni]
+        }
+        let endpoint = topology.endpoints[0].interfaces.map { topology[$0] }.first { topology[topology[$0.subnet].zone].name == "us-east-1a" }!
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let input = folder.file("in.pcap")
+        try Self.writeCapture([Self.tcp(eni("client-a").ipv4!, 40000, endpoint.ipv4!, 80, .syn)], to: input)
+        let output = folder.file("out")
+        let (report, _) = try Replay(topology: topology, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.drops == ["security-group-ingress": 1])
+        let log = try String(contentsOfFile: output + "/flow-log.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        let rejects = log.filter { $0.hasSuffix(" REJECT OK") }
+        #expect(rejects.count == 1)
+        #expect(rejects.first?.contains(" \(eni("web-a").id) ") == true, "\(rejects)")
+        #expect(rejects.first?.contains(" \(endpoint.id) ") == false)
+    }
+}

@@ -50,7 +50,7 @@ extension Dataplane {
         case .internetGateway(let vpc):
             origin = Origin(vpc: vpc, routeTable: tables.vpcs[vpc].edgeRouteTable, sender: nil)
         case .serviceNetwork:
-            return .dropped(.serviceCannotInitiate)
+            return .dropped(.serviceCannotInitiate, at: tables.interface(owning: c.packet.key.destination))
         case .resolver:
             return .dropped(.unknownPort)
         case .healthChecks:
