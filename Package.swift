@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // Privet: a userspace dataplane that plays AWS PrivateLink on Linux network namespaces.
 // Module graph and its rules: docs/ARCHITECTURE.md ("Modules"). Arrows only point down:
-//   privet → Forwarder → Topology, PacketIO → Dataplane → PacketWire (Topology → Dataplane; PacketIO → CPcap)
+//   privet → Forwarder → ReferenceAppliance → Topology, PacketIO → Dataplane → PacketWire
+//   (privet → BuiltInServers → PacketIO; Topology → Dataplane; PacketIO → CPcap, CLinux; Dataplane → CPrefetch)
 import PackageDescription
 
 /// Settings of the per-packet modules: no run-time exclusivity checks (see Dataplane below).
@@ -34,7 +35,8 @@ let package = Package(
         .target(name: "CPrefetch"),
         // Typed zero-copy views over packet bytes. No Foundation, nothing allocated per packet.
         .target(name: "PacketWire", swiftSettings: hotPath),
-        // Capture files (libpcap) now; TUN ports and namespaces later.
+        // Ports and files: capture files (libpcap), TUN devices with their offloads, network
+        // namespaces, and the checked system calls under them.
         .target(name: "PacketIO", dependencies: ["CPcap", "CLinux", "PacketWire"]),
         // The hot path: flow table, NAT, NLB target choice, LPM routing, filters. No I/O, no clock,
         // no Foundation.
@@ -44,12 +46,16 @@ let package = Package(
         // The AWS-shaped model: the YAML file, validation, IDs, names, addresses, describe; it
         // compiles into the dataplane's tables.
         .target(name: "Topology", dependencies: ["PacketWire", "Dataplane", .product(name: "Yams", package: "Yams")]),
-        // Runs a topology: replaying a capture now; live on namespaces later.
-        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "CLinux"]),
+        // The reference GWLB appliance (`privet appliance`): GENEVE in, judged, back to the GWLB.
+        .target(name: "ReferenceAppliance", dependencies: ["PacketWire", "PacketIO", "Topology"]),
+        // The servers a topology's hosts run (`privet serve`): HTTP, TCP and UDP echo.
+        .target(name: "BuiltInServers", dependencies: ["PacketIO"]),
+        // Runs a topology: replay of a capture, simulated hosts, live on namespaces.
+        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "ReferenceAppliance"]),
         .executableTarget(
             name: "privet",
             dependencies: [
-                "PacketWire", "PacketIO", "Topology", "Forwarder",
+                "PacketWire", "PacketIO", "Topology", "Forwarder", "ReferenceAppliance", "BuiltInServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,5 +71,6 @@ let package = Package(
         // The privet executable as a user runs it.
         .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "PacketWire", "Topology", "TestSupport"]),
         .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport"]),
+        .testTarget(name: "ReferenceApplianceTests", dependencies: ["ReferenceAppliance", "PacketWire", "Topology", "TestSupport"]),
     ]
 )

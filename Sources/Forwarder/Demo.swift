@@ -28,14 +28,14 @@ public enum Demo {
     static let toS3 = 2
     static let s3 = "52.216.10.10"
 
-    public static func run(output: String) throws(Replay.Failure) -> Result {
+    public static func run(output: String) throws(ForwarderError) -> Result {
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
         let sent = output + "/sent.pcap"
         do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
-            throw Replay.Failure(description: "\(output): cannot create the folder: \(error.localizedDescription)")
+            throw ForwarderError(description: "\(output): cannot create the folder: \(error.localizedDescription)")
         }
         let writer: CaptureWriter
-        do { writer = try CaptureWriter(path: sent, linkType: .rawIP) } catch { throw Replay.Failure(description: error.description) }
+        do { writer = try CaptureWriter(path: sent, linkType: .rawIP) } catch { throw ForwarderError(error) }
         let simulator = TrafficSimulator(topology: topology, seed: 2026, capture: writer)
 
         for index in 0..<connections {
@@ -70,13 +70,15 @@ public enum Demo {
         let (applianceAddress, gwlbNode, stray) = strayFromAppliance(topology)
         simulator.inject(stray, from: "appliance-b", at: 0.9)
         simulator.run()
-        do { try writer.close() } catch { throw Replay.Failure(description: error.description) }
+        do { try writer.close() } catch { throw ForwarderError(error) }
 
         var options = Replay.Options(input: sent, output: output)
         options.events = [ReplayEvent(time: Int64(unhealthyAt * 1e9), action: .targetUnhealthy, subject: "web-targets/web-a", line: 0)]
         let (report, timing) = try Replay(topology: topology, options: options).run()
-        try? report.text.write(toFile: output + "/report.txt", atomically: true, encoding: .utf8)
-        try? report.json.write(toFile: output + "/report.json", atomically: true, encoding: .utf8)
+        do {
+            try replaceFile(output + "/report.txt", with: report.text)
+            try replaceFile(output + "/report.json", with: report.json)
+        } catch { throw ForwarderError(error) }
 
         var lines = ["Privet demo: the default topology (privet describe --default), simulated in memory", ""]
         lines.append("\(connections) connections to api.privet.example:80, the private DNS name of web-endpoint,")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
+import BuiltInServers
 import Forwarder
+import ReferenceAppliance
 import Foundation
 import Glibc
 import PacketWire

@@ -27,7 +27,7 @@ struct Inspect: ParsableCommand {
         do { inspector = try CaptureInspector(path: capture) } catch {
             throw CLIError(error.description)
         }
-        var failure: CaptureError?
+        var failure: IOError?
         do {
             try inspector.run(limit: count) { print($0) }
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import BuiltInServers
 import Forwarder
 import Foundation
 import Glibc
@@ -47,7 +48,10 @@ struct Up: ParsableCommand {
             fflush(nil)
         }
         do { try network.build(serverCommand: [selfExecutable()]) } catch { throw CLIError(error.description) }
-        network.start()
+        do { try network.start() } catch {
+            network.teardown()
+            throw CLIError(error.description)
+        }
         print(LiveReport.text(model, name: name), terminator: "")
         print("Forwarding. Ctrl-C (or SIGTERM) removes everything; SIGHUP reloads \(topology).")
         fflush(nil)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Forwarder
 import Foundation
 import Glibc
+import PacketIO
 import Topology
 
 struct ReplayCommand: ParsableCommand {
@@ -68,8 +69,8 @@ struct ReplayCommand: ParsableCommand {
         let (report, timing): (ReplayReport, ReplayTiming)
         do { (report, timing) = try replay.run() } catch { throw CLIError(error.description) }
         if options.progress != nil { writeToStandardError("\r" + String(repeating: " ", count: 40) + "\r") }
-        try? report.text.write(toFile: output + "/report.txt", atomically: true, encoding: .utf8)
-        try? report.json.write(toFile: output + "/report.json", atomically: true, encoding: .utf8)
+        try replaceFile(output + "/report.txt", with: report.text)
+        try replaceFile(output + "/report.json", with: report.json)
         if json {
             struct Printed: Encodable {
                 let report: ReplayReport

@@ -172,10 +172,10 @@ struct ReplayTests {
     }
 
     @Test func eventFileErrorsNameTheLine() throws {
-        #expect(throws: ReplayEvent.ParseError.self) {
+        #expect(throws: ForwarderError.self) {
             try ReplayEvent.parse("1 target-sick web-targets/web-a\n", file: "e.txt", topology: Self.topology)
         }
-        let error = try #require(throws: ReplayEvent.ParseError.self) {
+        let error = try #require(throws: ForwarderError.self) {
             try ReplayEvent.parse("1 target-healthy web-targets/web-z\n2 endpoint-rejected nope\nx y\n", file: "e.txt", topology: Self.topology)
         }
         #expect(error.description.contains("e.txt:1: error: no host named 'web-z' in a VPC"))

@@ -81,7 +81,7 @@ struct CaptureFileTests {
         defer { folder.cleanUp() }
         let path = folder.file("wifi.pcap")
         try HandmadePcap(linkType: 105).write(to: path)
-        #expect(throws: CaptureError.unsupportedLinkType(path: path, dlt: 105, name: "IEEE802_11")) {
+        #expect(throws: IOError.unsupportedLinkType(path: path, dlt: 105, name: "IEEE802_11")) {
             try CaptureReader(path: path)
         }
     }
@@ -99,7 +99,7 @@ struct CaptureFileTests {
         }
         let text = folder.file("notes.txt")
         try Data("not a capture at all, just text\n".utf8).write(to: URL(fileURLWithPath: text))
-        #expect(throws: CaptureError.self) { try CaptureReader(path: text) }
+        #expect(throws: IOError.self) { try CaptureReader(path: text) }
     }
 
     /// A capture cut in the middle of its last packet: every packet before is reported, then an
@@ -140,7 +140,7 @@ struct CaptureFileTests {
         try data.write(to: URL(fileURLWithPath: cut))
         var again = try CaptureInspector(path: cut)
         var count = 0
-        #expect(throws: CaptureError.self) { try again.run { _ in count += 1 } }
+        #expect(throws: IOError.self) { try again.run { _ in count += 1 } }
         #expect(count == 1)
     }
 

@@ -130,7 +130,7 @@ final class LiveRun {
         path = folder.file(name + ".yaml")
         logPath = folder.file("up.log")
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: privetExecutable()!)
         process.arguments = ["up", path]

@@ -141,7 +141,7 @@ struct ResolutionTests {
         let geneve = appliances.healthCheck
         #expect(geneve.protocolName == "TCP" && geneve.port == 80 && geneve.path == nil)
         #expect((geneve.interval, geneve.timeout, geneve.healthyThreshold, geneve.unhealthyThreshold) == (10, 5, 5, 2))
-        #expect(appliances.stickiness == "5-tuple" && appliances.targetFailover == "no_rebalance")
+        #expect(appliances.stickiness == .fiveTuple && appliances.targetFailover == .noRebalance)
         let listener = topology.loadBalancers[0].listeners[0]
         #expect(listener.idleTimeout == 350)
     }

@@ -1,5 +1,6 @@
 import Dataplane
 import PacketWire
+import ReferenceAppliance
 import Topology
 
 /// A host's small TCP/UDP stack: client sockets that run one request each, and servers that

@@ -1,6 +1,7 @@
 import Dataplane
 import PacketIO
 import PacketWire
+import ReferenceAppliance
 import Topology
 
 // Hosts that behave like hosts, in a closed loop with the dataplane: clients resolve names in

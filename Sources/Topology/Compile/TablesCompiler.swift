@@ -144,16 +144,15 @@ extension Topology {
                     stableKey: Names.stableHash("target", group.name, host.name, String(target.port)),
                     name: "\(host.name):\(target.port)"))
             }
-            let stickiness: ForwardingTables.TargetGroup.Stickiness
-            switch group.stickiness {
-            case "3-tuple": stickiness = .threeTuple
-            case "2-tuple": stickiness = .twoTuple
-            default: stickiness = .fiveTuple
+            let stickiness: ForwardingTables.TargetGroup.Stickiness = switch group.stickiness {
+            case .fiveTuple: .fiveTuple
+            case .threeTuple: .threeTuple
+            case .twoTuple: .twoTuple
             }
             compiledTargetGroups.append(ForwardingTables.TargetGroup(name: group.name, crossZone: crossZone,
                                                                 connectionTermination: group.connectionTermination,
                                                                 targets: indices, stickiness: stickiness,
-                                                                rebalance: group.targetFailover == "rebalance",
+                                                                rebalance: group.targetFailover == .rebalance,
                                                                 proxyProtocol: group.proxyProtocolV2, ipv6Targets: group.ipv6Targets,
                                                                 preserveClientIp: group.preserveClientIp))
         }

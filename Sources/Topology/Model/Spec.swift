@@ -162,9 +162,9 @@ public struct TargetGroupSpec {
     /// `load_balancing.cross_zone.enabled`: true, false, or `use_load_balancer_configuration`.
     public var crossZone: Located<String>?
     /// GWLB stickiness: `5-tuple` (default), `3-tuple`, `2-tuple`.
-    public var stickiness: Located<String>?
+    public var stickiness: Located<GatewayStickiness>?
     /// GWLB `target_failover`: `no_rebalance` (default) or `rebalance`.
-    public var targetFailover: Located<String>?
+    public var targetFailover: Located<TargetFailover>?
     /// `proxy_protocol_v2.enabled`, default false.
     public var proxyProtocolV2: Located<Bool>?
     /// `ipv4` (default) or `ipv6`: the address family of the group's targets.

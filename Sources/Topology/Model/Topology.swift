@@ -274,8 +274,8 @@ public struct TargetGroup: Sendable {
     public var deregistrationDelay: Int
     public var connectionTermination: Bool
     public var crossZone: CrossZone
-    public var stickiness: String
-    public var targetFailover: String
+    public var stickiness: GatewayStickiness
+    public var targetFailover: TargetFailover
     /// The NLB puts a PROXY v2 header before the first data of each connection it hands a
     /// target (docs/aws-behaviour.md §3).
     public var proxyProtocolV2: Bool
@@ -368,4 +368,19 @@ public struct HostedZone: Sendable {
     public var isPrivate: Bool
     public var vpcs: [Ref<VPC>]
     public var records: [Record]
+}
+
+/// What picks a GWLB flow's appliance (docs/aws-behaviour.md §6): the whole 5-tuple, or the
+/// addresses and protocol (3-tuple), or the addresses alone (2-tuple).
+public enum GatewayStickiness: String, CaseIterable, Sendable {
+    case fiveTuple = "5-tuple"
+    case threeTuple = "3-tuple"
+    case twoTuple = "2-tuple"
+}
+
+/// A GWLB target group's `target_failover`: whether the flows of an appliance that turns
+/// unhealthy move to a healthy one (`rebalance`) or stay (`no_rebalance`, the default).
+public enum TargetFailover: String, CaseIterable, Sendable {
+    case noRebalance = "no_rebalance"
+    case rebalance
 }

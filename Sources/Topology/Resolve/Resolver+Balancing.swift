@@ -81,8 +81,8 @@ extension Resolver {
                 log.error(listener.targetGroup.location, "\(subject) is a Gateway Load Balancer; its target group '\(groupSpec.name.value)' must use protocol GENEVE, not \(groupSpec.protocolName.value)")
             }
             // The TCP idle timeout can be changed only with 5-tuple stickiness (§6).
-            if let timeout = listener.idleTimeout, let stickiness = groupSpec.stickiness, stickiness.value != "5-tuple" {
-                log.error(timeout.location, "'idleTimeout' of the listener of \(subject): target group '\(groupSpec.name.value)' has \(stickiness.value) stickiness, and a GWLB's TCP idle timeout can be changed only with 5-tuple stickiness (it stays 350 s)")
+            if let timeout = listener.idleTimeout, let stickiness = groupSpec.stickiness, stickiness.value != .fiveTuple {
+                log.error(timeout.location, "'idleTimeout' of the listener of \(subject): target group '\(groupSpec.name.value)' has \(stickiness.value.rawValue) stickiness, and a GWLB's TCP idle timeout can be changed only with 5-tuple stickiness (it stays 350 s)")
             }
             return LoadBalancer.Listener(protocolName: "GENEVE", port: 6081, targetGroup: Ref(group),
                                          idleTimeout: listener.idleTimeout?.value ?? 350,
@@ -156,8 +156,8 @@ extension Resolver {
                 targets.append(TargetGroup.Target(host: Ref(hostIndex), interface: interface,
                                                   port: UInt16(target.port?.value ?? port), zone: subnet.zone))
             }
-            if !geneve, let first = [group.stickiness, group.targetFailover].compactMap({ $0 }).first {
-                log.error(first.location, "\(subject): stickiness and target failover are Gateway Load Balancer settings; this group uses \(group.protocolName.value)")
+            if !geneve, let first = group.stickiness?.location ?? group.targetFailover?.location {
+                log.error(first, "\(subject): stickiness and target failover are Gateway Load Balancer settings; this group uses \(group.protocolName.value)")
             }
             let attributes = networkAttributes(group, balancer: balancer, targets: targets, of: subject)
             topology.targetGroups.append(TargetGroup(
@@ -166,7 +166,7 @@ extension Resolver {
                 deregistrationDelay: group.deregistrationDelay?.value ?? 300,
                 connectionTermination: group.connectionTermination?.value ?? true,
                 crossZone: TargetGroup.CrossZone(rawValue: group.crossZone?.value ?? "") ?? .useLoadBalancerConfiguration,
-                stickiness: group.stickiness?.value ?? "5-tuple", targetFailover: group.targetFailover?.value ?? "no_rebalance",
+                stickiness: group.stickiness?.value ?? .fiveTuple, targetFailover: group.targetFailover?.value ?? .noRebalance,
                 proxyProtocolV2: attributes.proxyProtocolV2, ipv6Targets: attributes.ipv6Targets, targetType: attributes.targetType,
                 preserveClientIp: attributes.preserveClientIp))
         }

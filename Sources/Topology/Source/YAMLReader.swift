@@ -271,6 +271,13 @@ struct MappingReader {
         return text
     }
 
+    /// A field whose text must name a case of `Value` (its raw value), read as that case.
+    mutating func choice<Value: RawRepresentable & CaseIterable>(_ key: String, as _: Value.Type) -> Located<Value>?
+        where Value.RawValue == String {
+        guard let text = choice(key, Value.allCases.map(\.rawValue)), let value = Value(rawValue: text.value) else { return nil }
+        return Located(value, at: text.location)
+    }
+
     /// The items of a list field (a missing field is an empty list).
     mutating func list(_ key: String, required: Bool = false) -> [Node] {
         guard let node = node(key, required: required) else { return [] }

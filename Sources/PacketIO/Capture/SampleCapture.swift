@@ -105,7 +105,7 @@ public enum SampleCapture {
     }
 
     /// Writes the frames to `path` as an Ethernet pcap, one millisecond apart from `start`.
-    public static func write(path: String, startNanoseconds: Int64 = 1_700_000_000_000_000_000) throws(CaptureError) {
+    public static func write(path: String, startNanoseconds: Int64 = 1_700_000_000_000_000_000) throws(IOError) {
         let writer = try CaptureWriter(path: path, linkType: .ethernet)
         for (index, frame) in frames().enumerated() {
             frame.bytes.withUnsafeBytes { bytes in

@@ -10,13 +10,13 @@ import Topology
 /// endpoint from both zones, GETs from the internet server through the GWLB's appliance and from
 /// S3 through the gateway endpoint, and the cases AWS refuses.
 public enum LiveDemo {
-    public static func run(name: String = "demo", serverCommand: [String], say: (String) -> Void) throws(LiveNetwork.Failure) {
+    public static func run(name: String = "demo", serverCommand: [String], say: (String) -> Void) throws(ForwarderError) {
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
         let network = LiveNetwork(topology: topology, name: name)
         try network.build(serverCommand: serverCommand)
         defer { network.teardown() }
         network.log = { line in print("  [privet] " + line) }
-        network.start()
+        try network.start()
         say(LiveReport.text(topology, name: name))
         // Give the servers a moment to listen.
         usleep(300_000)
@@ -72,65 +72,48 @@ public enum LiveDemo {
         say(LiveReport.summary(network))
     }
 
-    /// The A records of `name` from the resolver at `resolver`, over UDP.
+    /// The A records of `name` from the resolver at `resolver`, over UDP; nil when none came.
     static func resolve(_ name: String, resolver: IPv4Address) -> [IPv4Address]? {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard socket >= 0 else { return nil }
-        defer { close(socket) }
-        setTimeout(socket, seconds: 2)
-        var address = socketAddress(resolver, port: 53)
         let query = DNSMessage.query(id: 0x5052, name: name, type: DNSRecordCode.a)
-        let sent = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(socket, query, query.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1500, alignment: 8)
+        defer { buffer.deallocate() }
+        do throws(IOError) {
+            let socket = try Socket.udp()
+            try socket.setTimeout(seconds: 2)
+            try socket.send(query, to: SocketAddress(resolver, port: 53))
+            let count = try socket.receive(into: buffer)
+            return DNSMessage.addresses(inResponse: Array(buffer[0..<count]))?.addresses
+        } catch {
+            return nil
         }
-        guard sent == query.count else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 1500)
-        let count = recv(socket, &buffer, buffer.count, 0)
-        guard count > 0 else { return nil }
-        return DNSMessage.addresses(inResponse: Array(buffer[0..<count]))?.addresses
     }
 
     /// An HTTP/1.0 GET of / from `address`; the body, or why it failed.
     static func get(_ address: IPv4Address, port: UInt16, host: String, timeout: Int = 3) -> String {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { return "no socket: \(String(cString: strerror(errno)))" }
-        defer { close(socket) }
-        setTimeout(socket, seconds: timeout)
-        var peer = socketAddress(address, port: port)
-        let connected = withUnsafePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            return errno == EINPROGRESS || errno == EAGAIN || errno == ETIMEDOUT ? "no answer (timed out)"
-                : "failed: \(String(cString: strerror(errno)))"
-        }
-        let request = Array("GET / HTTP/1.0\r\nHost: \(host)\r\nUser-Agent: privet-demo\r\n\r\n".utf8)
-        guard write(socket, request, request.count) == request.count else { return "failed to send" }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 8)
+        defer { buffer.deallocate() }
         var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(socket, &buffer, buffer.count)
-            guard count > 0 else { break }
-            response += buffer[0..<count]
+        do throws(IOError) {
+            let socket = try Socket.tcp()
+            try socket.setTimeout(seconds: timeout)
+            try socket.connect(SocketAddress(address, port: port))
+            let request = Array("GET / HTTP/1.0\r\nHost: \(host)\r\nUser-Agent: privet-demo\r\n\r\n".utf8)
+            try socket.send(request)
+            while true {
+                let count = try socket.receive(into: buffer)
+                guard count > 0 else { break }
+                response += buffer[0..<count]
+            }
+        } catch {
+            // A timed-out connect or receive fails with EINPROGRESS or EAGAIN.
+            if let code = error.errno, code == EINPROGRESS || code == EAGAIN || code == ETIMEDOUT {
+                if response.isEmpty { return "no answer (timed out)" }
+            } else if response.isEmpty {
+                return "failed: \(error)"
+            }
         }
         let text = String(decoding: response, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else { return response.isEmpty ? "no answer (timed out)" : "bad response" }
         return String(text[split.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private static func setTimeout(_ socket: Int32, seconds: Int) {
-        var time = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(socket, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    private static func socketAddress(_ address: IPv4Address, port: UInt16) -> sockaddr_in {
-        var result = sockaddr_in()
-        result.sin_family = sa_family_t(AF_INET)
-        result.sin_port = port.bigEndian
-        result.sin_addr = in_addr(s_addr: address.value.bigEndian)
-        return result
     }
 }

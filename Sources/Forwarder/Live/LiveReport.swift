@@ -61,7 +61,10 @@ extension LiveReport {
         }
         if counters.flowsRebalanced > 0 { lines.append("  GWLB flows moved off unhealthy appliances: \(counters.flowsRebalanced)") }
         if network.tunnelMerges > 0 { lines.append("  merged out of a GWLB tunnel: \(network.tunnelMerges) super-packets") }
-        if network.writeFailures > 0 { lines.append("  refused by a TUN device (queue full): \(network.writeFailures)") }
+        if network.queueFull > 0 { lines.append("  refused by a TUN device (queue full): \(network.queueFull)") }
+        if network.deviceErrors > 0 {
+            lines.append("  failed reads and writes of TUN devices: \(network.deviceErrors) (last: \(network.lastDeviceError.map(String.init(describing:)) ?? "?"))")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,5 +1,3 @@
-import Dataplane
-import PacketIO
 import PacketWire
 
 /// What the forwarding loop keeps per packet of a batch for TUN offloads: the virtio header the
@@ -15,14 +13,17 @@ import PacketWire
 /// with the other family's header in front of the same transport header: where the checksum
 /// and the segmentation start moves, and its segmentation type is the other family's TCP.
 /// Preallocated; nothing allocated per packet.
-final class OffloadLedger {
-    private let headers = UnsafeMutablePointer<VirtioNetHeader>.allocate(capacity: PacketBatch.capacity)
+public final class OffloadLedger {
+    private let headers: UnsafeMutablePointer<VirtioNetHeader>
     /// The IP version each packet arrived with.
-    private let versions = UnsafeMutablePointer<UInt8>.allocate(capacity: PacketBatch.capacity)
+    private let versions: UnsafeMutablePointer<UInt8>
 
-    init() {
-        headers.initialize(repeating: VirtioNetHeader(), count: PacketBatch.capacity)
-        versions.initialize(repeating: 0, count: PacketBatch.capacity)
+    /// A ledger for batches of up to `capacity` packets.
+    public init(capacity: Int) {
+        headers = .allocate(capacity: capacity)
+        versions = .allocate(capacity: capacity)
+        headers.initialize(repeating: VirtioNetHeader(), count: capacity)
+        versions.initialize(repeating: 0, count: capacity)
     }
 
     deinit {
@@ -32,12 +33,12 @@ final class OffloadLedger {
 
     /// A packet Privet made itself (a probe): complete, no header.
     @inline(__always)
-    func madeHere(_ index: Int) { headers[index] = VirtioNetHeader() }
+    public func madeHere(_ index: Int) { headers[index] = VirtioNetHeader() }
 
     /// Records a packet read with `header`; returns the length of each of its segments for the
     /// MTU rules (0 when it is not segmented), or nil when the header points outside the packet.
     @inline(__always)
-    func arrived(_ index: Int, header: VirtioNetHeader, packet: UnsafeMutableRawBufferPointer) -> Int? {
+    public func arrived(_ index: Int, header: VirtioNetHeader, packet: UnsafeMutableRawBufferPointer) -> Int? {
         headers[index] = header
         versions[index] = packet.isEmpty ? 0 : packet[0] >> 4
         guard header.needsChecksum else { return header.isSegmented ? nil : 0 }
@@ -54,13 +55,13 @@ final class OffloadLedger {
 
     /// The header packet `index` arrived with.
     @inline(__always)
-    func header(_ index: Int) -> VirtioNetHeader { headers[index] }
+    public func header(_ index: Int) -> VirtioNetHeader { headers[index] }
 
     /// The header to write a forwarded packet behind, after setting its partial checksum to the
     /// pseudo-header sum of the packet as it is now (TCP's field sits 16 bytes into its header,
     /// UDP's 6).
     @inline(__always)
-    func departing(_ index: Int, packet: UnsafeMutableRawBufferPointer) -> UnsafePointer<VirtioNetHeader> {
+    public func departing(_ index: Int, packet: UnsafeMutableRawBufferPointer) -> UnsafePointer<VirtioNetHeader> {
         let version = packet.isEmpty ? 0 : packet[0] >> 4
         if version != versions[index], headers[index].needsChecksum || headers[index].isSegmented {
             // The translated header has no options or extensions: 20 bytes of IPv4, 40 of IPv6.

@@ -1,5 +1,6 @@
 import Dataplane
 import Glibc
+import PacketIO
 import PacketWire
 
 /// A text file written through a 1 MB buffer that lines are formatted straight into (digits and
@@ -9,19 +10,16 @@ final class TextFile {
     private let descriptor: Int32
     private let buffer: UnsafeMutablePointer<UInt8>
     private var used = 0
-    private var failed = false
     private var closed = false
     static let capacity = 1 << 20
 
-    struct OpenError: Error, CustomStringConvertible {
-        let description: String
-    }
 
-    init(path: String) throws(OpenError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else {
-            throw OpenError(description: "\(path): cannot write: \(String(cString: strerror(errno)))")
-        }
+    /// The first write that failed; the rest of the file is not written, and `close` throws it.
+    private var failure: IOError?
+
+    init(path: String) throws(ForwarderError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ForwarderError(IOError.systemCall("cannot write \(path)", errno: errno)) }
         self.path = path
         self.descriptor = descriptor
         buffer = .allocate(capacity: TextFile.capacity)
@@ -39,15 +37,8 @@ final class TextFile {
     }
 
     private func flush() {
-        var offset = 0
-        while offset < used {
-            let written = Glibc.write(descriptor, buffer + offset, used - offset)
-            if written <= 0 {
-                if written < 0 && errno == EINTR { continue }
-                failed = true
-                break
-            }
-            offset += written
+        if failure == nil {
+            do { try writeAll(descriptor, UnsafeRawBufferPointer(start: buffer, count: used)) } catch { failure = error }
         }
         used = 0
     }
@@ -58,7 +49,9 @@ final class TextFile {
             reserve(bytes.count)
             if bytes.count > TextFile.capacity {
                 flush()
-                _ = Glibc.write(descriptor, bytes.baseAddress!, bytes.count)
+                if failure == nil {
+                    do throws(IOError) { try writeAll(descriptor, UnsafeRawBufferPointer(bytes)) } catch { failure = error }
+                }
                 return
             }
             (buffer + used).update(from: bytes.baseAddress!, count: bytes.count)
@@ -191,12 +184,12 @@ final class TextFile {
         }
     }
 
-    func close() throws(OpenError) {
+    func close() throws(ForwarderError) {
         guard !closed else { return }
         closed = true
         flush()
         Glibc.close(descriptor)
-        if failed { throw OpenError(description: "\(path): write failed") }
+        if let failure { throw ForwarderError(description: "\(path): \(failure)") }
     }
 }
 

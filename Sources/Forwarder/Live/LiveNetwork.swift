@@ -1,4 +1,3 @@
-import CLinux
 import Dataplane
 import Foundation
 import Glibc
@@ -39,8 +38,12 @@ public final class LiveNetwork: @unchecked Sendable {
     public private(set) var unroutable: UInt64 = 0
     /// Packets whose offload header pointed outside them (dropped).
     public private(set) var badOffloads: UInt64 = 0
-    /// Writes a TUN device refused (its queue full).
-    public private(set) var writeFailures: UInt64 = 0
+    /// Packets a TUN device's full queue refused.
+    public private(set) var queueFull: UInt64 = 0
+    /// Reads and writes a TUN device failed otherwise (the kernel found a packet malformed, a
+    /// device went down), and the last such failure, naming its call.
+    public private(set) var deviceErrors: UInt64 = 0
+    public private(set) var lastDeviceError: IOError?
     /// Offloaded TCP super-packets cut into segments for a GWLB tunnel, and the segments.
     public private(set) var tunnelSegmentations: UInt64 = 0
     public private(set) var tunnelSegments: UInt64 = 0
@@ -50,9 +53,6 @@ public final class LiveNetwork: @unchecked Sendable {
     public private(set) var resolver: VPCResolver
     public private(set) var checker: HealthChecker
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
 
     /// `name` names the namespaces (`privet-NAME-HOST`) and TUN devices; it comes from the
     /// topology file's name.
@@ -87,24 +87,21 @@ public final class LiveNetwork: @unchecked Sendable {
 
     /// Makes the namespaces, devices, addresses, routes and resolvers, and starts the servers.
     /// A second `up` of the same topology fails before it changes anything.
-    public func build(serverCommand: [String]) throws(Failure) {
+    public func build(serverCommand: [String]) throws(ForwarderError) {
         let namespaces = LiveNetwork.namespaces(of: topology, name: name)
         if let existing = namespaces.first(where: NetworkNamespace.exists) {
-            throw Failure(description: "namespace \(existing) exists: topology '\(name)' is already up (or a crashed `up` left it; run `privet down`)")
+            throw ForwarderError(description: "namespace \(existing) exists: topology '\(name)' is already up (or a crashed `up` left it; run `privet down`)")
         }
         do {
             for index in topology.hosts.indices {
                 try makeHost(index, serverCommand: serverCommand)
             }
-        } catch let error as Shell.Failure {
+        } catch let error as IOError {
             teardown()
-            throw Failure(description: error.description)
-        } catch let error as TUNDevice.Failure {
-            teardown()
-            throw Failure(description: error.description)
+            throw ForwarderError(error)
         } catch {
             teardown()
-            throw Failure(description: "\(error)")
+            throw ForwarderError(description: "\(error)")
         }
     }
 
@@ -203,10 +200,15 @@ public final class LiveNetwork: @unchecked Sendable {
     /// A log line from the forwarding thread (health changes), for `up` to print.
     public var log: @Sendable (String) -> Void = { _ in }
 
-    /// Starts the forwarding thread.
-    public func start() {
+    /// Starts the forwarding thread, which waits on every host's device.
+    public func start() throws(ForwarderError) {
+        let poller: EventPoll
+        do {
+            poller = try EventPoll()
+            for (index, piece) in plumbing.enumerated() { try poller.watch(piece.device.descriptor, token: UInt64(index)) }
+        } catch { throw ForwarderError(error) }
         running = true
-        let thread = Thread { [self] in forwardingLoop() }
+        let thread = Thread { [self] in forwardingLoop(poller) }
         thread.name = "privet-forwarding"
         thread.start()
         self.thread = thread
@@ -222,12 +224,12 @@ public final class LiveNetwork: @unchecked Sendable {
 
     /// Swaps in the tables of `topology` between batches (SIGHUP), keeping established flows.
     /// The hosts must stay as they are: they are namespaces and devices, made once by `up`.
-    public func reload(_ topology: Topology) throws(Failure) {
+    public func reload(_ topology: Topology) throws(ForwarderError) {
         func plumbed(_ topology: Topology) -> [String] {
             topology.hosts.map { "\($0.name) \(topology.addresses(of: $0).joined(separator: " "))" }
         }
         guard plumbed(topology) == plumbed(self.topology) else {
-            throw Failure(description: "the hosts changed; a reload may change everything but the hosts (restart `up` for that)")
+            throw ForwarderError(description: "the hosts changed; a reload may change everything but the hosts (restart `up` for that)")
         }
         lock.lock()
         pendingTopology = topology
@@ -246,15 +248,7 @@ public final class LiveNetwork: @unchecked Sendable {
         }
     }
 
-    private func forwardingLoop() {
-        let poller = epoll_create1(Int32(EPOLL_CLOEXEC))
-        defer { close(poller) }
-        for (index, piece) in plumbing.enumerated() {
-            var event = epoll_event()
-            event.events = EPOLLIN.rawValue
-            event.data.u64 = UInt64(index)
-            epoll_ctl(poller, EPOLL_CTL_ADD, piece.device.descriptor, &event)
-        }
+    private func forwardingLoop(_ poller: EventPoll) {
         // One slot per packet of the batch, with headroom in front (the dataplane may grow a
         // packet's headers in place).
         let headroom = 128, slot = 65536 + headroom
@@ -268,7 +262,6 @@ public final class LiveNetwork: @unchecked Sendable {
         defer { coalescer.deallocate() }
         let batch = PacketBatch()
         var senders = [Int](repeating: -1, count: PacketBatch.capacity)
-        var events = [epoll_event](repeating: epoll_event(), count: 64)
         var outputs = outputs(dataplane.tables)
         var healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
         // The thread's own copy: `reload` replaces `topology` on another thread.
@@ -278,7 +271,7 @@ public final class LiveNetwork: @unchecked Sendable {
         checker = HealthChecker(topology: current, tables: dataplane.tables, now: LiveNetwork.monotonic())
         resolver = VPCResolver(current)
         var probes: [[UInt8]] = []
-        let ledger = OffloadLedger()
+        let ledger = OffloadLedger(capacity: PacketBatch.capacity)
 
         func add(_ bytes: UnsafeRawBufferPointer, port: Int, sender: Int) {
             let start = pool + batch.count * slot + headroom
@@ -287,15 +280,22 @@ public final class LiveNetwork: @unchecked Sendable {
             ledger.madeHere(batch.count)
             batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port, headroom: headroom)
         }
+        func failed(_ error: IOError) {
+            deviceErrors &+= 1
+            lastDeviceError = error
+        }
+        func send(_ bytes: UnsafeRawBufferPointer, to device: TUNDevice, header: UnsafePointer<VirtioNetHeader>? = nil) {
+            do throws(IOError) {
+                if try !device.write(bytes, header: header) { queueFull &+= 1 }
+            } catch { failed(error) }
+        }
         func writeMerged(_ writer: Int, _ bytes: UnsafeRawBufferPointer, _ header: VirtioNetHeader?) {
-            var written = false
             if var header {
-                written = withUnsafePointer(to: &header) { plumbing[writer].device.write(bytes, header: $0) }
+                withUnsafePointer(to: &header) { send(bytes, to: plumbing[writer].device, header: $0) }
                 tunnelMerges &+= 1
             } else {
-                written = plumbing[writer].device.write(bytes)
+                send(bytes, to: plumbing[writer].device)
             }
-            if !written { writeFailures &+= 1 }
         }
         func apply(_ change: HealthChecker.Change) {
             dataplane.setTargetHealth(change.targetIndex, healthy: change.healthy)
@@ -320,14 +320,19 @@ public final class LiveNetwork: @unchecked Sendable {
             }
             for change in checker.poll(now: LiveNetwork.monotonic(), send: { probes.append($0) }) { apply(change) }
 
-            let ready = epoll_wait(poller, &events, Int32(events.count), probes.isEmpty ? 20 : 0)
+            let ready: Int
+            do { ready = try poller.wait(milliseconds: probes.isEmpty ? 20 : 0) } catch {
+                // Only a broken poller fails here (EBADF, EINVAL); say so once and stop.
+                log("forwarding stopped: \(error)")
+                return
+            }
             batch.removeAll()
             if let healthPort {
                 for probe in probes where !batch.isFull { probe.withUnsafeBytes { add($0, port: healthPort, sender: -1) } }
             }
             probes.removeAll(keepingCapacity: true)
-            for event in events[0..<Int(max(ready, 0))] {
-                let index = Int(event.data.u64)
+            for event in 0..<ready {
+                let index = Int(poller.token(event))
                 let piece = plumbing[index]
                 // Up to 32 packets from one device at a time, so that no device starves the rest.
                 var taken = 0
@@ -336,7 +341,14 @@ public final class LiveNetwork: @unchecked Sendable {
                     // With offloads the virtio header lands in the headroom, just before the packet.
                     let front = piece.device.offloads ? VirtioNetHeader.size : 0
                     let buffer = UnsafeMutableRawBufferPointer(start: start - front, count: slot - headroom + front)
-                    guard let read = piece.device.read(into: buffer), read > front else { break }
+                    let read: Int
+                    do {
+                        guard let count = try piece.device.read(into: buffer), count > front else { break }
+                        read = count
+                    } catch {
+                        failed(error)
+                        break
+                    }
                     taken += 1
                     let packet = UnsafeMutableRawBufferPointer(start: start, count: read - front)
                     let header = front > 0 ? (start - front).loadUnaligned(as: VirtioNetHeader.self) : VirtioNetHeader()
@@ -379,7 +391,7 @@ public final class LiveNetwork: @unchecked Sendable {
                 case .toResolver:
                     guard senders[index] >= 0, case .resolver(let vpc) = outputs[port],
                           let reply = resolver.answer(packet, vpc: vpc) else { continue }
-                    reply.withUnsafeBytes { _ = plumbing[senders[index]].device.write($0) }
+                    reply.withUnsafeBytes { send($0, to: plumbing[senders[index]].device) }
                 case .toHealthChecker:
                     if let change = checker.receive(packet, send: { probes.append($0) }) { apply(change) }
                 case .encapsulated:
@@ -390,14 +402,14 @@ public final class LiveNetwork: @unchecked Sendable {
                         let writer = plumbing[device].device
                         let count = TunnelOffload.segment(packet, outerLength: GWLBTunnel.overhead, header: arrived,
                                                           scratch: scratch) { segment in
-                            if !writer.write(segment) { writeFailures &+= 1 }
+                            send(segment, to: writer)
                         }
                         tunnelSegmentations &+= 1
                         tunnelSegments &+= UInt64(count)
                         continue
                     }
                     if arrived.needsChecksum { TunnelOffload.completeChecksum(packet, outerLength: GWLBTunnel.overhead, header: arrived) }
-                    if !plumbing[device].device.write(UnsafeRawBufferPointer(packet)) { writeFailures &+= 1 }
+                    send(UnsafeRawBufferPointer(packet), to: plumbing[device].device)
                 case .replied, .decapsulated, .forwarded:
                     guard let device else {
                         unroutable &+= 1
@@ -406,7 +418,7 @@ public final class LiveNetwork: @unchecked Sendable {
                     // A reply the dataplane wrote (a RST) is complete in itself, with no offload
                     // header; so is a packet out of a tunnel (the appliance sent it whole).
                     let header = verdict.action == .forwarded ? ledger.departing(index, packet: packet) : nil
-                    if !plumbing[device].device.write(UnsafeRawBufferPointer(packet), header: header) { writeFailures &+= 1 }
+                    send(UnsafeRawBufferPointer(packet), to: plumbing[device].device, header: header)
                 }
             }
             coalescer.flush(writeMerged)

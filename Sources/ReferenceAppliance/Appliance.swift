@@ -1,4 +1,5 @@
 import Glibc
+import PacketIO
 import PacketWire
 import Topology
 
@@ -83,76 +84,37 @@ public final class ApplianceInspector: @unchecked Sendable {
 /// destination 6081; docs/aws-behaviour.md §6). A bound UDP socket cannot send from another port,
 /// so the replies leave by a raw UDP socket (root), with checksum 0 as UDP over IPv4 allows.
 public enum ApplianceServer {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
-    public static func run(address: IPv4Address?, port: UInt16, inspector: ApplianceInspector) throws(Failure) -> Never {
-        let listener = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        let sender = socket(AF_INET, Int32(SOCK_RAW.rawValue), Int32(IPPROTO_UDP))
-        guard listener >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        guard sender >= 0 else {
-            throw Failure(description: "raw socket: \(String(cString: strerror(errno)))" + (errno == EPERM ? " (run as root)" : ""))
-        }
-        // The raw socket only sends; it would otherwise get a copy of every UDP datagram.
-        shutdown(sender, Int32(SHUT_RD))
+    public static func run(address: IPv4Address?, port: UInt16, inspector: ApplianceInspector) throws(IOError) -> Never {
+        let listener = try Socket.udp()
+        let sender = try Socket(domain: AF_INET, type: Int32(SOCK_RAW.rawValue), protocol: Int32(IPPROTO_UDP))
+        // The raw socket only sends; it would otherwise get a copy of every UDP datagram. An
+        // unconnected socket answers ENOTCONN, yet stops receiving all the same (inet_shutdown).
+        do { try sender.shutdown(Int32(SHUT_RD)) } catch where error.errno == ENOTCONN {}
         // Room for the bursts a GWLB sends (a TCP super-packet becomes tens of datagrams at once);
         // FORCE, as root, past net.core.rmem_max.
-        var room: Int32 = 8 << 20
-        if setsockopt(listener, SOL_SOCKET, SO_RCVBUFFORCE, &room, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-            setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &room, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_port = port.bigEndian
-        local.sin_addr = in_addr(s_addr: (address?.value ?? 0).bigEndian)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw Failure(description: "bind UDP \(port): \(String(cString: strerror(errno)))") }
+        let room: Int32 = 8 << 20
+        do { try listener.setOption(SOL_SOCKET, SO_RCVBUFFORCE, room) } catch { try listener.setOption(SOL_SOCKET, SO_RCVBUF, room) }
+        do { try listener.bind(SocketAddress(address ?? IPv4Address(0), port: port)) } catch { throw IOError.failed("bind UDP \(port): \(error)") }
         // Replies leave from the address the GWLB sent to (outer addresses swapped). Listening on
         // every address, the route to the GWLB chooses, which in a host's namespace is its own.
-        if address != nil {
-            var source = local
-            source.sin_port = 0
-            _ = withUnsafePointer(to: &source) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sender, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-        }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 65536 + 8, alignment: 8)
+        if let address { try sender.bind(SocketAddress(address, port: 0)) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536 + 8, alignment: 8)
         while true {
-            var peer = sockaddr_in()
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            // The datagram lands after room for the UDP header of the reply.
-            let count = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(listener, buffer + 8, 65536, 0, $0, &length) }
-            }
-            guard count > 0 else { continue }
-            guard inspector.inspect(UnsafeMutableRawBufferPointer(start: buffer + 8, count: count)) == .returned else { continue }
+            var peer = SocketAddress()
+            // The datagram lands after room for the UDP header of the reply. A receive that fails
+            // (an ICMP error queued on the socket) loses nothing: the next one goes on.
+            guard let count = try? listener.receive(into: UnsafeMutableRawBufferPointer(rebasing: buffer[8...]), from: &peer),
+                  count > 0 else { continue }
+            guard inspector.inspect(UnsafeMutableRawBufferPointer(rebasing: buffer[8..<(8 + count)])) == .returned else { continue }
             let total = UInt16(truncatingIfNeeded: count + 8)
-            buffer.storeBytes(of: peer.sin_port, toByteOffset: 0, as: UInt16.self)
+            buffer.storeBytes(of: peer.port.bigEndian, toByteOffset: 0, as: UInt16.self)
             buffer.storeBytes(of: port.bigEndian, toByteOffset: 2, as: UInt16.self)
             buffer.storeBytes(of: total.bigEndian, toByteOffset: 4, as: UInt16.self)
             buffer.storeBytes(of: UInt16(0), toByteOffset: 6, as: UInt16.self)
             var destination = peer
-            destination.sin_port = 0
-            _ = withUnsafePointer(to: &destination) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(sender, buffer, count + 8, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
+            destination.port = 0
+            // A reply the network refuses (no route, a full queue) is a lost packet, as on a wire.
+            try? sender.send(UnsafeRawBufferPointer(rebasing: buffer[0..<(count + 8)]), to: destination)
         }
-    }
-}
-
-extension Host.Server {
-    /// The `privet` command line that runs this server in a host's namespace (`privet up`): a
-    /// built-in server, or the reference appliance with its health port and rules.
-    func privetArguments(identity: String) -> [String] {
-        guard kind == .appliance else { return ["serve", kind.rawValue, "--port", String(port), "--identity", identity] }
-        var arguments = ["appliance", "--health-port", String(port)]
-        for rule in drops { arguments += ["--drop", rule.description] }
-        for rule in counts { arguments += ["--count", rule.description] }
-        return arguments
     }
 }

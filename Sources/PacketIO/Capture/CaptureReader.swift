@@ -21,7 +21,7 @@ public final class CaptureReader {
     private let handle: OpaquePointer
     private var count = 0
 
-    public init(path: String) throws(CaptureError) {
+    public init(path: String) throws(IOError) {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
         guard let handle = pcap_open_offline_with_tstamp_precision(
             path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer) else {
@@ -54,7 +54,7 @@ public final class CaptureReader {
 
     /// The next packet, nil at the end of the file. A corrupt or truncated record throws, naming
     /// its packet number; every packet before it has already been returned.
-    public func next() throws(CaptureError) -> CapturedPacket? {
+    public func next() throws(IOError) -> CapturedPacket? {
         var header: UnsafeMutablePointer<pcap_pkthdr>? = nil
         var data: UnsafePointer<UInt8>? = nil
         switch pcap_next_ex(handle, &header, &data) {

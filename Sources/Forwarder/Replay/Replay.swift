@@ -22,9 +22,6 @@ public final class Replay {
         }
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
 
     /// Bytes of room before each packet and the largest packet a slot takes.
     static let headroom = 128
@@ -66,7 +63,7 @@ public final class Replay {
         var interval: Int64
     }
 
-    public init(topology: Topology, options: Options) throws(Failure) {
+    public init(topology: Topology, options: Options) throws(ForwarderError) {
         self.topology = topology
         self.options = options
         dataplane = Dataplane(tables: topology.forwardingTables(), configuration: options.configuration)
@@ -76,16 +73,16 @@ public final class Replay {
         do {
             try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
         } catch {
-            throw Failure(description: "\(options.output): cannot create the output folder: \(error.localizedDescription)")
+            throw ForwarderError(description: "\(options.output): cannot create the output folder: \(error.localizedDescription)")
         }
         do {
             dropped = try CaptureWriter(path: options.output + "/dropped.pcap", linkType: .rawIP)
             droppedCSV = try TextFile(path: options.output + "/dropped.csv")
             flowLog = try TextFile(path: options.output + "/flow-log.txt")
         } catch let error as CustomStringConvertible {
-            throw Failure(description: error.description)
+            throw ForwarderError(description: error.description)
         } catch {
-            throw Failure(description: "\(error)")
+            throw ForwarderError(description: "\(error)")
         }
         droppedCSV.write("packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length\n")
         flowLog.write("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
@@ -95,15 +92,15 @@ public final class Replay {
 
     /// Runs the whole capture; returns the report and how fast it went. A capture that cannot be
     /// read to its end is replayed up to the damage, and the report says where it stopped.
-    public func run() throws(Failure) -> (ReplayReport, ReplayTiming) {
+    public func run() throws(ForwarderError) -> (ReplayReport, ReplayTiming) {
         let started = Replay.monotonic()
         let reader: CaptureReader
-        do { reader = try CaptureReader(path: options.input) } catch { throw Failure(description: error.description) }
+        do { reader = try CaptureReader(path: options.input) } catch { throw ForwarderError(description: error.description) }
         var lastTime: Int64 = 0
         do {
             while let packet = try reader.next() {
                 guard let time = packet.time.nanosecondsSinceEpoch else {
-                    throw CaptureError.corrupt(path: options.input, packetNumber: packet.number,
+                    throw IOError.corrupt(path: options.input, packetNumber: packet.number,
                                                reason: "timestamp \(packet.time) is past 2262-04-11, where replay's nanosecond clock ends")
                 }
                 if firstTime == nil { firstTime = time }
@@ -113,12 +110,12 @@ public final class Replay {
                 if batch.isFull { flush() }
                 if packet.number % 65536 == 0 { options.progress?(reader.progress) }
             }
-        } catch let error as CaptureError {
+        } catch let error as IOError {
             report.captureError = error.description
-        } catch let error as Failure {
+        } catch let error as ForwarderError {
             throw error
         } catch {
-            throw Failure(description: "\(error)")
+            throw ForwarderError(description: "\(error)")
         }
         flush()
         // The flows still open at the end of the capture log their last interval.
@@ -331,7 +328,7 @@ public final class Replay {
 
     // MARK: Events
 
-    private func applyEvents(upTo time: Int64) throws(Failure) {
+    private func applyEvents(upTo time: Int64) throws(ForwarderError) {
         guard let first = firstTime else { return }
         while eventIndex < options.events.count, first + options.events[eventIndex].time <= time {
             flush()
@@ -341,7 +338,7 @@ public final class Replay {
         }
     }
 
-    private func apply(_ event: ReplayEvent) throws(Failure) {
+    private func apply(_ event: ReplayEvent) throws(ForwarderError) {
         let tables = dataplane.tables
         switch event.action {
         case .endpointAccepted, .endpointRejected:
@@ -378,16 +375,16 @@ public final class Replay {
 
     // MARK: The end
 
-    private func finishFiles() throws(Failure) {
+    private func finishFiles() throws(ForwarderError) {
         do {
             for writer in writers { try writer?.close() }
             try dropped.close()
             try droppedCSV.close()
             try flowLog.close()
         } catch let error as CustomStringConvertible {
-            throw Failure(description: error.description)
+            throw ForwarderError(description: error.description)
         } catch {
-            throw Failure(description: "\(error)")
+            throw ForwarderError(description: "\(error)")
         }
     }
 

@@ -4,14 +4,10 @@ import Glibc
 
 /// Runs the network tools (`ip` from iproute2) that build namespaces and links.
 public enum Shell {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Runs `arguments` (the first is looked up in PATH) and waits; throws with its error output
     /// when it fails.
     @discardableResult
-    public static func run(_ arguments: [String]) throws(Failure) -> String {
+    public static func run(_ arguments: [String]) throws(IOError) -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -19,27 +15,27 @@ public enum Shell {
         process.standardOutput = output
         process.standardError = error
         do { try process.run() } catch {
-            throw Failure(description: "cannot run \(arguments.joined(separator: " ")): \(error.localizedDescription)")
+            throw IOError.failed("cannot run \(arguments.joined(separator: " ")): \(error.localizedDescription)")
         }
         let out = output.fileHandleForReading.readDataToEndOfFile()
         let err = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let message = String(decoding: err, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw Failure(description: "\(arguments.joined(separator: " ")): \(message.isEmpty ? "exit status \(process.terminationStatus)" : message)")
+            throw IOError.failed("\(arguments.joined(separator: " ")): \(message.isEmpty ? "exit status \(process.terminationStatus)" : message)")
         }
         return String(decoding: out, as: UTF8.self)
     }
 
     /// Starts `arguments` in the background, output discarded; returns the process (to stop later).
-    public static func start(_ arguments: [String]) throws(Failure) -> Process {
+    public static func start(_ arguments: [String]) throws(IOError) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw Failure(description: "cannot start \(arguments.joined(separator: " ")): \(error.localizedDescription)")
+            throw IOError.failed("cannot start \(arguments.joined(separator: " ")): \(error.localizedDescription)")
         }
         return process
     }
@@ -56,7 +52,7 @@ public struct NetworkNamespace: Sendable {
         FileManager.default.fileExists(atPath: "/run/netns/" + name)
     }
 
-    public static func create(_ name: String) throws(Shell.Failure) -> NetworkNamespace {
+    public static func create(_ name: String) throws(IOError) -> NetworkNamespace {
         try Shell.run(["ip", "netns", "add", name])
         try Shell.run(["ip", "-n", name, "link", "set", "lo", "up"])
         return NetworkNamespace(name: name)
@@ -70,9 +66,9 @@ public struct NetworkNamespace: Sendable {
 
     /// Runs `body` on a thread of its own that has entered the namespace (setns), so that the
     /// sockets it makes live there; waits for it and returns what it returned.
-    public func run<Result: Sendable>(_ body: @escaping @Sendable () -> Result) throws(Shell.Failure) -> Result {
+    public func run<Result: Sendable>(_ body: @escaping @Sendable () -> Result) throws(IOError) -> Result {
         let file = open("/run/netns/" + name, O_RDONLY | O_CLOEXEC)
-        guard file >= 0 else { throw Shell.Failure(description: "namespace \(name): \(String(cString: strerror(errno)))") }
+        guard file >= 0 else { throw IOError.systemCall("open /run/netns/\(name)", errno: errno) }
         defer { close(file) }
         let box = NamespaceResult<Result>()
         let done = DispatchSemaphore(value: 0)
@@ -85,26 +81,26 @@ public struct NetworkNamespace: Sendable {
         thread.start()
         done.wait()
         guard let result = box.result else {
-            throw Shell.Failure(description: "cannot enter namespace \(name): \(String(cString: strerror(box.error)))")
+            throw IOError.systemCall("setns \(name)", errno: box.error)
         }
         return result
     }
 
     /// Runs `ip` inside the namespace.
-    public func ip(_ arguments: [String]) throws(Shell.Failure) {
+    public func ip(_ arguments: [String]) throws(IOError) {
         try Shell.run(["ip", "-n", name] + arguments)
     }
 
     /// The resolver the namespace's programs use (`ip netns exec` binds /etc/netns/NAME/resolv.conf
     /// over /etc/resolv.conf).
-    public func setResolver(_ address: String) throws(Shell.Failure) {
+    public func setResolver(_ address: String) throws(IOError) {
         let folder = "/etc/netns/" + name
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try "nameserver \(address)\n".write(toFile: folder + "/resolv.conf", atomically: true, encoding: .utf8)
         } catch {
-            throw Shell.Failure(description: "\(folder)/resolv.conf: \(error.localizedDescription)")
+            throw IOError.failed("\(folder): \(error.localizedDescription)")
         }
+        try replaceFile(folder + "/resolv.conf", with: "nameserver \(address)\n")
     }
 }
 

@@ -1,5 +1,4 @@
 import Glibc
-import PacketIO
 import PacketWire
 
 /// Software GRO for packets coming out of a GWLB tunnel: consecutive TCP segments of one flow
@@ -11,7 +10,7 @@ import PacketWire
 /// follow on; every segment but the last of the same size; ACK set and no SYN, RST, FIN, URG or
 /// CWR; a PSH ends the run. The merged packet's checksum is left partial for the kernel, as a
 /// device with checksum offload leaves it (VIRTIO_NET_HDR_F_NEEDS_CSUM).
-struct SegmentCoalescer {
+public struct SegmentCoalescer {
     private let buffer: UnsafeMutableRawBufferPointer
     /// Bytes of the merged packet so far (0: empty).
     private(set) var length = 0
@@ -26,14 +25,14 @@ struct SegmentCoalescer {
     /// A short segment or a PSH ended the run: nothing more joins it.
     private var closed = false
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         buffer = .allocate(byteCount: capacity, alignment: 64)
     }
 
-    func deallocate() { buffer.deallocate() }
+    public func deallocate() { buffer.deallocate() }
 
     /// Adds `packet` for `writer` to the run; false when it cannot join (flush, then add again).
-    mutating func add(_ packet: UnsafeRawBufferPointer, writer: Int) -> Bool {
+    public mutating func add(_ packet: UnsafeRawBufferPointer, writer: Int) -> Bool {
         guard let segment = Segment(packet), SegmentCoalescer.checksumIsValid(packet, ipHeaderLength: segment.ipHeaderLength) else {
             return false
         }
@@ -69,7 +68,7 @@ struct SegmentCoalescer {
 
     /// Hands the run to `write`: one segment as it came (complete, no offload header), several
     /// as a super-packet behind the header that tells the kernel what it is; then empties it.
-    mutating func flush(_ write: (Int, UnsafeRawBufferPointer, VirtioNetHeader?) -> Void) {
+    public mutating func flush(_ write: (Int, UnsafeRawBufferPointer, VirtioNetHeader?) -> Void) {
         guard length > 0 else { return }
         defer { length = 0 }
         let base = buffer.baseAddress!

@@ -1,5 +1,5 @@
 import Testing
-import Forwarder
+import ReferenceAppliance
 import PacketWire
 import Topology
 import TestSupport

@@ -1,5 +1,4 @@
 import Testing
-@testable import Forwarder
 import PacketIO
 import PacketWire
 import TestSupport

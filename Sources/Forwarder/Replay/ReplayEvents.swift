@@ -38,13 +38,10 @@ public struct ReplayEvent: Equatable, Sendable {
         return (parts[0], hostPort[0], nil)
     }
 
-    public struct ParseError: Error, CustomStringConvertible {
-        public let description: String
-    }
 
     /// Reads an events file, checking every subject against the topology; all problems are
     /// reported together as `FILE:LINE: error: ...` lines.
-    public static func parse(_ text: String, file: String, topology: Topology) throws(ParseError) -> [ReplayEvent] {
+    public static func parse(_ text: String, file: String, topology: Topology) throws(ForwarderError) -> [ReplayEvent] {
         var events: [ReplayEvent] = []
         var problems: [String] = []
         for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -91,7 +88,7 @@ public struct ReplayEvent: Equatable, Sendable {
             }
             events.append(event)
         }
-        if !problems.isEmpty { throw ParseError(description: problems.joined(separator: "\n")) }
+        if !problems.isEmpty { throw ForwarderError(description: problems.joined(separator: "\n")) }
         return events
     }
 }

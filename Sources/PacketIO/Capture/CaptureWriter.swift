@@ -16,7 +16,7 @@ public final class CaptureWriter {
     private let streamBuffer: UnsafeMutablePointer<CChar>
     private var closed = false
 
-    public init(path: String, linkType: LinkType, snapLength: Int32 = 262_144) throws(CaptureError) {
+    public init(path: String, linkType: LinkType, snapLength: Int32 = 262_144) throws(IOError) {
         guard let dead = pcap_open_dead_with_tstamp_precision(
             linkType.dlt, snapLength, UInt32(PCAP_TSTAMP_PRECISION_NANO)) else {
             throw .cannotWrite(path: path, reason: "libpcap refused link type \(linkType)")
@@ -54,7 +54,7 @@ public final class CaptureWriter {
     }
 
     /// Flushes and closes the file; reports a failed flush (a full disk) as an error.
-    public func close() throws(CaptureError) {
+    public func close() throws(IOError) {
         guard !closed else { return }
         closed = true
         let flushed = pcap_dump_flush(dumper)

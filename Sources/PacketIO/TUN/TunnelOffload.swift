@@ -1,4 +1,3 @@
-import PacketIO
 import PacketWire
 
 /// What a TUN device's offloads leave undone, finished in software for a packet the dataplane
@@ -8,10 +7,10 @@ import PacketWire
 /// is cut into the segments it stands for, each in its own tunnel packet with complete checksums,
 /// as the kernel's own GSO does for a device without the feature. `outerLength` is what the
 /// dataplane put in front; the header's offsets count from the inner packet.
-enum TunnelOffload {
+public enum TunnelOffload {
     /// Completes the inner checksum of a packet whose L4 checksum field holds only the
     /// pseudo-header sum: the sum of [checksumStart, end) goes on top of it (RFC 1071).
-    static func completeChecksum(_ packet: UnsafeMutableRawBufferPointer, outerLength: Int, header: VirtioNetHeader) {
+    public static func completeChecksum(_ packet: UnsafeMutableRawBufferPointer, outerLength: Int, header: VirtioNetHeader) {
         guard let base = packet.baseAddress else { return }
         let start = outerLength + Int(header.checksumStart)
         let field = start + Int(header.checksumOffset)
@@ -25,7 +24,7 @@ enum TunnelOffload {
     /// sequence number, flags and checksums set, and handed to `emit`. Returns how many, or 0
     /// when the header does not describe the packet.
     @discardableResult
-    static func segment(_ packet: UnsafeMutableRawBufferPointer, outerLength: Int, header: VirtioNetHeader,
+    public static func segment(_ packet: UnsafeMutableRawBufferPointer, outerLength: Int, header: VirtioNetHeader,
                         scratch: UnsafeMutableRawBufferPointer, emit: (UnsafeRawBufferPointer) -> Void) -> Int {
         guard let base = packet.baseAddress, let out = scratch.baseAddress, header.gsoSize > 0 else { return 0 }
         let inner = base + outerLength

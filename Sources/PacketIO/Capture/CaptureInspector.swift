@@ -40,13 +40,13 @@ public struct CaptureInspector {
     /// Packets are copied here: libpcap's buffer is read-only and the views are mutable.
     private var scratch = [UInt8](repeating: 0, count: 1 << 18)
 
-    public init(path: String) throws(CaptureError) {
+    public init(path: String) throws(IOError) {
         reader = try CaptureReader(path: path)
     }
 
     /// Inspects up to `limit` packets, handing each line to `emit`. A corrupt record throws after
     /// the lines of every packet before it were emitted and counted.
-    public mutating func run(limit: Int? = nil, emit: (String) -> Void) throws(CaptureError) {
+    public mutating func run(limit: Int? = nil, emit: (String) -> Void) throws(IOError) {
         while limit.map({ summary.packets < $0 }) ?? true, let packet = try reader.next() {
             emit(describe(packet))
         }

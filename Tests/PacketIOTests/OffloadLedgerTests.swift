@@ -1,5 +1,4 @@
 import Testing
-@testable import Forwarder
 import PacketIO
 import PacketWire
 import TestSupport
@@ -24,7 +23,7 @@ struct OffloadLedgerTests {
     @Test(arguments: [false, true])
     func translatedPartialChecksumFinishesToTheFullOne(ipv6: Bool) {
         var random = SeededGenerator(seed: ipv6 ? 66 : 44)
-        let ledger = OffloadLedger()
+        let ledger = OffloadLedger(capacity: 256)
         for _ in 0..<2000 {
             let payload = [UInt8].random(count: Int.random(in: 0...1400, using: &random), using: &random)
             var before = TCPFields(sourcePort: .random(in: 1...65535, using: &random), destinationPort: 80, flags: [.ack, .psh])
@@ -76,7 +75,7 @@ struct OffloadLedgerTests {
     }
 
     @Test func segmentLengthOfASuperPacketIsHeadersPlusGSOSize() {
-        let ledger = OffloadLedger()
+        let ledger = OffloadLedger(capacity: 256)
         var packet = PacketBuilder.ipv4Packet(IPv4Fields(source: IPv4Address(10, 2, 1, 4), destination: IPv4Address(10, 2, 1, 5)),
                                               .tcp(TCPFields(sourcePort: 40000, destinationPort: 80, flags: .ack)),
                                               payload: [UInt8](repeating: 7, count: 60000))

@@ -40,23 +40,18 @@ public final class TUNDevice {
     public let descriptor: Int32
     public let offloads: Bool
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Creates (or attaches to) the device `name` (at most 15 characters).
-    public init(name: String, offloads: Bool = false) throws(Failure) {
-        guard name.utf8.count <= 15 else { throw Failure(description: "TUN name '\(name)' is longer than 15 characters") }
+    public init(name: String, offloads: Bool = false) throws(IOError) {
+        guard name.utf8.count <= 15 else { throw IOError.failed("TUN name '\(name)' is longer than 15 characters") }
         let result = privet_tun_open(name, offloads ? 1 : 0)
         guard result >= 0 else {
-            throw Failure(description: "cannot create TUN device \(name): \(String(cString: strerror(-result)))"
-                          + (-result == EPERM ? " (run as root)" : ""))
+            throw IOError.systemCall("cannot create TUN device \(name)", errno: -result)
         }
         if offloads {
             let set = privet_tun_set_offload(result, 1)
             guard set == 0 else {
                 close(result)
-                throw Failure(description: "cannot enable offloads on \(name): \(String(cString: strerror(-set)))")
+                throw IOError.systemCall("cannot enable offloads on \(name)", errno: -set)
             }
         }
         self.name = name
@@ -68,25 +63,26 @@ public final class TUNDevice {
 
     /// Reads one packet into `buffer`; nil when none is waiting.
     @inline(__always)
-    public func read(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
-        let count = Glibc.read(descriptor, buffer.baseAddress, buffer.count)
-        return count > 0 ? count : nil
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int? {
+        try SystemCall.unlessWouldBlock("read") { Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
     }
 
-    /// Writes one packet; false when the device refused it (counted by the caller). With
-    /// offloads, behind `header` (a packet complete in itself when nil).
+    /// Writes one packet; false when the device's queue is full (the caller counts it). With
+    /// offloads, behind `header` (a packet complete in itself when nil). Any other refusal is
+    /// thrown: the kernel found the packet malformed, or the device is down.
     @inline(__always)
-    @discardableResult
-    public func write(_ bytes: UnsafeRawBufferPointer, header: UnsafePointer<VirtioNetHeader>? = nil) -> Bool {
-        guard offloads else { return Glibc.write(descriptor, bytes.baseAddress, bytes.count) == bytes.count }
+    public func write(_ bytes: UnsafeRawBufferPointer, header: UnsafePointer<VirtioNetHeader>? = nil) throws(IOError) -> Bool {
+        guard offloads else {
+            return try SystemCall.unlessWouldBlock("write") { Glibc.write(descriptor, bytes.baseAddress, bytes.count) } != nil
+        }
         var none = VirtioNetHeader()
-        return withUnsafeMutablePointer(to: &none) { plain in
+        return try withUnsafeMutablePointer(to: &none) { plain throws(IOError) in
             var parts = (iovec(iov_base: UnsafeMutableRawPointer(mutating: header.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(plain)),
                                iov_len: VirtioNetHeader.size),
                          iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
-            return withUnsafePointer(to: &parts) {
-                $0.withMemoryRebound(to: iovec.self, capacity: 2) { writev(descriptor, $0, 2) }
-            } == VirtioNetHeader.size + bytes.count
+            return try SystemCall.unlessWouldBlock("writev") {
+                withUnsafePointer(to: &parts) { $0.withMemoryRebound(to: iovec.self, capacity: 2) { writev(descriptor, $0, 2) } }
+            } != nil
         }
     }
 }
