@@ -18,8 +18,6 @@ final class Balancer {
     private(set) var healthy: [Bool]
     /// Per target: some choice it belongs to sends to unhealthy targets because none is healthy.
     private(set) var failingOpen: [Bool]
-    /// The ENI of each global node.
-    let nodeInterfaces: [Int]
     /// choices[balancer][listener][node]
     private(set) var choices: [[[Choice]]] = []
     /// The source-port pool of (global node, target): pools[node * targetCount + target]. One
@@ -28,24 +26,15 @@ final class Balancer {
     private let pools: [Int32]
     private let targetCount: Int
     let poolCount: Int
-    /// Global node numbering: nodeBase[balancer] + node.
-    let nodeBase: [Int]
-    let nodeCount: Int
+    /// The tables' node numbering (`NodeNumbering`), which the pools are indexed by.
+    let nodes: NodeNumbering
     /// Per target: its group belongs to a Gateway Load Balancer.
     private let gatewayTargets: [Bool]
 
     init(tables: ForwardingTables, healthy: [Bool]) {
         self.healthy = healthy
         failingOpen = [Bool](repeating: false, count: healthy.count)
-        nodeInterfaces = tables.loadBalancers.flatMap { $0.nodes.map(\.interface) }
-        var base: [Int] = []
-        var nodes = 0
-        for balancer in tables.loadBalancers {
-            base.append(nodes)
-            nodes += balancer.nodes.count
-        }
-        nodeBase = base
-        nodeCount = nodes
+        nodes = tables.nodes
         targetCount = tables.targets.count
         var gateway = [Bool](repeating: false, count: tables.targets.count)
         for balancer in tables.loadBalancers where balancer.isGateway {
@@ -60,8 +49,8 @@ final class Balancer {
             var port: UInt16
         }
         var numbering: [PoolKey: Int32] = [:]
-        var pools = [Int32](repeating: 0, count: nodes * tables.targets.count)
-        for (node, interface) in nodeInterfaces.enumerated() {
+        var pools = [Int32](repeating: 0, count: nodes.count * tables.targets.count)
+        for (node, interface) in nodes.interfaces.enumerated() {
             for (index, target) in tables.targets.enumerated() {
                 let key = PoolKey(node: interface, interface: target.interface, port: target.port)
                 let pool = numbering[key] ?? Int32(numbering.count)
@@ -106,13 +95,6 @@ final class Balancer {
 
     func isGateway(target: Int) -> Bool { gatewayTargets[target] }
 
-    /// The balancer and node of a global node number.
-    func location(globalNode: Int) -> (balancer: Int, node: Int) {
-        var balancer = 0
-        while balancer + 1 < nodeBase.count && nodeBase[balancer + 1] <= globalNode { balancer += 1 }
-        return (balancer, globalNode - nodeBase[balancer])
-    }
-
     func setHealthy(_ target: Int, _ value: Bool, tables: ForwardingTables) {
         guard healthy[target] != value else { return }
         healthy[target] = value
@@ -125,9 +107,9 @@ final class Balancer {
         let choice = choices[balancer][listener][node]
         guard let backend = choice.table.backend(for: hash) else { return nil }
         let target = choice.targets[backend]
-        return (target, pool(globalNode: nodeBase[balancer] + node, target: target))
+        return (target, pool(node: nodes.number(balancer: balancer, node: node), target: target))
     }
 
     @inline(__always)
-    func pool(globalNode: Int, target: Int) -> Int { Int(pools[globalNode * targetCount + target]) }
+    func pool(node: Int, target: Int) -> Int { Int(pools[node * targetCount + target]) }
 }

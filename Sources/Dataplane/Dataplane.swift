@@ -60,7 +60,7 @@ public final class Dataplane {
         if configuration.prefaultFlowTable { flows.prefault() }
         balancer = Balancer(tables: tables, healthy: [Bool](repeating: true, count: tables.targets.count))
         ports = PortAllocators(poolCount: balancer.poolCount, portsPerPool: configuration.portsPerPool)
-        counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: balancer.nodeCount,
+        counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: tables.nodes.count,
                             targets: tables.targets.count)
         endpointStates = tables.endpoints.map(\.state)
         endpointAvailable = .allocate(capacity: max(1, tables.endpoints.count))
@@ -101,9 +101,6 @@ public final class Dataplane {
             unhealthyPolicy[target] = policy
         }
     }
-
-    /// The global number of a load balancer node, as counters index nodes.
-    public func nodeIndex(balancer: Int, node: Int) -> Int { self.balancer.nodeBase[balancer] + node }
 
     public func isHealthy(target: Int) -> Bool { balancer.healthy[target] }
 
@@ -193,8 +190,8 @@ public final class Dataplane {
     func endSession(_ index: Int, now: Int64, reason: EndReason) {
         let session = flows.sessions + index
         guard session.pointee.inUse else { return }
-        if session.pointee.portAllocator != Session.none {
-            ports.release(pool: Int(session.pointee.portAllocator), port: session.pointee.natPort)
+        if let pool = session.pointee.portPool.index {
+            ports.release(pool: pool, port: session.pointee.natPort)
         }
         flowRecords.record(session.pointee, tables: tables, end: min(now, session.pointee.lastSeen))
         switch reason {

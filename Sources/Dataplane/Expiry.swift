@@ -134,7 +134,7 @@ extension Dataplane {
                 if offset == 0 { queue.removeFirst() } else { offset += 1 }
                 continue
             }
-            if let pool, flows.sessions[entry.session].portAllocator != UInt32(pool) {
+            if let pool, flows.sessions[entry.session].portPool.index != pool {
                 offset += 1
                 continue
             }

@@ -81,37 +81,22 @@ public final class FlowRecordBuffer {
                                   start: session.intervalStart, end: end, accepted: true))
             }
             if case .interface(let interface) = tables.ports[senderPort].kind { add(interface, sent) }
-            if session.kind == .endpoint, session.endpointInterface != Session.none {
+            let nodeInterface = session.node.index.map { tables.nodes.interfaces[$0] }
+            if session.kind == .endpoint, let endpointInterface = session.endpointInterface.index {
                 // The endpoint ENI sees the consumer's side of the flow; the NLB node's ENI the
                 // provider's side.
-                add(Int(session.endpointInterface), forward ? sent : delivered)
-                if session.node != UInt16.max, let node = tables.nodeInterface(globalNode: Int(session.node)) {
-                    add(node, forward ? delivered : sent)
-                }
-            } else if session.kind == .loadBalancer, session.node != UInt16.max,
-                      let node = tables.nodeInterface(globalNode: Int(session.node)) {
+                add(endpointInterface, forward ? sent : delivered)
+                if let node = nodeInterface { add(node, forward ? delivered : sent) }
+            } else if session.kind == .loadBalancer, let node = nodeInterface {
                 // A client of the NLB in its VPC sends to the node's address: the node's ENI sees
                 // the client's side of the flow.
                 add(node, forward ? sent : delivered)
-            } else if session.kind == .gatewayLoadBalancer, session.endpointInterface != Session.none {
+            } else if session.kind == .gatewayLoadBalancer, let endpointInterface = session.endpointInterface.index {
                 // A GWLB endpoint's ENI sees the flow pass, as it is.
-                add(Int(session.endpointInterface), sent)
+                add(endpointInterface, sent)
             }
             if case .interface(let interface) = tables.ports[receiverPort].kind { add(interface, delivered) }
         }
-    }
-}
-
-extension ForwardingTables {
-    /// The ENI of a load balancer node by its global number.
-    func nodeInterface(globalNode: Int) -> Int? {
-        var remaining = globalNode
-        for index in 0..<loadBalancers.count {
-            let nodes = loadBalancers[index].nodes
-            if remaining < nodes.count { return nodes[remaining].interface }
-            remaining -= nodes.count
-        }
-        return nil
     }
 }
 

@@ -37,21 +37,22 @@ public struct Session {
     public var inUse: Bool
     public var lastSeen: Int64
     public var idleTimeout: Int64
-    /// The target (translated sessions) in the current tables, or `Session.none`.
-    public var target: UInt32
-    /// The source-port allocator whose port the session holds, or `Session.none`.
-    public var portAllocator: UInt32
-    /// The endpoint the session entered by, or `UInt16.max`.
-    public var endpoint: UInt16
-    /// The global number of the NLB node that translated it (or of the GWLB node that tunnels
-    /// it), or `UInt16.max`.
-    public var node: UInt16
-    /// The NLB's source port towards the target; for a GWLB flow, the tunnel's UDP source port.
-    public var natPort: UInt16
+    /// The target (translated and GWLB sessions) in the current tables; none once a reload
+    /// deregistered it.
+    public var target: TargetIndex
+    /// The source-port pool whose port (`natPort`) the session holds; none when it holds none.
+    public var portPool: PortPoolIndex
+    /// The endpoint the session entered by; none for a client in the NLB's own VPC.
+    public var endpoint: EndpointIndex
+    /// The NLB node that translated it, or the GWLB node that tunnels it.
+    public var node: NodeNumber
+    /// The port of the session's own choosing, whose meaning its kind gives: `natPort` or
+    /// `tunnelSourcePort`.
+    public var chosenPort: UInt16
     /// GWLB flows: the port of the appliance's host, where both directions are tunnelled.
     public var appliancePort: UInt16
-    /// The endpoint ENI it entered by (translated and GWLB sessions), or `Session.none`.
-    public var endpointInterface: UInt32
+    /// The endpoint ENI it entered by (endpoint and GWLB sessions).
+    public var endpointInterface: InterfaceIndex
     /// GWLB flows: the flow cookie of the third GENEVE option.
     public var cookie: UInt32
     public var flowStart: Int64
@@ -68,10 +69,20 @@ public struct Session {
     /// read through the session's pointer, it costs no copy of the session.
     public var kindState: UInt64
 
-    public static let none = UInt32.max
-
     @inlinable
     public func key(_ direction: FlowDirection) -> FlowKey { direction == .forward ? forward : reverse }
+
+    /// Translated sessions: the NLB's source port towards the target (from `portPool`).
+    @inlinable public var natPort: UInt16 {
+        get { chosenPort }
+        set { chosenPort = newValue }
+    }
+
+    /// GWLB sessions: the UDP source port of the flow's GENEVE datagrams.
+    @inlinable public var tunnelSourcePort: UInt16 {
+        get { chosenPort }
+        set { chosenPort = newValue }
+    }
 }
 
 public enum SessionKind: UInt8, Sendable {

@@ -62,19 +62,18 @@ extension Dataplane {
     /// A packet of an established GWLB flow, in either direction: to its appliance.
     @inline(__always)
     func toAppliance(_ c: inout PacketContext, session: UnsafeMutablePointer<Session>) -> Verdict {
-        let eni = Int(session.pointee.endpointInterface)
+        let eni = session.pointee.endpointInterface.value
         if batch.wireLength(c.index, ipLength: c.packet.length) > configuration.gatewayMTU { return .dropped(.gatewayOversize, at: eni) }
-        let endpoint = Int(session.pointee.endpoint)
+        let endpoint = session.pointee.endpoint.value
         if let refusal = unavailable(endpoint, at: eni) { return refusal }
         // An unhealthy appliance keeps its flows (no_rebalance: they are lost while it is down)
         // or hands them to a healthy one (rebalance), §6. A deregistered one has none.
-        if session.pointee.target != Session.none && unhealthyPolicy[Int(session.pointee.target)] == .rebalance {
+        if let target = session.pointee.target.index, unhealthyPolicy[target] == .rebalance {
             rebalance(session)
         }
         let bytes = batch.lengths[c.index]
-        if session.pointee.target != Session.none {
-            counters.balanced(endpoint: endpoint, node: Int(session.pointee.node), target: Int(session.pointee.target),
-                              bytes: bytes, newFlow: false)
+        if let target = session.pointee.target.index {
+            counters.balanced(endpoint: endpoint, node: session.pointee.node.value, target: target, bytes: bytes, newFlow: false)
         }
         track(session, packet: c.packet, direction: c.direction, bytes: bytes, now: c.now)
         return tunnel(session, index: c.index)
@@ -86,10 +85,10 @@ extension Dataplane {
         let innerLength = batch.lengths[index]
         let innerIsIPv6 = batch.packets[index].load(as: UInt8.self) >> 4 == 6
         guard batch.prepend(index, bytes: GWLBTunnel.overhead) else { return .dropped(.noRoomToEncapsulate) }
-        let ids = tables.tunnelOptions[Int(session.pointee.endpoint)]
+        let ids = tables.tunnelOptions[session.pointee.endpoint.value]
         let tunnel = GatewayTunnel(word: session.pointee.kindState)
         GWLBTunnel.writeOuter(at: batch.packets[index], source: IPv4Address(tunnel.node),
-                              destination: IPv4Address(tunnel.appliance), sourcePort: session.pointee.natPort,
+                              destination: IPv4Address(tunnel.appliance), sourcePort: session.pointee.tunnelSourcePort,
                               innerLength: innerLength, innerIsIPv6: innerIsIPv6,
                               options: GWLBOptions(endpointID: ids.endpointID, attachmentID: ids.attachmentID,
                                                    cookie: session.pointee.cookie))
@@ -98,13 +97,13 @@ extension Dataplane {
 
     /// Moves a flow to the appliance its hash picks now (the unhealthy one no longer counts).
     private func rebalance(_ session: UnsafeMutablePointer<Session>) {
-        let (balancerIndex, node) = balancer.location(globalNode: Int(session.pointee.node))
+        guard let (balancerIndex, node) = tables.nodes.location(session.pointee.node.value) else { return }
         let group = tables.loadBalancers[balancerIndex].listeners[0].targetGroup
         let hash = Dataplane.applianceHash(session.pointee.forward, stickiness: tables.targetGroups[group].stickiness,
                                            seed: configuration.seed)
         guard let (target, _) = balancer.choose(balancer: balancerIndex, listener: 0, node: node, hash: hash),
-              target != Int(session.pointee.target), let appliance = appliance(target) else { return }
-        session.pointee.target = UInt32(target)
+              target != session.pointee.target.index, let appliance = appliance(target) else { return }
+        session.pointee.target = TargetIndex(target)
         session.pointee.appliancePort = UInt16(appliance.port)
         session.pointee.kindState = GatewayTunnel(node: GatewayTunnel(word: session.pointee.kindState).node, appliance: appliance.address).word
         counters.flowsRebalanced &+= 1
@@ -147,7 +146,7 @@ extension Dataplane {
             endSession(sessionIndex, now: now, reason: .expired)
             return .dropped(.applianceInitiated, at: tables.interface(owning: packet.key.destination))
         }
-        let sent = tables.tunnelOptions[Int(session.pointee.endpoint)]
+        let sent = tables.tunnelOptions[session.pointee.endpoint.value]
         guard options.endpointID == sent.endpointID, options.attachmentID == sent.attachmentID,
               options.cookie == session.pointee.cookie else { return .dropped(.gatewayOptionsAltered) }
         // From the flow's appliance, to the flow's node: outer addresses swapped (§6).

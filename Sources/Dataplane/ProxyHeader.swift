@@ -112,8 +112,7 @@ extension Dataplane {
         guard length + header <= batch.capacities[index], length + header <= Int(UInt16.max) else { return .proxyHeaderNoRoom }
         (base + dataStart + header).copyMemory(from: base + dataStart, byteCount: length - dataStart)
         let client = session.pointee.forward
-        let endpoint = session.pointee.endpoint
-        let tlv = endpoint == UInt16.max ? UnsafeRawBufferPointer(start: nil, count: 0) : tables.proxyTLV(Int(endpoint))
+        let tlv = session.pointee.endpoint.index.map(tables.proxyTLV) ?? UnsafeRawBufferPointer(start: nil, count: 0)
         _ = ProxyProtocolV2.writeProxy(at: base + dataStart, source: client.sourceIPv6, destination: client.destinationIPv6,
                                        ipv6: !client.isIPv4, sourcePort: client.sourcePort, destinationPort: client.destinationPort,
                                        tlv: tlv)

@@ -20,7 +20,7 @@ extension Dataplane {
         let newBalancer = Balancer(tables: new, healthy: health)
         let newPorts = PortAllocators(poolCount: newBalancer.poolCount, portsPerPool: configuration.portsPerPool)
         let newCounters = counters.remapped(ports: portMap, endpoints: endpointMap, nodes: nodeMap, targets: targetMap,
-                                            sizes: (new.ports.count, new.endpoints.count, newBalancer.nodeCount, new.targets.count))
+                                            sizes: (new.ports.count, new.endpoints.count, new.nodes.count, new.targets.count))
 
         var ended = 0
         func end(_ index: Int) {
@@ -39,61 +39,59 @@ extension Dataplane {
             if session.pointee.kind == .gatewayLoadBalancer {
                 // The tunnel stays as it was (addresses, port, cookie); the endpoint and node
                 // must remain. An appliance that was deregistered keeps the flows it has.
+                let endpoint = session.pointee.endpoint.renumbered(endpointMap)
+                let node = session.pointee.node.renumbered(nodeMap)
+                let endpointInterface = session.pointee.endpointInterface.renumbered(interfaceMap)
                 guard let appliancePort = portMap[Int(session.pointee.appliancePort)],
-                      let endpoint = endpointMap[Int(session.pointee.endpoint)],
-                      new.endpoints[endpoint].loadBalancer != nil,
-                      let node = nodeMap[Int(session.pointee.node)],
-                      let endpointInterface = interfaceMap[Int(session.pointee.endpointInterface)] else {
+                      let newEndpoint = endpoint.index, new.endpoints[newEndpoint].loadBalancer != nil,
+                      !node.isNone, !endpointInterface.isNone else {
                     end(index)
                     continue
                 }
                 session.pointee.appliancePort = UInt16(appliancePort)
-                session.pointee.endpoint = UInt16(endpoint)
-                session.pointee.node = UInt16(node)
-                session.pointee.endpointInterface = UInt32(endpointInterface)
-                session.pointee.target = session.pointee.target == Session.none ? Session.none
-                    : targetMap[Int(session.pointee.target)].map(UInt32.init) ?? Session.none
+                session.pointee.endpoint = endpoint
+                session.pointee.node = node
+                session.pointee.endpointInterface = endpointInterface
+                session.pointee.target = session.pointee.target.renumbered(targetMap)
                 continue
             }
             guard session.pointee.kind == .endpoint || session.pointee.kind == .loadBalancer else { continue }
             // A deregistered target's flows go on (deregistration_delay.connection_termination is
             // off by default, docs/aws-behaviour.md §2), tied to no target any more.
-            if session.pointee.target == Session.none || targetMap[Int(session.pointee.target)] == nil {
-                if session.pointee.portAllocator != Session.none {
-                    session.pointee.portAllocator = Session.none
-                }
-                session.pointee.target = Session.none
-                session.pointee.node = session.pointee.node == UInt16.max ? UInt16.max : nodeMap[Int(session.pointee.node)].map(UInt16.init) ?? UInt16.max
-                session.pointee.endpoint = session.pointee.endpoint == UInt16.max ? UInt16.max : endpointMap[Int(session.pointee.endpoint)].map(UInt16.init) ?? UInt16.max
-                session.pointee.endpointInterface = session.pointee.endpointInterface == Session.none ? Session.none
-                    : interfaceMap[Int(session.pointee.endpointInterface)].map(UInt32.init) ?? Session.none
+            let target = session.pointee.target.renumbered(targetMap)
+            if target.isNone {
+                session.pointee.portPool = .none
+                session.pointee.target = .none
+                session.pointee.node = session.pointee.node.renumbered(nodeMap)
+                session.pointee.endpoint = session.pointee.endpoint.renumbered(endpointMap)
+                session.pointee.endpointInterface = session.pointee.endpointInterface.renumbered(interfaceMap)
                 continue
             }
             // A flow through an endpoint needs its endpoint and ENI still there; a client of the
             // NLB in its own VPC came through none.
             let throughEndpoint = session.pointee.kind == .endpoint
-            let endpoint = throughEndpoint ? endpointMap[Int(session.pointee.endpoint)] : nil
-            let endpointInterface = throughEndpoint ? interfaceMap[Int(session.pointee.endpointInterface)] : nil
-            guard let target = targetMap[Int(session.pointee.target)],
-                  let node = nodeMap[Int(session.pointee.node)],
-                  !throughEndpoint || (endpoint != nil && endpointInterface != nil),
-                  let (balancerIndex, _) = Dataplane.locate(globalNode: node, in: new),
+            let endpoint = session.pointee.endpoint.renumbered(endpointMap)
+            let endpointInterface = session.pointee.endpointInterface.renumbered(interfaceMap)
+            let node = session.pointee.node.renumbered(nodeMap)
+            guard let newTarget = target.index, let newNode = node.index,
+                  !throughEndpoint || (!endpoint.isNone && !endpointInterface.isNone),
+                  let (balancerIndex, _) = new.nodes.location(newNode),
                   new.loadBalancers[balancerIndex].listeners.contains(where: {
-                      $0.targetGroup == new.targets[target].targetGroup }) else {
+                      $0.targetGroup == new.targets[newTarget].targetGroup }) else {
                 end(index)
                 continue
             }
             // Flows that preserve the client's address hold no source port.
-            if session.pointee.portAllocator != Session.none {
-                let pool = newBalancer.pool(globalNode: node, target: target)
+            if !session.pointee.portPool.isNone {
+                let pool = newBalancer.pool(node: newNode, target: newTarget)
                 newPorts.claim(pool: pool, port: session.pointee.natPort)
-                session.pointee.portAllocator = UInt32(pool)
+                session.pointee.portPool = PortPoolIndex(pool)
             }
-            session.pointee.target = UInt32(target)
-            session.pointee.node = UInt16(node)
-            if let endpoint, let endpointInterface {
-                session.pointee.endpoint = UInt16(endpoint)
-                session.pointee.endpointInterface = UInt32(endpointInterface)
+            session.pointee.target = target
+            session.pointee.node = node
+            if throughEndpoint {
+                session.pointee.endpoint = endpoint
+                session.pointee.endpointInterface = endpointInterface
             }
         }
         install(tables: new, balancer: newBalancer, ports: newPorts, counters: newCounters)
@@ -112,14 +110,6 @@ extension Dataplane {
         tables.loadBalancers.flatMap { balancer in balancer.nodes.map { "\(balancer.name)/\(tables.zoneNames[$0.zone])" } }
     }
 
-    static func locate(globalNode: Int, in tables: ForwardingTables) -> (Int, Int)? {
-        var remaining = globalNode
-        for (index, balancer) in tables.loadBalancers.enumerated() {
-            if remaining < balancer.nodes.count { return (index, remaining) }
-            remaining -= balancer.nodes.count
-        }
-        return nil
-    }
 }
 
 extension PortAllocators {
@@ -137,4 +127,10 @@ extension Counters {
         new.carry(from: self, ports: portMap, endpoints: endpointMap, nodes: nodeMap, targets: targetMap)
         return new
     }
+}
+
+extension TableIndex {
+    /// The same entry in the new tables, by `map` (old index to new); none stays none, and an
+    /// entry the new tables lack becomes none.
+    func renumbered(_ map: [Int?]) -> Self { Self(index.flatMap { map[$0] }) }
 }

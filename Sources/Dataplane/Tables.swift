@@ -299,6 +299,8 @@ public final class ForwardingTables {
     public let securityGroups: [SecurityGroup]
     public let endpoints: [Endpoint]
     public let loadBalancers: [LoadBalancer]
+    /// Every load balancer's nodes, numbered across all of them.
+    public let nodes: NodeNumbering
     public let targetGroups: [TargetGroup]
     public let targets: [Target]
     /// Zone names by zone index, for reports.
@@ -336,6 +338,7 @@ public final class ForwardingTables {
         self.securityGroups = securityGroups
         self.endpoints = endpoints
         self.loadBalancers = loadBalancers
+        nodes = NodeNumbering(loadBalancers)
         self.targetGroups = targetGroups
         self.targets = targets
         self.zoneNames = zoneNames

@@ -25,34 +25,31 @@ public struct Verdict: Equatable, Sendable {
     public let action: Action
     @usableFromInline let cause: UInt8
     @usableFromInline let reason: UInt16
-    @usableFromInline let egress: UInt16
-    @usableFromInline let host: UInt16
-    @usableFromInline let refusingInterface: UInt32
-    @usableFromInline let refusingTable: UInt16
-
-    @usableFromInline static let none16 = UInt16.max
-    @usableFromInline static let none32 = UInt32.max
+    @usableFromInline let egress: TableIndex<ForwardingTables.Port, UInt16>
+    @usableFromInline let host: TableIndex<OutsideHost, UInt16>
+    @usableFromInline let refusingInterface: InterfaceIndex
+    @usableFromInline let refusingTable: TableIndex<ForwardingTables.RouteTable, UInt16>
 
     @inlinable
-    init(_ action: Action, port: Int = -1, host: Int = -1, cause: UInt8 = 0, reason: UInt16 = 0, interface: Int = -1,
-         routeTable: Int = -1) {
+    init(_ action: Action, port: Int? = nil, host: Int? = nil, cause: UInt8 = 0, reason: UInt16 = 0, interface: Int? = nil,
+         routeTable: Int? = nil) {
         self.action = action
         self.cause = cause
         self.reason = reason
-        egress = port < 0 ? Verdict.none16 : UInt16(truncatingIfNeeded: port)
-        self.host = host < 0 ? Verdict.none16 : UInt16(truncatingIfNeeded: host)
-        refusingInterface = interface < 0 ? Verdict.none32 : UInt32(truncatingIfNeeded: interface)
-        refusingTable = routeTable < 0 ? Verdict.none16 : UInt16(truncatingIfNeeded: routeTable)
+        egress = TableIndex(port)
+        self.host = TableIndex(host)
+        refusingInterface = InterfaceIndex(interface)
+        refusingTable = TableIndex(routeTable)
     }
 
     /// Out of `port`; `outsideHost` is the host beyond it, when the port is an outside network's
     /// (the internet gateway, an AWS service's network) and the destination one of its hosts.
     @inlinable public static func forwarded(_ port: Int, outsideHost: Int? = nil) -> Verdict {
-        Verdict(.forwarded, port: port, host: outsideHost ?? -1)
+        Verdict(.forwarded, port: port, host: outsideHost)
     }
     @inlinable public static func encapsulated(_ port: Int) -> Verdict { Verdict(.encapsulated, port: port) }
     @inlinable public static func decapsulated(_ port: Int, outsideHost: Int? = nil) -> Verdict {
-        Verdict(.decapsulated, port: port, host: outsideHost ?? -1)
+        Verdict(.decapsulated, port: port, host: outsideHost)
     }
     @inlinable public static func replied(_ port: Int, _ cause: ResetCause) -> Verdict {
         Verdict(.replied, port: port, cause: cause.rawValue)
@@ -60,24 +57,32 @@ public struct Verdict: Equatable, Sendable {
     @inlinable public static func toResolver(_ port: Int) -> Verdict { Verdict(.toResolver, port: port) }
     @inlinable public static func toHealthChecker(_ port: Int) -> Verdict { Verdict(.toHealthChecker, port: port) }
     @inlinable public static func dropped(_ reason: DropReason, at interface: Int? = nil, routeTable: Int? = nil) -> Verdict {
-        Verdict(.dropped, reason: reason.rawValue, interface: interface ?? -1, routeTable: routeTable ?? -1)
+        Verdict(.dropped, reason: reason.rawValue, interface: interface, routeTable: routeTable)
     }
 
     @inlinable public var isDropped: Bool { action == .dropped }
     /// The port the packet leaves by (or is handed to), nil when it was dropped.
-    @inlinable public var port: Int? { egress == Verdict.none16 ? nil : Int(egress) }
+    @inlinable public var port: Int? { egress.index }
     /// The outside host a packet to an outside network reaches (see `forwarded`).
-    @inlinable public var outsideHost: Int? { host == Verdict.none16 ? nil : Int(host) }
+    @inlinable public var outsideHost: Int? { host.index }
     @inlinable public var dropReason: DropReason? { action == .dropped ? DropReason(rawValue: reason) : nil }
     @inlinable public var resetCause: ResetCause? { action == .replied ? ResetCause(rawValue: cause) : nil }
     /// The ENI where a dropped packet was refused: its security groups, its state, its checks.
-    @inlinable public var interface: Int? { refusingInterface == Verdict.none32 ? nil : Int(refusingInterface) }
+    @inlinable public var interface: Int? { refusingInterface.index }
     /// The route table that had no route for a dropped packet.
-    @inlinable public var routeTable: Int? { refusingTable == Verdict.none16 ? nil : Int(refusingTable) }
+    @inlinable public var routeTable: Int? { refusingTable.index }
+
+    /// Field by field on the stored integers: the derived comparison would go through the
+    /// generic index type's Equatable conformance, whose witness table an unspecialised (debug)
+    /// build makes on first use, allocating.
+    @inlinable public static func == (a: Verdict, b: Verdict) -> Bool {
+        a.action == b.action && a.cause == b.cause && a.reason == b.reason && a.egress.raw == b.egress.raw
+            && a.host.raw == b.host.raw && a.refusingInterface.raw == b.refusingInterface.raw
+            && a.refusingTable.raw == b.refusingTable.raw
+    }
 
     /// The verdict with the outside host beyond its port named.
     @inlinable func reaching(outsideHost: Int) -> Verdict {
-        Verdict(action, port: port ?? -1, host: outsideHost, cause: cause, reason: reason, interface: interface ?? -1,
-                routeTable: routeTable ?? -1)
+        Verdict(action, port: port, host: outsideHost, cause: cause, reason: reason, interface: interface, routeTable: routeTable)
     }
 }

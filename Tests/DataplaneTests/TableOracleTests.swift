@@ -74,6 +74,12 @@ struct FlowTableTests {
         #expect(stored.allSatisfy { table.lookup($0) != nil }, "no established session was evicted")
     }
 
+    /// Three cache lines: a lookup's confirmation and the fast path touch at most these.
+    @Test func aSessionIsThreeCacheLines() {
+        #expect(MemoryLayout<Session>.stride == 192)
+        #expect(MemoryLayout<TargetIndex>.size == 4 && MemoryLayout<NodeNumber>.size == 2)
+    }
+
     @Test func oneMillionSessionsFitIn256MB() {
         let bytes = FlowTable.memoryFootprint(capacity: 1_000_000)
         #expect(bytes < 256 << 20, "\(bytes) bytes")

@@ -129,7 +129,7 @@ struct ReplayTests {
         for run in 0..<2 {
             let output = folder.file("out-\(run)")
             let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
-            try report.json.write(toFile: output + "/report.json", atomically: true, encoding: .utf8)
+            try report.json.write(toFile: output + "/report.json", atomically: false, encoding: .utf8)
             var contents: [String: Data] = [:]
             for name in try FileManager.default.contentsOfDirectory(atPath: output) {
                 contents[name] = try Data(contentsOf: URL(fileURLWithPath: output + "/" + name))

@@ -132,7 +132,7 @@ struct LiveCommandTests {
         // Register web-c in the zonal group (and the iperf group), and reload.
         try liveTopologyYAML(iperfTargets: "[{host: web-a}, {host: web-c}]",
                              zonalTargets: "[{host: web-a}, {host: web-b}, {host: web-c}]")
-            .write(toFile: run.path, atomically: true, encoding: .utf8)
+            .write(toFile: run.path, atomically: false, encoding: .utf8)
         kill(run.process.processIdentifier, SIGHUP)
         try run.waitForLog("reloaded", seconds: 10)
         let output = (client.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()

@@ -61,7 +61,7 @@ extension LiveCommandTests {
         let proxied = try #require(Topology.load(yaml: yaml).topology)
         let run = try LiveRun(name: "live-ppv2", yaml: yaml)
         let configuration = run.folder.file("haproxy.cfg")
-        try (haproxyConfiguration + "\n").write(toFile: configuration, atomically: true, encoding: .utf8)
+        try (haproxyConfiguration + "\n").write(toFile: configuration, atomically: false, encoding: .utf8)
         let haproxy = try run.start("web-a", "haproxy", ["-db", "-f", configuration])
         defer { if haproxy.isRunning { kill(haproxy.processIdentifier, SIGKILL) } }
         let capture = try run.start("web-a", "tshark", ["-i", try device(run, "web-a"), "-a", "duration:6", "-l", "-n", "-f", "tcp port 8081",

@@ -60,7 +60,7 @@ extension LiveCommandTests {
         for packet in sent.sorted(by: { $0.time < $1.time }) { packet.bytes.withUnsafeBytes { writer.write($0, timestampNanoseconds: packet.time) } }
         try writer.close()
         let topologyPath = folder.file("default.yaml")
-        try Topology.defaultYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
+        try Topology.defaultYAML.write(toFile: topologyPath, atomically: false, encoding: .utf8)
         let output = folder.file("replayed")
         let replay = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", merged, "--output", output])
         #expect(replay.status == 0, "\(replay.error)")

@@ -129,7 +129,7 @@ final class LiveRun {
         self.name = name
         path = folder.file(name + ".yaml")
         logPath = folder.file("up.log")
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: privetExecutable()!)

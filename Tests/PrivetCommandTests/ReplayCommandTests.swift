@@ -13,7 +13,7 @@ struct ReplayCommandTests {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let topologyPath = folder.file("topology.yaml")
-        try Topology.defaultYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
+        try Topology.defaultYAML.write(toFile: topologyPath, atomically: false, encoding: .utf8)
         let topology = Topology.load(yaml: Topology.defaultYAML).topology!
         guard case .vpc(let clientENI) = topology.hosts.first(where: { $0.name == "client-a" })!.placement else {
             Issue.record("client-a is not a VPC host")
@@ -49,7 +49,7 @@ struct ReplayCommandTests {
         #expect(missing.error.contains("none.pcap: cannot open capture"))
 
         let events = folder.file("events.txt")
-        try "1 target-sick web-targets/web-a\n".write(toFile: events, atomically: true, encoding: .utf8)
+        try "1 target-sick web-targets/web-a\n".write(toFile: events, atomically: false, encoding: .utf8)
         let badEvents = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", capture, "--output", output,
                                                              "--events", events])
         #expect(badEvents.status == 1)
@@ -63,7 +63,7 @@ struct ReplayCommandTests {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let topologyPath = folder.file("topology.yaml")
-        try Topology.defaultYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
+        try Topology.defaultYAML.write(toFile: topologyPath, atomically: false, encoding: .utf8)
         let packet = PacketBuilder.ipv4Packet(IPv4Fields(source: IPv4Address(10, 0, 1, 10), destination: IPv4Address(10, 0, 2, 20)),
                                               .udp(UDPFields(sourcePort: 1000, destinationPort: 2000)))
         var file = HandmadePcapng(linkType: 101)

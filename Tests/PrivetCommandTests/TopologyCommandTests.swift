@@ -17,7 +17,7 @@ struct TopologyCommandTests {
         let path = folder.file("overlaps.yaml")
         var yaml = "region: us-east-1\nzones:\n  - {name: us-east-1a, id: use1-az1}\nvpcs:\n  - {name: v, cidr: 10.0.0.0/16}\nsubnets:\n"
         for index in 0..<2000 { yaml += "  - {name: s\(index), vpc: v, zone: us-east-1a, cidr: 10.0.\(index % 4).0/24}\n" }
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         let result = try runProgram(privetExecutable()!, ["validate", path])
         #expect(result.status == 1)
         let lines = result.error.split(separator: "\n")
@@ -33,7 +33,7 @@ struct TopologyCommandTests {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let path = folder.file("forged.yaml")
-        try "region: \"us-east-1\\u001b[2J\\nfake.yaml:1:1: error: forged\\u2028\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "region: \"us-east-1\\u001b[2J\\nfake.yaml:1:1: error: forged\\u2028\"\n".write(toFile: path, atomically: false, encoding: .utf8)
         let result = try runProgram(privetExecutable()!, ["validate", path])
         #expect(result.status == 1)
         #expect(!result.error.contains("\u{1B}") && !result.error.contains("\u{2028}"))
@@ -51,7 +51,7 @@ struct TopologyCommandTests {
             .replacingOccurrences(of: "cidr: 10.30.1.0/24}", with: "cidr: 10.31.1.0/24}")
             .replacingOccurrences(of: "    type: network\n", with: "    type: network\n    crossZones: true\n")
             .replacingOccurrences(of: "targets: [{host: web-a}, {host: web-b}]", with: "targets: [{host: web-a}, {host: web-c}]")
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: path, atomically: false, encoding: .utf8)
         let result = try runProgram(privetExecutable()!, ["validate", path])
         #expect(result.status == 1)
         let lines = result.error.split(separator: "\n").map(String.init)

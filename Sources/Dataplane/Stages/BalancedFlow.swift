@@ -128,20 +128,21 @@ extension Dataplane {
             if let natPort { ports.release(pool: pool, port: natPort) }
             return .dropped(.flowTableFull)
         }
-        record.pointee.target = UInt32(target)
+        let number = tables.nodes.number(balancer: balancer, node: node)
+        record.pointee.target = TargetIndex(target)
         if let natPort {
-            record.pointee.portAllocator = UInt32(pool)
+            record.pointee.portPool = PortPoolIndex(pool)
             record.pointee.natPort = natPort
         }
         if let endpoint {
-            record.pointee.endpoint = UInt16(endpoint.index)
-            record.pointee.endpointInterface = UInt32(endpoint.interface)
+            record.pointee.endpoint = EndpointIndex(endpoint.index)
+            record.pointee.endpointInterface = InterfaceIndex(endpoint.interface)
         }
-        record.pointee.node = UInt16(nodeIndex(balancer: balancer, node: node))
+        record.pointee.node = NodeNumber(number)
         if packet.isTCP { record.pointee.kindState = proxyHeader(forGroup: group, endpoint: endpoint?.index, syn: packet).word }
         record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
         record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
-        counters.balanced(endpoint: endpoint?.index, node: Int(record.pointee.node), target: target, bytes: batch.lengths[c.index],
+        counters.balanced(endpoint: endpoint?.index, node: number, target: target, bytes: batch.lengths[c.index],
                           newFlow: true)
         c.direction = .forward
         if let refusal = translate(&c, session: record) {

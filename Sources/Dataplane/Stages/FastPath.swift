@@ -12,28 +12,27 @@ extension Dataplane {
         case .gatewayLoadBalancer:
             return toAppliance(&c, session: session)
         case .endpoint, .loadBalancer:
-            let endpoint = Int(session.pointee.endpoint)
+            let endpoint = session.pointee.endpoint.index
             if session.pointee.kind == .endpoint {
                 if c.direction == .forward && batch.wireLength(c.index, ipLength: c.packet.length) > configuration.endpointMTU {
-                    return .dropped(.endpointOversize, at: Int(session.pointee.endpointInterface))
+                    return .dropped(.endpointOversize, at: session.pointee.endpointInterface.index)
                 }
                 // A provider may reject an endpoint that is already available: its flows stop.
-                if endpoint != Int(UInt16.max), !endpointAvailable[endpoint] {
-                    return .dropped(Dataplane.dropReason(for: endpointStates[endpoint]), at: Int(session.pointee.endpointInterface))
+                if let endpoint, !endpointAvailable[endpoint] {
+                    return .dropped(Dataplane.dropReason(for: endpointStates[endpoint]), at: session.pointee.endpointInterface.index)
                 }
             }
-            let target = Int(session.pointee.target)
             // A session whose target was deregistered by a reload has none and keeps going.
-            if session.pointee.target != Session.none && unhealthyPolicy[target] == .reset {
+            let target = session.pointee.target.index
+            if let target, unhealthyPolicy[target] == .reset {
                 // The NLB resets connections tied to an unhealthy target (docs/aws-behaviour.md
                 // §2).
                 endSession(c.session, now: c.now, reason: .terminated)
                 return reset(&c, cause: .unhealthyTarget)
             }
             if let refusal = translate(&c, session: session) { return .dropped(refusal) }
-            if session.pointee.target != Session.none && session.pointee.node != UInt16.max {
-                counters.balanced(endpoint: endpoint == Int(UInt16.max) ? nil : endpoint, node: Int(session.pointee.node),
-                                  target: target, bytes: bytes, newFlow: false)
+            if let target, let node = session.pointee.node.index {
+                counters.balanced(endpoint: endpoint, node: node, target: target, bytes: bytes, newFlow: false)
             }
         case .plain:
             break

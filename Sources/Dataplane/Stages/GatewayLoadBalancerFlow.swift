@@ -64,18 +64,19 @@ extension Dataplane {
         let timeout = packet.isTCP ? tables.loadBalancers[balancerIndex].listeners[0].idleTimeout : configuration.gatewayIdleTimeout
         guard let record = startSession(&c, reverse: packet.key.reversed, kind: .gatewayLoadBalancer, forwardPort: egress,
                                         timeout: timeout) else { return .dropped(.flowTableFull) }
-        record.pointee.target = UInt32(target)
-        record.pointee.node = UInt16(nodeIndex(balancer: balancerIndex, node: node))
-        record.pointee.endpoint = UInt16(endpoint)
-        record.pointee.endpointInterface = UInt32(eni)
+        let number = tables.nodes.number(balancer: balancerIndex, node: node)
+        record.pointee.target = TargetIndex(target)
+        record.pointee.node = NodeNumber(number)
+        record.pointee.endpoint = EndpointIndex(endpoint)
+        record.pointee.endpointInterface = InterfaceIndex(eni)
         record.pointee.appliancePort = UInt16(appliance.port)
         record.pointee.kindState = GatewayTunnel(node: nodeAddress.value, appliance: appliance.address).word
         // The tunnel's source port from a hash of the inner flow, in the dynamic range (RFC 8926
         // §3.3, for the entropy of ECMP on the way); the cookie, a number of this flow from its
         // first packet (the same again in a replay of its capture).
-        record.pointee.natPort = 49152 | UInt16(truncatingIfNeeded: flowHash >> 50)
+        record.pointee.tunnelSourcePort = 49152 | UInt16(truncatingIfNeeded: flowHash >> 50)
         record.pointee.cookie = UInt32(truncatingIfNeeded: incarnation >> 32)
-        counters.balanced(endpoint: endpoint, node: Int(record.pointee.node), target: target, bytes: batch.lengths[c.index],
+        counters.balanced(endpoint: endpoint, node: number, target: target, bytes: batch.lengths[c.index],
                           newFlow: true)
         track(record, packet: packet, direction: .forward, bytes: batch.lengths[c.index], now: c.now)
         return tunnel(record, index: c.index)

@@ -229,11 +229,11 @@ extension Dataplane {
         record.pointee.packets = (0, 0)
         record.pointee.bytes = (0, 0)
         record.pointee.clampMSS = kind == .endpoint
-        record.pointee.target = Session.none
-        record.pointee.portAllocator = Session.none
-        record.pointee.endpoint = UInt16.max
-        record.pointee.endpointInterface = Session.none
-        record.pointee.node = UInt16.max
+        record.pointee.target = .none
+        record.pointee.portPool = .none
+        record.pointee.endpoint = .none
+        record.pointee.endpointInterface = .none
+        record.pointee.node = .none
         record.pointee.kindState = 0
         // A TCP session starts from the initiator's SYN, half-open; one picked up mid-stream
         // (allowed for tracked, untranslated flows) starts established.
