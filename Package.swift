@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Topology", targets: ["Topology"]),
         .library(name: "Dataplane", targets: ["Dataplane"]),
         .library(name: "Forwarder", targets: ["Forwarder"]),
+        .library(name: "DataplaneFixtures", targets: ["DataplaneFixtures"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -61,16 +62,22 @@ let package = Package(
         ),
         // Helpers the test targets share (seeded randomness); not part of the product.
         .target(name: "TestSupport", dependencies: ["PacketWire"], path: "Tests/TestSupport"),
+        // The dataplane's fixture table and the helpers that build its packets: run by the
+        // dataplane tests, replayed by the replay tests, and a product so that the benchmarks
+        // (a package of their own) build their packets with the same helpers.
+        .target(name: "DataplaneFixtures", dependencies: ["Dataplane", "Topology", "PacketWire"], path: "Tests/Fixtures"),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
         // Golden/ is read by path (#filePath), not bundled.
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"], exclude: ["Golden"]),
         // Counts the calling thread's heap allocations, for the zero-allocation test of the hot path.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Topology", "PacketWire", "TestSupport", "AllocationCounter"]),
+        .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Topology", "PacketWire", "TestSupport", "AllocationCounter",
+                                                          "DataplaneFixtures"]),
         // The privet executable as a user runs it.
         .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "PacketWire", "Topology", "TestSupport"]),
-        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport"]),
+        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport",
+                                                           "DataplaneFixtures"]),
         .testTarget(name: "ReferenceApplianceTests", dependencies: ["ReferenceAppliance", "PacketWire", "Topology", "TestSupport"]),
     ]
 )

@@ -27,6 +27,7 @@ let package = Package(
                 .product(name: "PacketWire", package: "privet"),
                 .product(name: "Dataplane", package: "privet"),
                 .product(name: "Topology", package: "privet"),
+                .product(name: "DataplaneFixtures", package: "privet"),
             ],
             path: "Benchmarks/DataplaneBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -38,10 +38,9 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
     case noListener
     /// No node of the service's NLB in the endpoint ENI's zone.
     case noLoadBalancerNode
-    /// No target the zone's node may send to (an empty zone with cross-zone off).
+    /// No target the zone's node may send to: an empty zone with cross-zone off, or (in tables
+    /// no validated topology compiles to) a node or target without an address of the flow's family.
     case noTarget
-    /// An IPv6 flow, and the chosen path has no IPv6 address.
-    case noIPv6Path
     /// An IPv4 client's flow to a group of IPv6 targets, which take IPv6 only.
     case ipv4ClientToIPv6Targets
     /// A target reaching itself through its NLB with its own address preserved: AWS's hairpin
@@ -121,7 +120,6 @@ public enum DropReason: UInt16, CaseIterable, Sendable, Error {
         case .noListener: return "no-listener"
         case .noLoadBalancerNode: return "no-load-balancer-node"
         case .noTarget: return "no-target"
-        case .noIPv6Path: return "no-ipv6-path"
         case .ipv4ClientToIPv6Targets: return "ipv4-client-to-ipv6-targets"
         case .loadBalancerHairpin: return "load-balancer-hairpin"
         case .targetTupleInUse: return "target-tuple-in-use"

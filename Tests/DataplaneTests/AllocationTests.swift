@@ -1,6 +1,7 @@
 import AllocationCounter
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -37,10 +38,10 @@ struct AllocationTests {
         var natPorts: [UInt16] = []
         for index in 0..<64 {
             let port = UInt16(30000 + index)
-            let syn = h.send(Harness.tcp(client, port, endpoint, 80, .syn), from: clientPort, at: 1)
+            let syn = h.send(Packets.tcp(client, port, endpoint, 80, .syn), from: clientPort, at: 1)
             natPorts.append(Seen(syn.bytes).sourcePort)
-            h.send(Harness.tcp(h.ipv4("web-a"), 80, node, natPorts[index], [.syn, .ack], seq: 1, ack: 1001), from: targetPort, at: 1)
-            h.send(Harness.tcp(client, port, endpoint, 80, .ack, seq: 1001, ack: 2), from: clientPort, at: 1)
+            h.send(Packets.tcp(h.ipv4("web-a"), 80, node, natPorts[index], [.syn, .ack], seq: 1, ack: 1001), from: targetPort, at: 1)
+            h.send(Packets.tcp(client, port, endpoint, 80, .ack, seq: 1001, ack: 2), from: clientPort, at: 1)
         }
         // 256 UDP flows from client-a's IPv6 address to the internet, never heard from again.
         let internet = IPv6Address(high: 0x2001_0DB8_0000_0000, low: 0x10)
@@ -56,10 +57,10 @@ struct AllocationTests {
         for index in 0..<128 {
             let connection = index % 64
             if index % 2 == 0 {
-                templates.append((Harness.tcp(client, UInt16(30000 + connection), endpoint, 80, .ack, seq: 1001, ack: 2, payload: 24),
+                templates.append((Packets.tcp(client, UInt16(30000 + connection), endpoint, 80, .ack, seq: 1001, ack: 2, payload: 24),
                                   clientPort, .forwarded(targetPort)))
             } else {
-                templates.append((Harness.tcp(h.ipv4("web-a"), 80, node, natPorts[connection], .ack, seq: 2, ack: 1001, payload: 24),
+                templates.append((Packets.tcp(h.ipv4("web-a"), 80, node, natPorts[connection], .ack, seq: 2, ack: 1001, payload: 24),
                                   targetPort, .forwarded(clientPort)))
             }
         }
@@ -109,12 +110,12 @@ final class SYNRounds {
     init(_ h: Harness) {
         let client = h.ipv4("client-a")
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        templates = (0..<2048).map { Harness.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
+        templates = (0..<2048).map { Packets.tcp(client, UInt16(20000 + $0), endpoint, 80, .syn, seq: UInt32($0)) }
         buffer = .allocate(byteCount: slot * 256, alignment: 64)
         clientPort = h.port("client-a")
         targetPorts = [h.port("web-a"), h.port("web-b")]
         // Warm up once: a first call may build lazily initialised globals.
-        _ = h.send(Harness.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
+        _ = h.send(Packets.tcp(client, 19999, endpoint, 80, .syn), from: clientPort)
     }
 
     deinit { buffer.deallocate() }
@@ -190,12 +191,12 @@ extension AllocationTests {
         var templates: [(bytes: [UInt8], port: Int, expected: Verdict)] = []
         for index in 0..<64 {
             let port = UInt16(30000 + index)
-            let syn = h.send(Harness.tcp(client, port, internet, 80, .syn), from: clientPort)
-            let reply = h.send(Harness.tcp(internet, 80, client, port, [.syn, .ack], ack: 1001), from: gateway)
-            templates.append((Harness.tcp(client, port, internet, 80, .ack, seq: 1001, ack: 1, payload: 24), clientPort,
+            let syn = h.send(Packets.tcp(client, port, internet, 80, .syn), from: clientPort)
+            let reply = h.send(Packets.tcp(internet, 80, client, port, [.syn, .ack], ack: 1001), from: gateway)
+            templates.append((Packets.tcp(client, port, internet, 80, .ack, seq: 1001, ack: 1, payload: 24), clientPort,
                               .encapsulated(appliance)))
             templates.append((Tunnelled.returned(syn.bytes), appliance, .decapsulated(gateway, outsideHost: server)))
-            templates.append((Harness.tcp(internet, 80, client, port, .ack, seq: 1, ack: 1001, payload: 24), gateway,
+            templates.append((Packets.tcp(internet, 80, client, port, .ack, seq: 1, ack: 1001, payload: 24), gateway,
                               .encapsulated(appliance)))
             templates.append((Tunnelled.returned(reply.bytes), appliance, .decapsulated(clientPort)))
         }
@@ -215,7 +216,7 @@ extension AllocationTests {
         }
         fill(0)
         h.dataplane.process(batch, now: 1_000_000_000)
-        var newFlows = (0..<256).map { Harness.udp(client, UInt16(50000 + $0), internet, 53) }
+        var newFlows = (0..<256).map { Packets.udp(client, UInt16(50000 + $0), internet, 53) }
         var time: Int64 = 1_000_000_000
         var forwarded = 0, other = 0
         let allocations = Self.allocations {

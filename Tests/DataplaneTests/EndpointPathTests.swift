@@ -1,5 +1,6 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -16,7 +17,7 @@ struct EndpointPathTests {
 
         // The client's SYN to the endpoint ENI comes out of the port of the target in its zone
         // (cross-zone off), from the NLB node's address, with its MSS clamped.
-        let syn = h.send(Harness.tcp(client, 40000, endpoint, 80, .syn, seq: 7, mss: 9001), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 7, mss: 9001), from: h.port("client-a"))
         #expect(syn.port == h.port("web-a"))
         let out = Seen(syn.bytes)
         #expect(out.source == node.description && out.destination == h.ipv4("web-a").description)
@@ -26,7 +27,7 @@ struct EndpointPathTests {
         #expect(out.checksumsValid)
 
         // The target's SYN-ACK goes back to the client, which sees the endpoint answering.
-        let synAck = h.send(Harness.tcp(h.ipv4("web-a"), 80, node, out.sourcePort, [.syn, .ack], seq: 500, ack: 8, mss: 8960),
+        let synAck = h.send(Packets.tcp(h.ipv4("web-a"), 80, node, out.sourcePort, [.syn, .ack], seq: 500, ack: 8, mss: 8960),
                             from: h.port("web-a"))
         #expect(synAck.port == h.port("client-a"))
         let back = Seen(synAck.bytes)
@@ -36,7 +37,7 @@ struct EndpointPathTests {
         #expect(back.checksumsValid)
 
         // Data both ways keeps to the same target and port.
-        let data = h.send(Harness.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 8, ack: 501, payload: 100), from: h.port("client-a"))
+        let data = h.send(Packets.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 8, ack: 501, payload: 100), from: h.port("client-a"))
         #expect(data.port == h.port("web-a"))
         #expect(Seen(data.bytes).sourcePort == out.sourcePort && Seen(data.bytes).checksumsValid)
         #expect(h.dataplane.counters.endpoints[0].flows == 1)
@@ -51,7 +52,7 @@ extension EndpointPathTests {
     static func open(_ h: Harness, client: String = "client-a", zone: String = "us-east-1a", sourcePort: UInt16 = 40000,
                      seq: UInt32 = 1000, at time: Double = 0) -> (Harness.Outcome, UInt16) {
         let endpoint = h.endpointENI("web-endpoint", zone: zone).ipv4!
-        let syn = h.send(Harness.tcp(h.ipv4(client), sourcePort, endpoint, 80, .syn, seq: seq), from: h.port(client), at: time)
+        let syn = h.send(Packets.tcp(h.ipv4(client), sourcePort, endpoint, 80, .syn, seq: seq), from: h.port(client), at: time)
         return (syn, Seen(syn.bytes).sourcePort)
     }
 
@@ -64,9 +65,9 @@ extension EndpointPathTests {
         let target = h.tables.ports[syn.port!].name
         let node = h.nodeENI("web-nlb", zone: zone).ipv4!
         let endpoint = h.endpointENI("web-endpoint", zone: zone).ipv4!
-        let synAck = h.send(Harness.tcp(h.ipv4(target), 80, node, natPort, [.syn, .ack], seq: 0, ack: 1001), from: h.port(target), at: time)
+        let synAck = h.send(Packets.tcp(h.ipv4(target), 80, node, natPort, [.syn, .ack], seq: 0, ack: 1001), from: h.port(target), at: time)
         #expect(synAck.port == h.port(client))
-        let ack = h.send(Harness.tcp(h.ipv4(client), sourcePort, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port(client), at: time)
+        let ack = h.send(Packets.tcp(h.ipv4(client), sourcePort, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port(client), at: time)
         #expect(ack.port == h.port(target))
         return natPort
     }
@@ -74,7 +75,7 @@ extension EndpointPathTests {
     @Test func theProviderCannotInitiate() {
         let h = Harness()
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
-        let syn = h.send(Harness.tcp(h.ipv4("web-a"), 80, node, 12345, .syn), from: h.port("web-a"))
+        let syn = h.send(Packets.tcp(h.ipv4("web-a"), 80, node, 12345, .syn), from: h.port("web-a"))
         #expect(syn.drop == .providerInitiated)
         #expect(h.dataplane.counters.drops(.providerInitiated) == 1)
         #expect(h.dataplane.flows.count == 0)
@@ -83,7 +84,7 @@ extension EndpointPathTests {
     @Test func aRejectedEndpointCarriesNothing() {
         let h = Harness()
         let endpoint = h.endpointENI("partner-endpoint", zone: "us-east-1a").ipv4!
-        let syn = h.send(Harness.tcp(h.ipv4("partner-client"), 40000, endpoint, 80, .syn), from: h.port("partner-client"))
+        let syn = h.send(Packets.tcp(h.ipv4("partner-client"), 40000, endpoint, 80, .syn), from: h.port("partner-client"))
         #expect(syn.drop == .endpointRejected)
     }
 
@@ -101,32 +102,37 @@ extension EndpointPathTests {
     @Test func onlyTCPReachesAnEndpoint() {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let udp = h.send(Harness.udp(h.ipv4("client-a"), 5000, endpoint, 80), from: h.port("client-a"))
+        let udp = h.send(Packets.udp(h.ipv4("client-a"), 5000, endpoint, 80), from: h.port("client-a"))
         #expect(udp.drop == .endpointNotTCP)
     }
 
     @Test func packetsOver8500BytesAreDroppedWithoutICMP() {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let big = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .syn, payload: 8501 - 40), from: h.port("client-a"))
+        let big = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .syn, payload: 8501 - 40), from: h.port("client-a"))
         #expect(big.drop == .endpointOversize)
         // Exactly 8500 bytes passes.
         let (open, _) = Self.open(h)
         #expect(open.port != nil)
-        let fits = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, payload: 8500 - 40),
+        let fits = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, payload: 8500 - 40),
                           from: h.port("client-a"))
         #expect(fits.port == h.port("web-a"))
-        let over = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, payload: 8501 - 40),
+        let over = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, payload: 8501 - 40),
                           from: h.port("client-a"))
         #expect(over.drop == .endpointOversize, "also on an established flow")
     }
 
+    /// A port no listener takes: the endpoint's security group judges first (the default one
+    /// opens port 80 only); where the group lets it in, the NLB has no listener for it.
     @Test func noListenerOnThatPort() {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let syn = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 443, .syn), from: h.port("client-a"))
-        // The endpoint's security group lets only port 80 in: a security group drop comes first.
+        let syn = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 443, .syn), from: h.port("client-a"))
         #expect(syn.drop == .securityGroupIngress)
+        let open = Harness(yaml: FixtureTable.openPortsYAML)
+        let past = open.send(Packets.tcp(open.ipv4("client-a"), 40000, endpoint, 443, .syn), from: open.port("client-a"))
+        #expect(past.drop == .noListener && past.verdict.interface.map(open.label) == "web-endpoint us-east-1a")
+        #expect(open.dataplane.flows.count == 0)
     }
 
     @Test func eachZoneUsesItsOwnNodeAndTargetsWithCrossZoneOff() {
@@ -149,9 +155,9 @@ extension EndpointPathTests {
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
         let natPort = Self.establish(h)
         // 350 s of silence is still within the timeout; 351 s is past it.
-        let kept = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"), at: 350)
+        let kept = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"), at: 350)
         #expect(kept.port == h.port("web-a"))
-        let late = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 77), from: h.port("client-a"), at: 701)
+        let late = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 77), from: h.port("client-a"), at: 701)
         #expect(late.port == h.port("client-a"), "the RST goes back out of the client's port")
         let rst = Seen(late.bytes)
         #expect(rst.flags == .rst && rst.sequence == 77, "RFC 9293: the RST's sequence number is the segment's ACK")
@@ -159,7 +165,7 @@ extension EndpointPathTests {
         #expect(rst.sourcePort == 80 && rst.destinationPort == 40000 && rst.checksumsValid)
         #expect(h.dataplane.counters.resets(.noFlow) == 1)
         // From the target's side, to the NLB node, after the flow is gone.
-        let fromTarget = h.send(Harness.tcp(h.ipv4("web-a"), 80, node, natPort, [.psh, .ack], seq: 9, ack: 5, payload: 10),
+        let fromTarget = h.send(Packets.tcp(h.ipv4("web-a"), 80, node, natPort, [.psh, .ack], seq: 9, ack: 5, payload: 10),
                                 from: h.port("web-a"), at: 702)
         #expect(fromTarget.port == h.port("web-a"))
         let rst2 = Seen(fromTarget.bytes)
@@ -182,7 +188,7 @@ extension EndpointPathTests {
         }
         // Its established flow gets a RST (connection termination is on by default).
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let next = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
+        let next = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
         #expect(Seen(next.bytes).flags == .rst)
         #expect(h.dataplane.counters.resets(.unhealthyTarget) == 1)
     }
@@ -193,7 +199,7 @@ extension EndpointPathTests {
         let name = first.port == h.port("web-a") ? "web-a" : "web-b"
         h.dataplane.setTargetHealth(h.target("\(name):80"), healthy: false)
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let next = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
+        let next = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
         #expect(next.port == first.port)
     }
 
@@ -207,7 +213,7 @@ extension EndpointPathTests {
         #expect(syn.port == h.port("web-a"))
         // Failing open, the established flow is not reset.
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let next = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
+        let next = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
         #expect(next.port == h.port("web-a"))
     }
 
@@ -251,7 +257,7 @@ extension EndpointPathTests {
         for attempt in 0..<4 { Self.establish(h, sourcePort: UInt16(45000 + attempt)) }
         #expect(Self.open(h, sourcePort: 45010).0.drop == .flowTableFull)
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let old = h.send(Harness.tcp(h.ipv4("client-a"), 45000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
+        let old = h.send(Packets.tcp(h.ipv4("client-a"), 45000, endpoint, 80, .ack, seq: 1001, ack: 3), from: h.port("client-a"))
         #expect(old.port == h.port("web-a"), "no established flow was evicted")
     }
 
@@ -261,17 +267,17 @@ extension EndpointPathTests {
         let h = Harness(yaml: ipv6TargetsYAML)
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv6!
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv6!
-        let syn = h.send(Harness.tcp6(h.ipv6("client-a"), 40000, endpoint, 80, .syn, mss: 9000), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp6(h.ipv6("client-a"), 40000, endpoint, 80, .syn, mss: 9000), from: h.port("client-a"))
         #expect(syn.port == h.port("web-a"))
         let out = Seen(syn.bytes)
         #expect(out.source == node.description && out.destination == h.ipv6("web-a").description)
         #expect(out.mss == 8440 && out.checksumsValid)
-        let back = h.send(Harness.tcp6(h.ipv6("web-a"), 80, node, out.sourcePort, [.syn, .ack], seq: 1, ack: 1001),
+        let back = h.send(Packets.tcp6(h.ipv6("web-a"), 80, node, out.sourcePort, [.syn, .ack], seq: 1, ack: 1001),
                           from: h.port("web-a"))
         #expect(back.port == h.port("client-a"))
         #expect(Seen(back.bytes).source == endpoint.description && Seen(back.bytes).checksumsValid)
         // An `ipv6` group takes IPv6 clients only.
-        let v4 = h.send(Harness.tcp(h.ipv4("client-a"), 40001, h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!, 80, .syn),
+        let v4 = h.send(Packets.tcp(h.ipv4("client-a"), 40001, h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!, 80, .syn),
                         from: h.port("client-a"))
         #expect(v4.drop == .ipv4ClientToIPv6Targets)
     }
@@ -281,10 +287,10 @@ extension EndpointPathTests {
     @Test func ipv6FromTheInternetGatewayToAnEndpointIsDenied() {
         let h = Harness()
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv6!
-        let fromInternet = h.send(Harness.tcp6(IPv6Address("2001:db8::10")!, 5555, endpoint, 80, .syn), from: h.port("igw-consumer"))
+        let fromInternet = h.send(Packets.tcp6(IPv6Address("2001:db8::10")!, 5555, endpoint, 80, .syn), from: h.port("igw-consumer"))
         #expect(fromInternet.drop == .denyAllIgwTraffic)
         #expect(h.dataplane.counters.drops(.denyAllIgwTraffic) == 1)
-        let fromInside = h.send(Harness.tcp6(h.ipv6("client-a"), 5555, endpoint, 80, .syn), from: h.port("client-a"))
+        let fromInside = h.send(Packets.tcp6(h.ipv6("client-a"), 5555, endpoint, 80, .syn), from: h.port("client-a"))
         #expect(fromInside.port == h.port("web-a"))
     }
 
@@ -318,22 +324,6 @@ extension EndpointPathTests {
     }
 }
 
-/// The default topology with the web targets reached over IPv6 (`ipAddressType: ipv6`).
-let ipv6TargetsYAML = Topology.defaultYAML.replacingOccurrences(
-    of: "    targets: [{host: web-a}, {host: web-b}]\n", with: "    targets: [{host: web-a}, {host: web-b}]\n    ipAddressType: ipv6\n")
-
-/// The default topology with cross-zone load balancing on.
-let crossZoneYAML = Topology.defaultYAML.replacingOccurrences(
-    of: "    ipAddressType: dualstack\n    listeners:", with: "    ipAddressType: dualstack\n    crossZone: true\n    listeners:")
-
-/// The default topology with a third client and an endpoint subnet in the zone without targets.
-let emptyZoneYAML = Topology.defaultYAML
-    .replacingOccurrences(of: "  - {name: consumer-inspection-a,",
-                          with: "  - {name: consumer-app-c, vpc: consumer, zone: us-east-1c, cidr: 10.20.3.0/24, ipv6Cidr: \"fd00:20:0:3::/64\", routeTable: consumer-app}\n  - {name: consumer-inspection-a,")
-    .replacingOccurrences(of: "  - {name: client-b, subnet: consumer-app-b}\n",
-                          with: "  - {name: client-b, subnet: consumer-app-b}\n  - {name: client-c, subnet: consumer-app-c}\n")
-    .replacingOccurrences(of: "    subnets: [consumer-app-a, consumer-app-b]\n", with: "    subnets: [consumer-app-a, consumer-app-b, consumer-app-c]\n")
-
 extension EndpointPathTests {
     /// A provider can reject an endpoint that is already available (docs/aws-behaviour.md §4): its
     /// established flows stop too.
@@ -343,7 +333,7 @@ extension EndpointPathTests {
         #expect(syn.port != nil)
         h.dataplane.setEndpointState(0, .rejected)
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let next = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"))
+        let next = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"))
         #expect(next.drop == .endpointRejected)
     }
 }

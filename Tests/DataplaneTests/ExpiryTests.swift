@@ -1,13 +1,8 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
-
-/// The default topology with a second client in zone a, beside client-a: another consumer of
-/// the same endpoint ENI and NLB node.
-let secondClientYAML = Topology.defaultYAML.replacingOccurrences(
-    of: "  - {name: client-a, subnet: consumer-app-a}\n",
-    with: "  - {name: client-a, subnet: consumer-app-a}\n  - {name: client-a2, subnet: consumer-app-a}\n")
 
 // Sessions that end with no packet to end them, and who gives way when room runs out
 // (docs/aws-behaviour.md §1: the NLB keeps no half-open connections; a target must answer within 30
@@ -57,7 +52,7 @@ struct ExpiryTests {
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
         let established = (0..<3).map { EndpointPathTests.establish(h, sourcePort: UInt16(30000 + $0)) }
         for index in 0..<200 {
-            let syn = h.send(Harness.tcp(h.ipv4("client-a"), UInt16(40000 + index), endpoint, 80, .syn), from: h.port("client-a"),
+            let syn = h.send(Packets.tcp(h.ipv4("client-a"), UInt16(40000 + index), endpoint, 80, .syn), from: h.port("client-a"),
                              at: 1 + Double(index) / 1000)
             #expect(syn.port == h.port("web-a"))
         }
@@ -66,7 +61,7 @@ struct ExpiryTests {
         let other = EndpointPathTests.establish(h, client: "client-a2", sourcePort: 50000, at: 2)
         #expect(!established.contains(other))
         for (index, natPort) in established.enumerated() {
-            let data = h.send(Harness.tcp(h.ipv4("client-a"), UInt16(30000 + index), endpoint, 80, [.psh, .ack], seq: 1001, ack: 1,
+            let data = h.send(Packets.tcp(h.ipv4("client-a"), UInt16(30000 + index), endpoint, 80, [.psh, .ack], seq: 1001, ack: 1,
                                           payload: 10), from: h.port("client-a"), at: 2)
             #expect(data.port == h.port("web-a") && Seen(data.bytes).sourcePort == natPort, "an established flow keeps its port")
         }
@@ -81,15 +76,15 @@ struct ExpiryTests {
         EndpointPathTests.establish(h, sourcePort: 30001)
         _ = EndpointPathTests.open(h, sourcePort: 40000, at: 1)
         // The second established connection is reset by its client: closed, lingering.
-        #expect(h.send(Harness.tcp(h.ipv4("client-a"), 30001, endpoint, 80, .rst, seq: 1001), from: h.port("client-a"), at: 1).port != nil)
+        #expect(h.send(Packets.tcp(h.ipv4("client-a"), 30001, endpoint, 80, .rst, seq: 1001), from: h.port("client-a"), at: 1).port != nil)
         _ = EndpointPathTests.open(h, sourcePort: 40001, at: 1)
         #expect(h.dataplane.flows.count == 4)
         #expect(EndpointPathTests.open(h, sourcePort: 40002, at: 1).0.port != nil, "the closed session gave way")
         #expect(EndpointPathTests.open(h, sourcePort: 40003, at: 1).0.port != nil, "the oldest half-open gave way")
-        let retransmitted = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .syn), from: h.port("client-a"), at: 1)
+        let retransmitted = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .syn), from: h.port("client-a"), at: 1)
         #expect(retransmitted.port != nil && h.dataplane.counters.sessionsEvicted == 3, "40000 was the oldest: it comes back new, ending 40001")
         #expect(h.dataplane.counters.sessionsEvicted == 3)
-        let ack = h.send(Harness.tcp(h.ipv4("client-a"), 30000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"), at: 1)
+        let ack = h.send(Packets.tcp(h.ipv4("client-a"), 30000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"), at: 1)
         #expect(ack.port == h.port("web-a"), "the established one stayed")
     }
 
@@ -102,7 +97,7 @@ struct ExpiryTests {
         let batch = PacketBatch()
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 256 * 64, alignment: 64)
         defer { buffer.deallocate() }
-        var template = Harness.tcp(h.ipv4("client-a"), 0, endpoint, 80, .syn)
+        var template = Packets.tcp(h.ipv4("client-a"), 0, endpoint, 80, .syn)
         let rate = 1500, seconds = 300
         var sent = 0
         for round in 0..<(rate * seconds / 256) {

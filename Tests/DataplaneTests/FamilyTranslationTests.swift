@@ -1,5 +1,6 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -18,14 +19,14 @@ struct FamilyTranslationTests {
     }
 
     static func handshake(_ path: Path) -> UInt16 {
-        let syn = path.h.send(Harness.tcp6(path.client, 40000, path.endpoint, 80, .syn, seq: 1000, mss: 8940), from: path.h.port("client-a"))
+        let syn = path.h.send(Packets.tcp6(path.client, 40000, path.endpoint, 80, .syn, seq: 1000, mss: 8940), from: path.h.port("client-a"))
         return Seen(syn.bytes).sourcePort
     }
 
     @Test func aFlowCrossesTheFamiliesBothWays() {
         let path = Path()
         let h = path.h
-        let syn = h.send(Harness.tcp6(path.client, 40000, path.endpoint, 80, .syn, seq: 1000, mss: 8940), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp6(path.client, 40000, path.endpoint, 80, .syn, seq: 1000, mss: 8940), from: h.port("client-a"))
         #expect(syn.port == h.port("web-a"))
         #expect(syn.bytes.first.map { $0 >> 4 } == 4 && syn.bytes.count == 20 + 24, "an IPv4 packet, 20 bytes of header fewer")
         let out = Seen(syn.bytes)
@@ -37,17 +38,17 @@ struct FamilyTranslationTests {
             let packet = try! IPv4Packet(buffer)
             #expect(packet.dontFragment && packet.ttl == 64 && packet.headerChecksumIsValid, "RFC 7915 §5.1")
         }
-        let synAck = h.send(Harness.tcp(path.web, 80, path.node, out.sourcePort, [.syn, .ack], seq: 5000, ack: 1001, mss: 8960),
+        let synAck = h.send(Packets.tcp(path.web, 80, path.node, out.sourcePort, [.syn, .ack], seq: 5000, ack: 1001, mss: 8960),
                             from: h.port("web-a"))
         #expect(synAck.port == h.port("client-a"))
         #expect(synAck.bytes.first.map { $0 >> 4 } == 6 && synAck.bytes.count == 40 + 24)
         let back = Seen(synAck.bytes)
         #expect(back.source == path.endpoint.description && back.destination == path.client.description)
         #expect(back.sourcePort == 80 && back.destinationPort == 40000 && back.checksumsValid && back.mss == 8440)
-        let data = h.send(Harness.tcp6(path.client, 40000, path.endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 500),
+        let data = h.send(Packets.tcp6(path.client, 40000, path.endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 500),
                           from: h.port("client-a"))
         #expect(Seen(data.bytes).checksumsValid && Seen(data.bytes).payload == 500 && data.bytes.count == 20 + 20 + 500)
-        let reply = h.send(Harness.tcp(path.web, 80, path.node, out.sourcePort, [.psh, .ack], seq: 5001, ack: 1501, payload: 1200),
+        let reply = h.send(Packets.tcp(path.web, 80, path.node, out.sourcePort, [.psh, .ack], seq: 5001, ack: 1501, payload: 1200),
                            from: h.port("web-a"))
         #expect(Seen(reply.bytes).checksumsValid && Seen(reply.bytes).payload == 1200 && reply.bytes.count == 40 + 20 + 1200)
     }
@@ -57,7 +58,7 @@ struct FamilyTranslationTests {
     @Test func anICMPErrorFromTheTargetBecomesICMPv6() throws {
         let path = Path()
         let h = path.h
-        let syn = h.send(Harness.tcp6(path.client, 40000, path.endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp6(path.client, 40000, path.endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
         let quoted = Array(syn.bytes.prefix(28))
         let error = PacketBuilder.ipv4Packet(IPv4Fields(source: path.web, destination: path.node),
                                              .icmp(ICMPFields(type: 3, code: 4, restOfHeader: 1400)), payload: quoted)
@@ -82,7 +83,7 @@ struct FamilyTranslationTests {
         let path = Path()
         let h = path.h
         let nat = Self.handshake(path)
-        let reply = h.send(Harness.tcp(path.web, 80, path.node, nat, [.syn, .ack], seq: 5000, ack: 1001), from: h.port("web-a"))
+        let reply = h.send(Packets.tcp(path.web, 80, path.node, nat, [.syn, .ack], seq: 5000, ack: 1001), from: h.port("web-a"))
         let quoted = Array(reply.bytes.prefix(48))
         let error = PacketBuilder.ipv6Packet(IPv6Fields(source: path.client, destination: path.endpoint),
                                              .icmp(ICMPFields(type: 1, code: 4, restOfHeader: 0)), payload: quoted)

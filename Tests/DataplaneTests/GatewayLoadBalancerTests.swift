@@ -1,134 +1,12 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
 // Fixtures for the GWLB endpoint path (docs/aws-behaviour.md §6), as the spec reads: what a host
 // sends, what comes out of the appliance's port (GENEVE, byte for byte), what the appliance
 // returns, and where the packet goes after it; and the cases the GWLB drops.
-
-/// An app VPC whose internet traffic is inspected by three appliances in the GWLB endpoint's
-/// zone (and one in the other zone, which cross-zone off leaves out).
-func inspectionYAML(stickiness: String = "5-tuple", failover: String = "no_rebalance", listener: String = "",
-                    applianceRule: String = "{protocol: udp, ports: 6081, cidr: 10.100.0.0/16}") -> String {
-    """
-    region: eu-west-1
-    zones:
-      - {name: eu-west-1a, id: euw1-az1}
-      - {name: eu-west-1b, id: euw1-az2}
-    accounts:
-      - {name: app, id: "210987654321"}
-      - {name: security, id: "109876543210"}
-    vpcs:
-      - {name: app, account: app, cidr: 10.0.0.0/16, ipv6Cidr: "fd00:1::/56", internetGateway: {edgeRouteTable: edge}}
-      - {name: security, account: security, cidr: 10.100.0.0/16}
-    subnets:
-      - {name: app-a, vpc: app, zone: eu-west-1a, cidr: 10.0.1.0/24, ipv6Cidr: "fd00:1:0:1::/64", routeTable: app}
-      - {name: gwlbe-a, vpc: app, zone: eu-west-1a, cidr: 10.0.100.0/28, ipv6Cidr: "fd00:1:0:64::/64", routeTable: gwlbe}
-      - {name: appliances-a, vpc: security, zone: euw1-az1, cidr: 10.100.1.0/24}
-      - {name: appliances-b, vpc: security, zone: euw1-az2, cidr: 10.100.2.0/24}
-    routeTables:
-      - name: app
-        vpc: app
-        routes:
-          - {destination: 0.0.0.0/0, target: gwlbe}
-          - {destination: "::/0", target: gwlbe}
-      - name: gwlbe
-        vpc: app
-        routes:
-          - {destination: 0.0.0.0/0, target: internetGateway}
-          - {destination: "::/0", target: internetGateway}
-      - name: edge
-        vpc: app
-        routes:
-          - {destination: 10.0.1.0/24, target: gwlbe}
-          - {destination: "fd00:1:0:1::/64", target: gwlbe}
-    securityGroups:
-      - name: app
-        vpc: app
-        ingress:
-          - {protocol: udp, cidr: 0.0.0.0/0}
-      - name: appliances
-        vpc: security
-        ingress:
-          - \(applianceRule)
-          - {protocol: tcp, ports: 80, cidr: 10.100.0.0/16}
-    hosts:
-      - {name: app, subnet: app-a, securityGroups: [app]}
-      - {name: fw-1, subnet: appliances-a, securityGroups: [appliances], server: {protocol: appliance, port: 80}}
-      - {name: fw-2, subnet: appliances-a, securityGroups: [appliances], server: {protocol: appliance, port: 80}}
-      - {name: fw-3, subnet: appliances-a, securityGroups: [appliances], server: {protocol: appliance, port: 80}}
-      - {name: fw-b, subnet: appliances-b, securityGroups: [appliances], server: {protocol: appliance, port: 80}}
-      - {name: website, network: internet, addresses: [203.0.113.80, "2001:db8::80"], server: {protocol: http, port: 80}}
-    loadBalancers:
-      - name: gwlb
-        type: gateway
-        subnets: [appliances-a, appliances-b]
-        listeners: [{targetGroup: firewalls\(listener)}]
-    targetGroups:
-      - name: firewalls
-        protocol: GENEVE
-        targets: [{host: fw-1}, {host: fw-2}, {host: fw-3}, {host: fw-b}]
-        stickiness: \(stickiness)
-        targetFailover: \(failover)
-    endpointServices:
-      - name: inspection
-        account: security
-        loadBalancers: [gwlb]
-        allowedPrincipals: [arn:aws:iam::210987654321:root]
-    endpoints:
-      - name: gwlbe
-        type: GatewayLoadBalancer
-        vpc: app
-        service: inspection
-        subnets: [gwlbe-a]
-        decision: accepted
-    """
-}
-
-/// A GENEVE packet as it left the dataplane for an appliance, read back.
-struct Tunnelled {
-    var outerSource = ""
-    var outerDestination = ""
-    var sourcePort: UInt16 = 0
-    var destinationPort: UInt16 = 0
-    var udpChecksum: UInt16 = 1
-    var dontFragment = false
-    var headerChecksumValid = false
-    var options: GWLBOptions?
-    var optionOrder: [UInt8] = []
-    var protocolType: UInt16 = 0
-    var vni: UInt32 = 1
-    var inner: [UInt8] = []
-
-    init(_ bytes: [UInt8]) {
-        var copy = bytes
-        copy.withUnsafeMutableBytes { buffer in
-            guard let ip = try? IPv4Packet(buffer), ip.protocol == .udp, let udp = try? UDPDatagram(ip.payload),
-                  let geneve = try? GENEVEHeader(udp.payload) else { return }
-            outerSource = ip.source.description
-            outerDestination = ip.destination.description
-            dontFragment = ip.dontFragment
-            headerChecksumValid = ip.headerChecksumIsValid
-            sourcePort = udp.sourcePort
-            destinationPort = udp.destinationPort
-            udpChecksum = udp.checksum
-            options = geneve.gwlbOptions
-            optionOrder = geneve.options.map { $0.type }
-            protocolType = geneve.protocolType.rawValue
-            vni = geneve.vni
-            inner = Array(geneve.payload)
-        }
-    }
-
-    /// What the reference appliance sends back: the same bytes, outer addresses swapped (the
-    /// header checksum is a sum over both, so it stays right).
-    static func returned(_ bytes: [UInt8]) -> [UInt8] {
-        var reply = bytes
-        for offset in 12..<16 { reply.swapAt(offset, offset + 4) }
-        return reply
-    }
-}
 
 extension Harness {
     var website: IPv4Address { IPv4Address(203, 0, 113, 80) }
@@ -147,7 +25,7 @@ struct GatewayLoadBalancerTests {
     /// AWS's options in order (endpoint ID, attachment ID, cookie), then the packet unchanged.
     @Test func aNewFlowIsTunnelledToAnApplianceOfTheEndpointsZone() {
         let h = Harness(yaml: inspectionYAML())
-        let syn = Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 7)
+        let syn = Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 7)
         let out = h.send(syn, from: h.port("app"))
         #expect(["fw-1", "fw-2", "fw-3"].contains(h.appliance(of: out) ?? ""), "an appliance of eu-west-1a, not \(String(describing: h.appliance(of: out)))")
         #expect(out.bytes.count == syn.count + 68, "68 bytes of overhead")
@@ -176,14 +54,14 @@ struct GatewayLoadBalancerTests {
     /// with the same tunnel, and out to the host.
     @Test func bothDirectionsCrossTheSameApplianceAndLeaveAsTheySentIt() {
         let h = Harness(yaml: inspectionYAML())
-        let syn = Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 7)
+        let syn = Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 7)
         let out = h.send(syn, from: h.port("app"))
         let appliance = h.appliance(of: out)!
         let back = h.send(Tunnelled.returned(out.bytes), from: h.port(appliance))
         #expect(back.port == h.port("igw-app"))
         #expect(back.bytes == syn, "decapsulated, unchanged")
 
-        let synAck = Harness.tcp(h.website, 80, h.ipv4("app"), 40000, [.syn, .ack], seq: 900, ack: 8)
+        let synAck = Packets.tcp(h.website, 80, h.ipv4("app"), 40000, [.syn, .ack], seq: 900, ack: 8)
         let reply = h.send(synAck, from: h.port("igw-app"))
         #expect(h.appliance(of: reply) == appliance, "symmetric: the reply reaches the same appliance")
         let forward = Tunnelled(out.bytes), backward = Tunnelled(reply.bytes)
@@ -199,7 +77,7 @@ struct GatewayLoadBalancerTests {
     /// IPv6 inside, IPv4 outside (the tunnel is always IPv4), protocol type 0x86DD.
     @Test func ipv6IsCarriedInAnIPv4Tunnel() {
         let h = Harness(yaml: inspectionYAML())
-        let syn = Harness.tcp6(h.ipv6("app"), 40000, IPv6Address("2001:db8::80")!, 80, .syn)
+        let syn = Packets.tcp6(h.ipv6("app"), 40000, IPv6Address("2001:db8::80")!, 80, .syn)
         let out = h.send(syn, from: h.port("app"))
         let seen = Tunnelled(out.bytes)
         #expect(seen.protocolType == 0x86DD && seen.inner == syn)
@@ -211,7 +89,7 @@ struct GatewayLoadBalancerTests {
     /// Packets without headroom are moved up to make room: the same bytes come out.
     @Test func encapsulationWithoutHeadroomMovesThePacket() {
         let h = Harness(yaml: inspectionYAML())
-        let syn = Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, payload: 100)
+        let syn = Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, payload: 100)
         let roomy = h.send(syn, from: h.port("app"), headroom: 128)
         let other = Harness(yaml: inspectionYAML())
         let tight = other.send(syn, from: other.port("app"), headroom: 0)
@@ -224,8 +102,8 @@ extension GatewayLoadBalancerTests {
     static func appliances(_ h: Harness, flows: Int = 64, proto: IPProtocol = .tcp, destinationPort: UInt16 = 80) -> [String] {
         (0..<flows).map { index in
             let port = UInt16(41000 + index)
-            let packet = proto == .tcp ? Harness.tcp(h.ipv4("app"), port, h.website, destinationPort, .syn)
-                : Harness.udp(h.ipv4("app"), port, h.website, destinationPort)
+            let packet = proto == .tcp ? Packets.tcp(h.ipv4("app"), port, h.website, destinationPort, .syn)
+                : Packets.udp(h.ipv4("app"), port, h.website, destinationPort)
             return h.appliance(of: h.send(packet, from: h.port("app"))) ?? "dropped"
         }
     }
@@ -262,10 +140,10 @@ extension GatewayLoadBalancerTests {
         for index in 0..<32 {
             let port = UInt16(42000 + index)
             let outbound = Harness(yaml: inspectionYAML(stickiness: stickiness))
-            let a = outbound.appliance(of: outbound.send(Harness.udp(outbound.ipv4("app"), port, outbound.website, 53),
+            let a = outbound.appliance(of: outbound.send(Packets.udp(outbound.ipv4("app"), port, outbound.website, 53),
                                                          from: outbound.port("app")))
             let inbound = Harness(yaml: inspectionYAML(stickiness: stickiness))
-            let b = inbound.appliance(of: inbound.send(Harness.udp(inbound.website, 53, inbound.ipv4("app"), port),
+            let b = inbound.appliance(of: inbound.send(Packets.udp(inbound.website, 53, inbound.ipv4("app"), port),
                                                        from: inbound.port("igw-app")))
             #expect(a != nil && a == b, "port \(port): \(String(describing: a)) one way, \(String(describing: b)) the other")
         }
@@ -275,7 +153,7 @@ extension GatewayLoadBalancerTests {
 extension GatewayLoadBalancerTests {
     /// Opens a UDP flow and returns the tunnelled packet.
     static func open(_ h: Harness, port: UInt16 = 40000, at time: Double = 0) -> Harness.Outcome {
-        h.send(Harness.udp(h.ipv4("app"), port, h.website, 53), from: h.port("app"), at: time)
+        h.send(Packets.udp(h.ipv4("app"), port, h.website, 53), from: h.port("app"), at: time)
     }
 
     /// Rewrites the bytes of a tunnelled packet at `offset`, as a broken appliance might.
@@ -327,14 +205,14 @@ extension GatewayLoadBalancerTests {
     /// one of 8500 goes through; an offloaded super-packet is judged by its segments.
     @Test func innerPacketsOver8500BytesAreDropped() {
         let h = Harness(yaml: inspectionYAML())
-        let open = h.send(Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .syn), from: h.port("app"))
+        let open = h.send(Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .syn), from: h.port("app"))
         #expect(open.port != nil)
-        let fits = Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .ack, seq: 1001, payload: 8500 - 40)
+        let fits = Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .ack, seq: 1001, payload: 8500 - 40)
         #expect(h.send(fits, from: h.port("app")).port == open.port)
-        let big = Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .ack, seq: 1001, payload: 8501 - 40)
+        let big = Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .ack, seq: 1001, payload: 8501 - 40)
         #expect(h.send(big, from: h.port("app")).drop == .gatewayOversize)
         #expect(h.send(big, from: h.port("app"), segmentLength: 1500).port == open.port, "segments of 1500 bytes")
-        let newBig = Harness.udp(h.ipv4("app"), 40001, h.website, 53, payload: 8600)
+        let newBig = Packets.udp(h.ipv4("app"), 40001, h.website, 53, payload: 8600)
         #expect(h.send(newBig, from: h.port("app")).drop == .gatewayOversize)
     }
 }
@@ -401,10 +279,10 @@ extension GatewayLoadBalancerTests {
         let h = Harness(yaml: inspectionYAML())
         let app = h.ipv4("app")
         Self.handshake(h)
-        #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 349).port != nil)
-        #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 700).drop == .gatewayNoFlow)
-        #expect(h.send(Harness.tcp(h.website, 80, app, 40000, .ack), from: h.port("igw-app"), at: 700).drop == .gatewayNoFlow)
-        #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .syn), from: h.port("app"), at: 701).port != nil)
+        #expect(h.send(Packets.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 349).port != nil)
+        #expect(h.send(Packets.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 700).drop == .gatewayNoFlow)
+        #expect(h.send(Packets.tcp(h.website, 80, app, 40000, .ack), from: h.port("igw-app"), at: 700).drop == .gatewayNoFlow)
+        #expect(h.send(Packets.tcp(app, 40000, h.website, 80, .syn), from: h.port("app"), at: 701).port != nil)
     }
 
     /// With `sendTcpResetOnIdleTimeout`, the segment gets a RST instead, back to its sender;
@@ -413,8 +291,8 @@ extension GatewayLoadBalancerTests {
         let h = Harness(yaml: inspectionYAML(listener: ", idleTimeout: 1000, sendTcpResetOnIdleTimeout: true"))
         let app = h.ipv4("app")
         Self.handshake(h)
-        #expect(h.send(Harness.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 999).port != nil)
-        let late = h.send(Harness.tcp(app, 40000, h.website, 80, [.psh, .ack], seq: 5000, ack: 77, payload: 10),
+        #expect(h.send(Packets.tcp(app, 40000, h.website, 80, .ack), from: h.port("app"), at: 999).port != nil)
+        let late = h.send(Packets.tcp(app, 40000, h.website, 80, [.psh, .ack], seq: 5000, ack: 77, payload: 10),
                           from: h.port("app"), at: 2100)
         #expect(late.port == h.port("app"))
         let rst = Seen(late.bytes)
@@ -426,9 +304,9 @@ extension GatewayLoadBalancerTests {
     /// (each segment there and back through the flow's appliance).
     static func handshake(_ h: Harness) {
         let app = h.ipv4("app")
-        for (packet, port) in [(Harness.tcp(app, 40000, h.website, 80, .syn), "app"),
-                               (Harness.tcp(h.website, 80, app, 40000, [.syn, .ack], seq: 0, ack: 1001), "igw-app"),
-                               (Harness.tcp(app, 40000, h.website, 80, .ack, seq: 1001, ack: 1), "app")] {
+        for (packet, port) in [(Packets.tcp(app, 40000, h.website, 80, .syn), "app"),
+                               (Packets.tcp(h.website, 80, app, 40000, [.syn, .ack], seq: 0, ack: 1001), "igw-app"),
+                               (Packets.tcp(app, 40000, h.website, 80, .ack, seq: 1001, ack: 1), "app")] {
             let out = h.send(packet, from: h.port(port))
             #expect(h.send(Tunnelled.returned(out.bytes), from: out.port!).port != nil)
         }
@@ -441,7 +319,7 @@ extension GatewayLoadBalancerTests {
         func tunnel(at time: Double, allUnhealthy: Bool) -> (String?, GWLBOptions?) {
             let h = Harness(yaml: inspectionYAML())
             if allUnhealthy { for target in h.tables.targets.indices { h.dataplane.setTargetHealth(target, healthy: false) } }
-            let out = h.send(Harness.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 99), from: h.port("app"), at: time)
+            let out = h.send(Packets.tcp(h.ipv4("app"), 40000, h.website, 80, .syn, seq: 99), from: h.port("app"), at: time)
             return (h.appliance(of: out), Tunnelled(out.bytes).options)
         }
         for allUnhealthy in [false, true] {
@@ -457,7 +335,7 @@ extension GatewayLoadBalancerTests {
         let first = Tunnelled(Self.open(h).bytes)
         #expect(Tunnelled(Self.open(h, at: 119).bytes).options == first.options)
         // A new flow from its first datagram (another one than the first flow's): a new cookie.
-        let later = Tunnelled(h.send(Harness.udp(h.ipv4("app"), 40000, h.website, 53, payload: 20), from: h.port("app"), at: 300).bytes)
+        let later = Tunnelled(h.send(Packets.udp(h.ipv4("app"), 40000, h.website, 53, payload: 20), from: h.port("app"), at: 300).bytes)
         #expect(later.options != nil && later.options?.cookie != first.options?.cookie, "a new flow")
         #expect(h.dataplane.counters.sessionsExpired == 1)
     }
@@ -478,7 +356,7 @@ extension GatewayLoadBalancerTests {
     /// flow's sender.
     @Test func icmpErrorsFollowTheirFlowThroughTheAppliance() {
         let h = Harness(yaml: inspectionYAML())
-        let udp = Harness.udp(h.ipv4("app"), 40000, h.website, 53)
+        let udp = Packets.udp(h.ipv4("app"), 40000, h.website, 53)
         let out = h.send(udp, from: h.port("app"))
         let appliance = h.port(h.appliance(of: out)!)
         let error = PacketBuilder.ipv4Packet(IPv4Fields(source: h.website, destination: h.ipv4("app")),

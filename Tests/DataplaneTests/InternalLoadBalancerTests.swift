@@ -1,50 +1,9 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
-/// An internal NLB reached from its own VPC: `app` and two targets in one VPC, a TCP listener on
-/// 80 and a UDP one on 53, cross-zone off; `targets` sets the target type of the TCP group.
-func internalNLBYAML(tcpGroup: String = "") -> String {
-    """
-    region: us-east-1
-    zones:
-      - {name: us-east-1a, id: use1-az1}
-      - {name: us-east-1b, id: use1-az2}
-    vpcs:
-      - {name: services, cidr: 10.5.0.0/16}
-    subnets:
-      - {name: services-a, vpc: services, zone: us-east-1a, cidr: 10.5.1.0/24}
-      - {name: services-b, vpc: services, zone: us-east-1b, cidr: 10.5.2.0/24}
-    securityGroups:
-      - name: open
-        vpc: services
-        ingress:
-          - {protocol: tcp, ports: 80, cidr: 10.5.0.0/16}
-          - {protocol: udp, ports: 53, cidr: 10.5.0.0/16}
-    hosts:
-      - {name: app, subnet: services-a, securityGroups: [open]}
-      - {name: web-a, subnet: services-a, securityGroups: [open], server: {protocol: http, port: 80}}
-      - {name: web-b, subnet: services-b, securityGroups: [open], server: {protocol: http, port: 80}}
-    loadBalancers:
-      - name: internal
-        type: network
-        subnets: [services-a, services-b]
-        listeners:
-          - {protocol: TCP, port: 80, targetGroup: web}
-          - {protocol: UDP, port: 53, targetGroup: dns}
-    targetGroups:
-      - name: web
-        protocol: TCP
-        port: 80
-        targets: [{host: web-a}, {host: web-b}]\(tcpGroup)
-      - name: dns
-        protocol: UDP
-        port: 53
-        targets: [{host: web-a}, {host: web-b}]
-
-    """
-}
 
 /// A client of an internal NLB in its own VPC (docs/aws-behaviour.md §2, §3): load-balanced like
 /// any client; the target sees the client's own address when its group preserves it (instance
@@ -55,13 +14,13 @@ struct InternalLoadBalancerTests {
     @Test func instanceTargetsSeeTheClientsOwnAddress() {
         let h = Harness(yaml: internalNLBYAML())
         let node = h.nodeENI("internal", zone: "us-east-1a").ipv4!
-        let syn = h.send(Harness.tcp(h.ipv4("app"), 40000, node, 80, .syn, seq: 7), from: h.port("app"))
+        let syn = h.send(Packets.tcp(h.ipv4("app"), 40000, node, 80, .syn, seq: 7), from: h.port("app"))
         #expect(syn.port == h.port("web-a"), "cross-zone off: the node of zone a sends to zone a's target")
         let out = Seen(syn.bytes)
         #expect(out.source == h.ipv4("app").description && out.sourcePort == 40000, "client IP preserved")
         #expect(out.destination == h.ipv4("web-a").description && out.destinationPort == 80 && out.checksumsValid)
         #expect(out.mss == nil, "no endpoint: no clamp")
-        let reply = h.send(Harness.tcp(h.ipv4("web-a"), 80, h.ipv4("app"), 40000, [.syn, .ack], seq: 9, ack: 8), from: h.port("web-a"))
+        let reply = h.send(Packets.tcp(h.ipv4("web-a"), 80, h.ipv4("app"), 40000, [.syn, .ack], seq: 9, ack: 8), from: h.port("web-a"))
         #expect(reply.port == h.port("app"))
         let back = Seen(reply.bytes)
         #expect(back.source == node.description && back.sourcePort == 80 && back.destination == h.ipv4("app").description)
@@ -72,10 +31,10 @@ struct InternalLoadBalancerTests {
     @Test func ipTargetsOverTCPSeeTheNode() {
         let h = Harness(yaml: internalNLBYAML(tcpGroup: "\n    targetType: ip"))
         let node = h.nodeENI("internal", zone: "us-east-1a").ipv4!
-        let syn = h.send(Harness.tcp(h.ipv4("app"), 40000, node, 80, .syn), from: h.port("app"))
+        let syn = h.send(Packets.tcp(h.ipv4("app"), 40000, node, 80, .syn), from: h.port("app"))
         let out = Seen(syn.bytes)
         #expect(syn.port == h.port("web-a") && out.source == node.description && out.sourcePort >= 10000)
-        let reply = h.send(Harness.tcp(h.ipv4("web-a"), 80, node, out.sourcePort, [.syn, .ack], seq: 9, ack: 1001), from: h.port("web-a"))
+        let reply = h.send(Packets.tcp(h.ipv4("web-a"), 80, node, out.sourcePort, [.syn, .ack], seq: 9, ack: 1001), from: h.port("web-a"))
         #expect(reply.port == h.port("app") && Seen(reply.bytes).destinationPort == 40000 && Seen(reply.bytes).checksumsValid)
     }
 
@@ -84,11 +43,11 @@ struct InternalLoadBalancerTests {
     @Test func aTargetCannotReachItselfWithItsAddressPreserved() {
         let h = Harness(yaml: internalNLBYAML())
         let node = h.nodeENI("internal", zone: "us-east-1a").ipv4!
-        #expect(h.send(Harness.tcp(h.ipv4("web-a"), 40000, node, 80, .syn), from: h.port("web-a")).drop == .loadBalancerHairpin)
-        #expect(h.send(Harness.tcp(h.ipv4("web-b"), 40000, node, 80, .syn), from: h.port("web-b")).port == h.port("web-a"))
+        #expect(h.send(Packets.tcp(h.ipv4("web-a"), 40000, node, 80, .syn), from: h.port("web-a")).drop == .loadBalancerHairpin)
+        #expect(h.send(Packets.tcp(h.ipv4("web-b"), 40000, node, 80, .syn), from: h.port("web-b")).port == h.port("web-a"))
         // Without preservation the node's address is the source: no hairpin.
         let ip = Harness(yaml: internalNLBYAML(tcpGroup: "\n    targetType: ip"))
-        #expect(ip.send(Harness.tcp(ip.ipv4("web-a"), 40000, node, 80, .syn), from: ip.port("web-a")).port == ip.port("web-a"))
+        #expect(ip.send(Packets.tcp(ip.ipv4("web-a"), 40000, node, 80, .syn), from: ip.port("web-a")).port == ip.port("web-a"))
     }
 
     /// A UDP listener: the client's datagrams reach a target (client IP preserved, always for UDP
@@ -96,9 +55,9 @@ struct InternalLoadBalancerTests {
     @Test func udpThroughAUDPListener() {
         let h = Harness(yaml: internalNLBYAML())
         let node = h.nodeENI("internal", zone: "us-east-1b").ipv4!
-        let query = h.send(Harness.udp(h.ipv4("app"), 33000, node, 53), from: h.port("app"))
+        let query = h.send(Packets.udp(h.ipv4("app"), 33000, node, 53), from: h.port("app"))
         #expect(query.port == h.port("web-b") && Seen(query.bytes).source == h.ipv4("app").description && Seen(query.bytes).checksumsValid)
-        let answer = h.send(Harness.udp(h.ipv4("web-b"), 53, h.ipv4("app"), 33000), from: h.port("web-b"))
+        let answer = h.send(Packets.udp(h.ipv4("web-b"), 53, h.ipv4("app"), 33000), from: h.port("web-b"))
         #expect(answer.port == h.port("app") && Seen(answer.bytes).source == node.description && Seen(answer.bytes).sourcePort == 53)
     }
 
@@ -107,6 +66,6 @@ struct InternalLoadBalancerTests {
     @Test func otherPortsOfTheNodeStayClosed() {
         let h = Harness(yaml: internalNLBYAML())
         let node = h.nodeENI("internal", zone: "us-east-1a").ipv4!
-        #expect(h.send(Harness.tcp(h.ipv4("app"), 40000, node, 10000, .syn), from: h.port("app")).drop == .providerInitiated)
+        #expect(h.send(Packets.tcp(h.ipv4("app"), 40000, node, 10000, .syn), from: h.port("app")).drop == .providerInitiated)
     }
 }

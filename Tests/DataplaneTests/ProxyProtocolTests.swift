@@ -1,13 +1,9 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import TestSupport
 import Topology
-
-/// The default topology with Proxy Protocol v2 on the web service's target group.
-let proxyProtocolYAML = Topology.defaultYAML.replacingOccurrences(
-    of: "    targets: [{host: web-a}, {host: web-b}]\n",
-    with: "    targets: [{host: web-a}, {host: web-b}]\n    proxyProtocolV2: true\n")
 
 /// Proxy Protocol v2 on an NLB target group (docs/aws-behaviour.md §3): the header in front of the
 /// client's first data, and the sequence space it takes on the target's side.
@@ -29,13 +25,13 @@ struct ProxyProtocolTests {
         let client = h.ipv4("client-a"), web = h.ipv4("web-a")
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!, node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
         #expect(client.description == "10.20.1.4" && endpoint.description == "10.20.1.5")
-        let syn = h.send(Harness.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
         let nat = Seen(syn.bytes).sourcePort
         #expect(Seen(syn.bytes).sequence == 1000 && Self.payload(syn.bytes).isEmpty, "the SYN as it was")
-        let synAck = h.send(Harness.tcp(web, 80, node, nat, [.syn, .ack], seq: 5000, ack: 1001), from: h.port("web-a"))
+        let synAck = h.send(Packets.tcp(web, 80, node, nat, [.syn, .ack], seq: 5000, ack: 1001), from: h.port("web-a"))
         #expect(Seen(synAck.bytes).acknowledgment == 1001)
 
-        let ack = h.send(Harness.tcp(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 5001), from: h.port("client-a"))
+        let ack = h.send(Packets.tcp(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 5001), from: h.port("client-a"))
         #expect(ack.port == h.port("web-a"))
         let seen = Seen(ack.bytes)
         #expect(seen.sequence == 1001 && seen.acknowledgment == 5001 && seen.checksumsValid)
@@ -44,19 +40,19 @@ struct ProxyProtocolTests {
 
         // Data sent before the target acknowledged the header carries it again (the target trims
         // what it has).
-        let early = h.send(Harness.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 10), from: h.port("client-a"))
+        let early = h.send(Packets.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 10), from: h.port("client-a"))
         #expect(Self.payload(early.bytes) == Self.golden + [UInt8](repeating: 0x61, count: 10) && Seen(early.bytes).checksumsValid)
 
-        let headerAcked = h.send(Harness.tcp(web, 80, node, nat, .ack, seq: 5001, ack: 1055), from: h.port("web-a"))
+        let headerAcked = h.send(Packets.tcp(web, 80, node, nat, .ack, seq: 5001, ack: 1055), from: h.port("web-a"))
         #expect(Seen(headerAcked.bytes).acknowledgment == 1001 && Seen(headerAcked.bytes).checksumsValid)
-        let dataAcked = h.send(Harness.tcp(web, 80, node, nat, .ack, seq: 5001, ack: 1065), from: h.port("web-a"))
+        let dataAcked = h.send(Packets.tcp(web, 80, node, nat, .ack, seq: 5001, ack: 1065), from: h.port("web-a"))
         #expect(Seen(dataAcked.bytes).acknowledgment == 1011)
 
         // Once the header is acknowledged, data from the first byte (a retransmission) and after
         // it is moved up by 54; a FIN too.
-        let resent = h.send(Harness.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 10), from: h.port("client-a"))
+        let resent = h.send(Packets.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 10), from: h.port("client-a"))
         #expect(Seen(resent.bytes).sequence == 1055 && Self.payload(resent.bytes).count == 10 && Seen(resent.bytes).checksumsValid)
-        let more = h.send(Harness.tcp(client, 40000, endpoint, 80, [.fin, .ack], seq: 1011, ack: 5001), from: h.port("client-a"))
+        let more = h.send(Packets.tcp(client, 40000, endpoint, 80, [.fin, .ack], seq: 1011, ack: 5001), from: h.port("client-a"))
         #expect(Seen(more.bytes).sequence == 1065 && Seen(more.bytes).checksumsValid)
     }
 
@@ -66,9 +62,9 @@ struct ProxyProtocolTests {
         let h = Harness(yaml: proxyProtocolYAML)
         let client = h.ipv4("client-a"), web = h.ipv4("web-a")
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!, node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
-        let nat = Seen(h.send(Harness.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a")).bytes).sourcePort
+        let nat = Seen(h.send(Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a")).bytes).sourcePort
         // An ACK of 1055 with NOP, NOP, SACK [1075, 1085] (kind 5, length 10): built by hand.
-        var sack = Harness.tcp(web, 80, node, nat, .ack, seq: 5001, ack: 1055)
+        var sack = Packets.tcp(web, 80, node, nat, .ack, seq: 5001, ack: 1055)
         sack.insert(contentsOf: [1, 1, 5, 10, 0, 0, 0x04, 0x33, 0, 0, 0x04, 0x3D], at: 40)
         sack[0x20] = 0x80  // data offset 8 words
         sack[3] = UInt8(sack.count)
@@ -87,8 +83,8 @@ struct ProxyProtocolTests {
         let h = Harness(yaml: proxyProtocolYAML.replacingOccurrences(of: "    proxyProtocolV2: true\n",
                                                                      with: "    proxyProtocolV2: true\n    ipAddressType: ipv6\n"))
         let client = h.ipv6("client-a"), endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv6!
-        _ = h.send(Harness.tcp6(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
-        let ack = h.send(Harness.tcp6(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"))
+        _ = h.send(Packets.tcp6(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
+        let ack = h.send(Packets.tcp6(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: h.port("client-a"))
         let payload = Array(ack.bytes.dropFirst(60))
         #expect(payload.count == 78 && Seen(ack.bytes).checksumsValid)
         #expect(Array(payload[12..<16]) == [0x21, 0x21, 0x00, 0x3E], "PROXY, TCP over IPv6, 62 bytes follow")
@@ -100,8 +96,8 @@ struct ProxyProtocolTests {
     @Test func aHeaderInTheDataIsKept() {
         let h = Harness(yaml: proxyProtocolYAML)
         let client = h.ipv4("client-a"), endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        _ = h.send(Harness.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
-        var theirs = Harness.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 1, payload: Self.golden.count)
+        _ = h.send(Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
+        var theirs = Packets.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 1, payload: Self.golden.count)
         theirs.replaceSubrange(40..., with: Self.golden)
         theirs.withUnsafeMutableBytes { buffer in
             let ip = try! IPv4Packet(buffer)
@@ -116,8 +112,8 @@ struct ProxyProtocolTests {
     @Test func noRoomForTheHeaderIsCounted() {
         let h = Harness(yaml: proxyProtocolYAML)
         let client = h.ipv4("client-a"), endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        _ = h.send(Harness.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
-        let big = h.send(Harness.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 1, payload: 16384 - 128 - 40 - 10),
+        _ = h.send(Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 1000), from: h.port("client-a"))
+        let big = h.send(Packets.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 1, payload: 16384 - 128 - 40 - 10),
                          from: h.port("client-a"), segmentLength: 1500)
         #expect(big.drop == .proxyHeaderNoRoom)
         #expect(h.dataplane.counters.drops(.proxyHeaderNoRoom) == 1)

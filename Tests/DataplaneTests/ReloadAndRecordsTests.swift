@@ -1,5 +1,6 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -21,7 +22,7 @@ struct ReloadAndRecordsTests {
         let clientA = reloaded.ports.firstIndex { $0.name == "client-a" }!
         #expect(clientA != h.port("client-a"), "the reload renumbered ports")
         let endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a").ipv4!
-        let next = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: clientA)
+        let next = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: clientA)
         #expect(next.port == webA)
         #expect(Seen(next.bytes).sourcePort == natPort, "the same source port")
         #expect(h.dataplane.counters.endpoints[0].packets == 2, "counters carried over")
@@ -31,11 +32,11 @@ struct ReloadAndRecordsTests {
         let third = try #require(Topology.load(yaml: without).topology).forwardingTables()
         #expect(h.dataplane.replaceTables(third) == 0)
         let clientNow = third.ports.firstIndex { $0.name == "client-a" }!
-        let again = h.send(Harness.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: clientNow)
+        let again = h.send(Packets.tcp(h.ipv4("client-a"), 40000, endpoint, 80, .ack, seq: 1001, ack: 1), from: clientNow)
         #expect(again.port == third.ports.firstIndex { $0.name == "web-a" })
         #expect(Seen(again.bytes).sourcePort == natPort)
         // Zone a has no target left: a new flow there finds none.
-        let fresh = h.send(Harness.tcp(h.ipv4("client-a"), 40001, endpoint, 80, .syn), from: clientNow)
+        let fresh = h.send(Packets.tcp(h.ipv4("client-a"), 40001, endpoint, 80, .syn), from: clientNow)
         #expect(fresh.drop == .noTarget)
     }
 
@@ -45,7 +46,7 @@ struct ReloadAndRecordsTests {
         let (syn, natPort) = EndpointPathTests.open(h, at: 10)
         #expect(syn.port != nil)
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
-        _ = h.send(Harness.tcp(h.ipv4("web-a"), 80, node, natPort, [.syn, .ack], seq: 5, ack: 1001), from: h.port("web-a"), at: 11)
+        _ = h.send(Packets.tcp(h.ipv4("web-a"), 80, node, natPort, [.syn, .ack], seq: 5, ack: 1001), from: h.port("web-a"), at: 11)
         var lines: [String] = []
         h.dataplane.endAllSessions(now: 20_000_000_000) { lines.append($0.line(tables: h.tables)) }
         // Forward: client, endpoint, node, target ENIs; reverse: the same four.
@@ -74,13 +75,13 @@ extension ReloadAndRecordsTests {
     @Test func tunnelledFlowsSurviveAReload() throws {
         let h = Harness()
         let client = h.ipv4("client-a"), internet = IPv4Address(198, 51, 100, 10)
-        let syn = h.send(Harness.tcp(client, 40000, internet, 80, .syn), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp(client, 40000, internet, 80, .syn), from: h.port("client-a"))
         #expect(syn.port == h.port("appliance-a"))
         let reloaded = try #require(Topology.load(yaml: Self.withThirdTarget).topology).forwardingTables()
         #expect(h.dataplane.replaceTables(reloaded) == 0)
         func port(_ name: String) -> Int { reloaded.ports.firstIndex { $0.name == name }! }
         #expect(port("appliance-a") != h.port("appliance-a"), "the reload renumbered ports")
-        let data = h.send(Harness.tcp(client, 40000, internet, 80, .ack, seq: 1001), from: port("client-a"))
+        let data = h.send(Packets.tcp(client, 40000, internet, 80, .ack, seq: 1001), from: port("client-a"))
         #expect(data.port == port("appliance-a"))
         #expect(Tunnelled(data.bytes).options == Tunnelled(syn.bytes).options)
         #expect(Tunnelled(data.bytes).sourcePort == Tunnelled(syn.bytes).sourcePort)
@@ -91,7 +92,7 @@ extension ReloadAndRecordsTests {
     /// An inspected flow's records: at the client's ENI and at the GWLB endpoint's.
     @Test func tunnelledFlowsAreLoggedAtTheEndpoint() {
         let h = Harness()
-        let syn = h.send(Harness.tcp(h.ipv4("client-a"), 40000, IPv4Address(198, 51, 100, 10), 80, .syn), from: h.port("client-a"))
+        let syn = h.send(Packets.tcp(h.ipv4("client-a"), 40000, IPv4Address(198, 51, 100, 10), 80, .syn), from: h.port("client-a"))
         #expect(syn.port != nil)
         var records: [FlowRecord] = []
         h.dataplane.endAllSessions(now: 10_000_000_000) { records.append($0) }

@@ -1,5 +1,6 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import TestSupport
 
@@ -23,8 +24,8 @@ struct RewriteOracleTests {
             let sourcePort = UInt16(10000 + connection)
             let seq = UInt32.random(in: 0...UInt32.max, using: &generator)
             let mss = UInt16.random(in: 500...9500, using: &generator)
-            let syn = v6 ? Harness.tcp6(h.ipv6("client-a"), sourcePort, endpoint6, 80, .syn, seq: seq, mss: mss)
-                : Harness.tcp(h.ipv4("client-a"), sourcePort, endpoint4, 80, .syn, seq: seq, mss: mss)
+            let syn = v6 ? Packets.tcp6(h.ipv6("client-a"), sourcePort, endpoint6, 80, .syn, seq: seq, mss: mss)
+                : Packets.tcp(h.ipv4("client-a"), sourcePort, endpoint4, 80, .syn, seq: seq, mss: mss)
             let out = h.send(syn, from: h.port("client-a"))
             guard let targetPort = out.port else {
                 Issue.record("connection \(connection) dropped: \(String(describing: out.drop))")
@@ -42,12 +43,12 @@ struct RewriteOracleTests {
                 let packet: [UInt8]
                 let from: Int
                 if round % 2 == 0 {
-                    packet = targetV6 ? Harness.tcp6(h.ipv6(target), 80, IPv6Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
-                        : Harness.tcp(h.ipv4(target), 80, IPv4Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
+                    packet = targetV6 ? Packets.tcp6(h.ipv6(target), 80, IPv6Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
+                        : Packets.tcp(h.ipv4(target), 80, IPv4Address(node)!, seen.sourcePort, [.ack, .psh], seq: 1, ack: seq &+ 1, payload: size)
                     from = targetPort
                 } else {
-                    packet = v6 ? Harness.tcp6(h.ipv6("client-a"), sourcePort, endpoint6, 80, [.ack, .psh], seq: seq &+ 1, ack: 2, payload: size)
-                        : Harness.tcp(h.ipv4("client-a"), sourcePort, endpoint4, 80, [.ack, .psh], seq: seq &+ 1, ack: 2, payload: size)
+                    packet = v6 ? Packets.tcp6(h.ipv6("client-a"), sourcePort, endpoint6, 80, [.ack, .psh], seq: seq &+ 1, ack: 2, payload: size)
+                        : Packets.tcp(h.ipv4("client-a"), sourcePort, endpoint4, 80, [.ack, .psh], seq: seq &+ 1, ack: 2, payload: size)
                     from = h.port("client-a")
                 }
                 let result = h.send(packet, from: from)

@@ -1,5 +1,6 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -85,7 +86,7 @@ struct RouterDropTests {
     @Test func icmpErrorAboutAnUnknownFlow() {
         let h = Harness()
         let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
-        let quoted = Array(Harness.tcp(node, 12345, h.ipv4("web-a"), 80, .syn).prefix(28))
+        let quoted = Array(Packets.tcp(node, 12345, h.ipv4("web-a"), 80, .syn).prefix(28))
         let error = PacketBuilder.ipv4Packet(IPv4Fields(source: h.ipv4("web-a"), destination: node),
                                              .icmp(ICMPFields(type: 3, code: 3, restOfHeader: 0)), payload: quoted)
         #expect(h.send(error, from: h.port("web-a")).drop == .icmpErrorUnknownFlow)
@@ -101,7 +102,7 @@ struct RouterDropTests {
         let h = Harness(yaml: inspectionYAML())
         let out = GatewayLoadBalancerTests.open(h)
         let appliance = h.appliance(of: out)!
-        let quoted = Array(Harness.tcp(h.ipv4("app"), 40001, h.website, 80, .syn).prefix(28))
+        let quoted = Array(Packets.tcp(h.ipv4("app"), 40001, h.website, 80, .syn).prefix(28))
         let inner = PacketBuilder.ipv4Packet(IPv4Fields(source: h.website, destination: h.ipv4("app")),
                                              .icmp(ICMPFields(type: 3, code: 1, restOfHeader: 0)), payload: quoted)
         // The flow's own tunnel header (options, cookie), around the error instead of the flow's

@@ -1,5 +1,6 @@
 import Testing
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import TestSupport
 

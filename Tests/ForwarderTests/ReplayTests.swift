@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Dataplane
+import DataplaneFixtures
 import Forwarder
 import PacketIO
 import PacketWire
@@ -24,15 +25,6 @@ struct ReplayTests {
         topology.loadBalancers[0].nodes.map { topology[$0.interface] }.first { topology[topology[$0.subnet].zone].name == zone }!
     }
 
-    static func tcp(_ source: IPv4Address, _ sport: UInt16, _ destination: IPv4Address, _ dport: UInt16, _ flags: TCPFlags,
-                    seq: UInt32 = 1, ack: UInt32 = 0, payload: Int = 0) -> [UInt8] {
-        var fields = TCPFields(sourcePort: sport, destinationPort: dport, flags: flags)
-        fields.sequenceNumber = seq
-        fields.acknowledgmentNumber = ack
-        return PacketBuilder.ipv4Packet(IPv4Fields(source: source, destination: destination), .tcp(fields),
-                                        payload: [UInt8](repeating: 0x41, count: payload))
-    }
-
     /// What the hosts sent, in order, one millisecond apart from t = 1000 s: a connection through
     /// the endpoint (the target answers the NLB's first source port, 10000), and the cases that
     /// must fail.
@@ -45,15 +37,15 @@ struct ReplayTests {
         var internetSYN = TCPFields(sourcePort: 5555, destinationPort: 80, flags: .syn)
         internetSYN.sequenceNumber = 1
         return [
-            tcp(client, 40000, endpoint, 80, .syn, seq: 100),
-            tcp(web, 80, node, 10000, [.syn, .ack], seq: 500, ack: 101),
-            tcp(client, 40000, endpoint, 80, [.ack, .psh], seq: 101, ack: 501, payload: 32),
-            tcp(web, 80, node, 10000, [.ack, .psh], seq: 501, ack: 133, payload: 64),
-            tcp(web, 80, node, 23456, .syn, seq: 9),
-            tcp(partner, 40001, partnerEndpoint, 80, .syn),
+            Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 100),
+            Packets.tcp(web, 80, node, 10000, [.syn, .ack], seq: 500, ack: 101),
+            Packets.tcp(client, 40000, endpoint, 80, [.ack, .psh], seq: 101, ack: 501, payload: 32),
+            Packets.tcp(web, 80, node, 10000, [.ack, .psh], seq: 501, ack: 133, payload: 64),
+            Packets.tcp(web, 80, node, 23456, .syn, seq: 9),
+            Packets.tcp(partner, 40001, partnerEndpoint, 80, .syn),
             PacketBuilder.ipv6Packet(IPv6Fields(source: IPv6Address("2001:db8::10")!, destination: v6Endpoint), .tcp(internetSYN)),
-            tcp(client, 40002, endpoint, 80, .syn, payload: 8500),
-            tcp(IPv4Address(192, 0, 2, 1), 1, IPv4Address(192, 0, 2, 2), 2, .syn),
+            Packets.tcp(client, 40002, endpoint, 80, .syn, payload: 8500),
+            Packets.tcp(IPv4Address(192, 0, 2, 1), 1, IPv4Address(192, 0, 2, 2), 2, .syn),
         ]
     }
 
@@ -148,7 +140,7 @@ struct ReplayTests {
         // Three SYNs a second apart; web-a turns unhealthy after the first, and the endpoint is
         // rejected before the third.
         var packets: [[UInt8]] = []
-        for index in 0..<3 { packets.append(Self.tcp(client, UInt16(41000 + index), endpoint, 80, .syn)) }
+        for index in 0..<3 { packets.append(Packets.tcp(client, UInt16(41000 + index), endpoint, 80, .syn)) }
         let input = folder.file("in.pcap")
         let writer = try CaptureWriter(path: input, linkType: .rawIP)
         for (index, packet) in packets.enumerated() {
@@ -192,17 +184,17 @@ extension ReplayTests {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let client = Self.interface(host: "client-a").ipv4!, endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!
-        var badOffset = Self.tcp(client, 40000, endpoint, 80, .syn)
+        var badOffset = Packets.tcp(client, 40000, endpoint, 80, .syn)
         badOffset[32] = 0x40  // TCP data offset 4: below the minimum of 5 (RFC 9293 §3.1)
-        var strangerBadOffset = Self.tcp(IPv4Address(192, 0, 2, 1), 1, IPv4Address(192, 0, 2, 2), 2, .syn)
+        var strangerBadOffset = Packets.tcp(IPv4Address(192, 0, 2, 1), 1, IPv4Address(192, 0, 2, 2), 2, .syn)
         strangerBadOffset[32] = 0x40
-        var badIHL = Self.tcp(client, 40001, endpoint, 80, .syn)
+        var badIHL = Packets.tcp(client, 40001, endpoint, 80, .syn)
         badIHL[0] = 0x44  // IHL 4: the addresses cannot be read
         let notIP: [UInt8] = [0x50] + [UInt8](repeating: 0, count: 39)  // version 5
-        var truncated = Self.tcp(client, 40002, endpoint, 80, .syn, payload: 40)
+        var truncated = Packets.tcp(client, 40002, endpoint, 80, .syn, payload: 40)
         truncated.removeLast(20)  // total length says 20 bytes more than the frame holds
         let input = folder.file("in.pcap")
-        try Self.writeCapture([Self.tcp(client, 40003, endpoint, 80, .syn), badOffset, strangerBadOffset, badIHL, notIP, truncated],
+        try Self.writeCapture([Packets.tcp(client, 40003, endpoint, 80, .syn), badOffset, strangerBadOffset, badIHL, notIP, truncated],
                               to: input)
 
         var inspector = try CaptureInspector(path: input)
@@ -239,12 +231,12 @@ extension ReplayTests {
         // Three connections, established: the NLB's source ports are handed out from 10000.
         for index in 0..<3 {
             let port = UInt16(30000 + index), nat = UInt16(10000 + index)
-            write(Self.tcp(client, port, endpoint, 80, .syn, seq: 100), at: 0)
-            write(Self.tcp(web, 80, node, nat, [.syn, .ack], seq: 500, ack: 101), at: 0)
-            write(Self.tcp(client, port, endpoint, 80, .ack, seq: 101, ack: 501), at: 0)
+            write(Packets.tcp(client, port, endpoint, 80, .syn, seq: 100), at: 0)
+            write(Packets.tcp(web, 80, node, nat, [.syn, .ack], seq: 500, ack: 101), at: 0)
+            write(Packets.tcp(client, port, endpoint, 80, .ack, seq: 101, ack: 501), at: 0)
         }
         // The flood, and each established connection sending data both ways every 10 ms.
-        var template = Self.tcp(client, 0, endpoint, 80, .syn, seq: 7)
+        var template = Packets.tcp(client, 0, endpoint, 80, .syn, seq: 7)
         for index in 0..<200_000 {
             let time = 1000 * millisecond + Int64(index) * 10_000
             let port = UInt16(1024 + index % 60000)
@@ -254,13 +246,13 @@ extension ReplayTests {
             if index % 1000 == 0 {
                 for connection in 0..<3 {
                     let sequence = UInt32(101 + 10 * (index / 1000))
-                    write(Self.tcp(client, UInt16(30000 + connection), endpoint, 80, [.psh, .ack], seq: sequence, ack: 501, payload: 10), at: time)
-                    write(Self.tcp(web, 80, node, UInt16(10000 + connection), .ack, seq: 501, ack: sequence + 10), at: time)
+                    write(Packets.tcp(client, UInt16(30000 + connection), endpoint, 80, [.psh, .ack], seq: sequence, ack: 501, payload: 10), at: time)
+                    write(Packets.tcp(web, 80, node, UInt16(10000 + connection), .ack, seq: 501, ack: sequence + 10), at: time)
                 }
             }
         }
-        write(Self.tcp(client, 61000, endpoint, 80, .syn), at: 4000 * millisecond)
-        write(Self.tcp(client, 61001, endpoint, 80, .syn), at: 86_400_000 * millisecond)
+        write(Packets.tcp(client, 61000, endpoint, 80, .syn), at: 4000 * millisecond)
+        write(Packets.tcp(client, 61001, endpoint, 80, .syn), at: 86_400_000 * millisecond)
         try writer.close()
 
         let output = folder.file("out")
@@ -298,10 +290,10 @@ extension ReplayTests {
             }
             return bytes
         }
-        var wrong = Self.tcp(client, 40001, endpoint, 80, .syn, seq: 9)
+        var wrong = Packets.tcp(client, 40001, endpoint, 80, .syn, seq: 9)
         wrong[37] ^= 0x5A
         let input = folder.file("in.pcap")
-        try Self.writeCapture([partial(Self.tcp(client, 40000, endpoint, 80, .syn, seq: 7, payload: 100)), wrong], to: input)
+        try Self.writeCapture([partial(Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 7, payload: 100)), wrong], to: input)
         let output = folder.file("out")
         let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
         #expect(report.partialChecksumsCompleted == 1)
@@ -376,11 +368,11 @@ extension ReplayTests {
         let endpoint = Self.endpointENI(zone: "us-east-1a").ipv4!, node = Self.node(zone: "us-east-1a").ipv4!
         let input = folder.file("in.pcap")
         try Self.writeCapture([
-            Self.tcp(client, 40000, endpoint, 80, .syn, seq: 1000),
-            Self.tcp(web, 80, node, 10000, [.syn, .ack], seq: 5000, ack: 1001),
-            Self.tcp(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 5001),
-            Self.tcp(web, 80, node, 10000, .ack, seq: 5001, ack: 1055),
-            Self.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 5),
+            Packets.tcp(client, 40000, endpoint, 80, .syn, seq: 1000),
+            Packets.tcp(web, 80, node, 10000, [.syn, .ack], seq: 5000, ack: 1001),
+            Packets.tcp(client, 40000, endpoint, 80, .ack, seq: 1001, ack: 5001),
+            Packets.tcp(web, 80, node, 10000, .ack, seq: 5001, ack: 1055),
+            Packets.tcp(client, 40000, endpoint, 80, [.psh, .ack], seq: 1001, ack: 5001, payload: 5),
         ], to: input)
         let output = folder.file("out")
         let (report, _) = try Replay(topology: topology, options: Replay.Options(input: input, output: output)).run()
@@ -411,7 +403,7 @@ extension ReplayTests {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let input = folder.file("in.pcap")
-        try Self.writeCapture([Self.tcp(eni("client-a").ipv4!, 40000, endpoint.ipv4!, 80, .syn)], to: input)
+        try Self.writeCapture([Packets.tcp(eni("client-a").ipv4!, 40000, endpoint.ipv4!, 80, .syn)], to: input)
         let output = folder.file("out")
         let (report, _) = try Replay(topology: topology, options: Replay.Options(input: input, output: output)).run()
         #expect(report.drops == ["security-group-ingress": 1])

@@ -1,4 +1,5 @@
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -60,13 +61,13 @@ final class EndpointFlows {
             })
             harness.send((opened..<(opened + count)).map { number in
                 let (client, port) = EndpointFlows.connection(number)
-                return (EndpointFlows.tcp(client.address, port, client.endpoint, 80, .ack, seq: EndpointFlows.isn(number) &+ 1, ack: 1),
+                return (Packets.tcp(client.address, port, client.endpoint, 80, .ack, seq: EndpointFlows.isn(number) &+ 1, ack: 1),
                         client.port)
             })
             for (index, syn) in translated.enumerated() {
                 let (client, port) = EndpointFlows.connection(opened + index)
                 let sequence = EndpointFlows.isn(opened + index) &+ 1
-                forward.append((EndpointFlows.tcp(client.address, port, client.endpoint, 80, .ack, seq: sequence, ack: 1, payload: 24),
+                forward.append((Packets.tcp(client.address, port, client.endpoint, 80, .ack, seq: sequence, ack: 1, payload: 24),
                                 client.port, .forwarded(syn.port)))
                 replies.append((EndpointFlows.answer(syn.packet, .ack, seq: 1, ack: sequence, payload: 24), syn.port,
                                 .forwarded(client.port)))
@@ -83,16 +84,7 @@ final class EndpointFlows {
     /// Connection `number`'s SYN.
     static func syn(_ number: Int) -> (bytes: [UInt8], port: Int) {
         let (client, port) = connection(number)
-        return (tcp(client.address, port, client.endpoint, 80, .syn, seq: isn(number)), client.port)
-    }
-
-    static func tcp(_ source: IPv4Address, _ sport: UInt16, _ destination: IPv4Address, _ dport: UInt16, _ flags: TCPFlags,
-                    seq: UInt32 = 0, ack: UInt32 = 0, payload: Int = 0) -> [UInt8] {
-        var fields = TCPFields(sourcePort: sport, destinationPort: dport, flags: flags)
-        fields.sequenceNumber = seq
-        fields.acknowledgmentNumber = ack
-        return PacketBuilder.ipv4Packet(IPv4Fields(source: source, destination: destination), .tcp(fields),
-                                        payload: [UInt8](repeating: 0, count: payload))
+        return (Packets.tcp(client.address, port, client.endpoint, 80, .syn, seq: isn(number)), client.port)
     }
 
     /// A segment back along `packet`'s flow: from its destination to its source.
@@ -102,6 +94,6 @@ final class EndpointFlows {
         }
         let sourcePort = UInt16(packet[20]) << 8 | UInt16(packet[21])
         let destinationPort = UInt16(packet[22]) << 8 | UInt16(packet[23])
-        return tcp(address(16), destinationPort, address(12), sourcePort, flags, seq: seq, ack: ack, payload: payload)
+        return Packets.tcp(address(16), destinationPort, address(12), sourcePort, flags, seq: seq, ack: ack, payload: payload)
     }
 }

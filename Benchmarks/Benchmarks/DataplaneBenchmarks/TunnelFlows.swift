@@ -1,4 +1,5 @@
 import Dataplane
+import DataplaneFixtures
 import PacketWire
 import Topology
 
@@ -25,11 +26,11 @@ final class TunnelFlows {
         while opened < flows {
             let numbers = opened..<min(opened + PacketBatch.capacity / 2, flows)
             func clientSegment(_ number: Int, _ flags: TCPFlags, payload: Int = 0) -> (bytes: [UInt8], port: Int) {
-                (EndpointFlows.tcp(client, UInt16(1024 + number), internet, 80, flags, seq: flags.contains(.syn) ? 0 : 1,
+                (Packets.tcp(client, UInt16(1024 + number), internet, 80, flags, seq: flags.contains(.syn) ? 0 : 1,
                                    ack: flags.contains(.syn) ? 0 : 1, payload: payload), clientPort)
             }
             func serverSegment(_ number: Int, _ flags: TCPFlags, payload: Int = 0) -> (bytes: [UInt8], port: Int) {
-                (EndpointFlows.tcp(internet, 80, client, UInt16(1024 + number), flags, seq: flags.contains(.syn) ? 0 : 1, ack: 1,
+                (Packets.tcp(internet, 80, client, UInt16(1024 + number), flags, seq: flags.contains(.syn) ? 0 : 1, ack: 1,
                                    payload: payload), gateway)
             }
             passThrough(numbers.map { clientSegment($0, .syn) })

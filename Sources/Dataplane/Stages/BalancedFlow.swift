@@ -91,7 +91,7 @@ extension Dataplane {
         guard case .host(let targetPort) = targetInterface.owner else { return .dropped(.noTarget, at: nodeENI) }
         let nodeAddress: FlowAddress, targetAddress: FlowAddress
         if ipv6Targets {
-            guard let a = nodeInterface.ipv6, let b = targetInterface.ipv6 else { return .dropped(.noIPv6Path, at: nodeENI) }
+            guard let a = nodeInterface.ipv6, let b = targetInterface.ipv6 else { return .dropped(.noTarget, at: nodeENI) }
             (nodeAddress, targetAddress) = (FlowAddress(a), FlowAddress(b))
         } else {
             guard let a = nodeInterface.ipv4, let b = targetInterface.ipv4 else { return .dropped(.noTarget, at: nodeENI) }
