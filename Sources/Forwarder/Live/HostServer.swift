@@ -11,4 +11,8 @@ extension Host.Server {
         for rule in counts { arguments += ["--count", rule.description] }
         return arguments
     }
+
+    /// The TCP port it listens on once it has started (every kind but UDP echo; the appliance's
+    /// health port), which `up` waits on.
+    var listeningPort: UInt16? { kind == .udpEcho ? nil : port }
 }

@@ -96,6 +96,7 @@ public final class LiveNetwork: @unchecked Sendable {
             for index in topology.hosts.indices {
                 try makeHost(index, serverCommand: serverCommand)
             }
+            try waitForServers()
         } catch let error as IOError {
             teardown()
             throw ForwarderError(error)
@@ -157,6 +158,31 @@ public final class LiveNetwork: @unchecked Sendable {
         }
         if let port { writerOfPort[port] = plumbing.count }
         plumbing.append(Plumbing(namespace: namespace, device: device, port: port, server: server))
+    }
+
+    /// Waits until every server that takes TCP accepts a connection in its namespace, so that
+    /// what `up` then announces answers from the first request (a server is a process of its
+    /// own, which takes a moment to start).
+    private func waitForServers(timeout: Double = 10) throws(ForwarderError) {
+        let deadline = Date().addingTimeInterval(timeout)
+        for (index, host) in topology.hosts.enumerated() {
+            guard let port = host.server?.listeningPort, let server = plumbing[index].server else { continue }
+            while !((try? plumbing[index].namespace.run { LiveNetwork.accepts(port: port) }) ?? false) {
+                guard server.isRunning else {
+                    throw ForwarderError(description: "the server of \(host.name) stopped (exit status \(server.terminationStatus)) before it listened on port \(port)")
+                }
+                guard Date() < deadline else {
+                    throw ForwarderError(description: "the server of \(host.name) did not listen on port \(port) within \(Int(timeout)) s")
+                }
+                usleep(10_000)
+            }
+        }
+    }
+
+    /// Whether a TCP connection to `port` on this namespace's loopback is accepted.
+    private static func accepts(port: UInt16) -> Bool {
+        guard let socket = try? Socket.tcp() else { return false }
+        return (try? socket.connect(SocketAddress(IPv4Address(127, 0, 0, 1), port: port))) != nil
     }
 
     /// Stops the servers and removes every namespace (their devices go with them).
