@@ -210,13 +210,29 @@ public final class FlowTable {
         privet_prefetch(buckets + second * FlowTable.bucketBytes)
     }
 
-    /// Asks for session `index`'s three cache lines, to be written.
+    /// Asks for the sessions a lookup of `hash` will read: those its buckets point to under the
+    /// same signature (almost always one, the flow's own), all three lines, to be written. Reads
+    /// the buckets, which `prefetchBuckets` should have brought in by now.
     @inline(__always)
-    public func prefetchSession(_ index: Int) {
-        let base = UnsafeRawPointer(sessions + index)
-        privet_prefetch_for_write(base)
-        privet_prefetch_for_write(base + 64)
-        privet_prefetch_for_write(base + 128)
+    public func prefetchSessions(_ hash: UInt64) {
+        let signature = FlowTable.signature(hash)
+        let (first, second) = candidates(hash)
+        prefetchSessions(signature, in: first)
+        if second != first { prefetchSessions(signature, in: second) }
+    }
+
+    @inline(__always)
+    private func prefetchSessions(_ signature: UInt16, in bucket: Int) {
+        let lanes = UnsafeRawPointer(signatures(bucket)).load(as: SIMD8<UInt16>.self)
+        let matches = lanes .== SIMD8<UInt16>(repeating: signature)
+        guard any(matches) else { return }
+        let entries = self.entries(bucket)
+        for slot in 0..<FlowTable.slotsPerBucket where matches[slot] {
+            let base = UnsafeRawPointer(sessions + Int(entries[slot] >> 1))
+            privet_prefetch_for_write(base)
+            privet_prefetch_for_write(base + 64)
+            privet_prefetch_for_write(base + 128)
+        }
     }
 
     /// The session holding `key` in either direction, or nil.

@@ -1,23 +1,24 @@
 extension Dataplane {
-    /// How many packets ahead the lookup asks for flow-table buckets: enough for a bucket to
-    /// arrive from memory while the packets before it are looked up.
-    static let lookAhead = 8
+    /// How many packets apart the steps of the lookup's pipeline run: the memory a step asks for
+    /// arrives while the packets between are worked on.
+    static let lookAhead = 4
 
-    /// Stage 2: each packet of a flow looked up in the flow table. The buckets of the packet
-    /// `lookAhead` places on are asked for first, and the session a lookup finds, so that the
-    /// decide stage finds it in cache.
+    /// Stage 2: each packet of a flow looked up in the flow table, as a three-step pipeline over
+    /// the batch (VPP's and DPDK's way with hash tables): the buckets of the packet
+    /// 2 × `lookAhead` places on are asked for; the sessions the buckets of the packet
+    /// `lookAhead` on point to (they have arrived by then); and this packet's lookup, which then
+    /// finds its buckets and session in cache, and leaves the session there for the fast path.
     func lookUp() {
         let count = batch.count
-        for index in 0..<min(Dataplane.lookAhead, count) where contexts[index].step == .flow {
-            flows.prefetchBuckets(contexts[index].hash)
-        }
+        let far = 2 * Dataplane.lookAhead, near = Dataplane.lookAhead
+        for index in 0..<min(far, count) where contexts[index].step == .flow { flows.prefetchBuckets(contexts[index].hash) }
+        for index in 0..<min(near, count) where contexts[index].step == .flow { flows.prefetchSessions(contexts[index].hash) }
         for index in 0..<count {
-            let ahead = index + Dataplane.lookAhead
-            if ahead < count && contexts[ahead].step == .flow { flows.prefetchBuckets(contexts[ahead].hash) }
+            if index + far < count && contexts[index + far].step == .flow { flows.prefetchBuckets(contexts[index + far].hash) }
+            if index + near < count && contexts[index + near].step == .flow { flows.prefetchSessions(contexts[index + near].hash) }
             let c = contexts + index
             guard c.pointee.step == .flow else { continue }
             if let (session, direction) = flows.lookup(c.pointee.packet.key, hash: c.pointee.hash) {
-                flows.prefetchSession(session)
                 c.pointee.session = session
                 c.pointee.direction = direction
                 c.pointee.step = .established
