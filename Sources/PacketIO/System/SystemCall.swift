@@ -33,8 +33,7 @@ public enum SystemCall {
 }
 
 /// Replaces the file at `path` with `text` all at once (a temporary file beside it, renamed over
-/// it), so that a reader never sees half of it. Foundation's atomic write would leave an empty
-/// folder in /tmp behind on every call.
+/// it), so that a reader never sees half of it; a failure is thrown with the call and the path.
 public func replaceFile(_ path: String, with text: String) throws(IOError) {
     let temporary = path + ".\(getpid()).partial"
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
