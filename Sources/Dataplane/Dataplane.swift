@@ -46,8 +46,6 @@ public final class Dataplane {
     var lastSweep: Int64?
     /// One context per slot of a batch (Stages/PacketContext.swift).
     let contexts: UnsafeMutablePointer<PacketContext>
-    /// The flow table's insertions and removals when the batch was looked up (Stages/Decide.swift).
-    var lookedUpAt: (insertions: UInt64, removals: UInt64) = (0, 0)
     /// The batch being processed; `idle` between batches. Unowned: the caller owns it, and holds
     /// it for the whole of `process`.
     unowned(unsafe) var batch: PacketBatch

@@ -120,10 +120,11 @@ public final class FlowTable {
     public private(set) var count = 0
     /// Where the next expiry sweep starts.
     public var sweepCursor = 0
-    /// Sessions inserted and removed so far: a lookup made earlier stands while the count that
-    /// could undo it has not moved (a hit, removals; a miss, insertions).
-    public private(set) var insertions: UInt64 = 0
-    public private(set) var removals: UInt64 = 0
+    /// The keys inserted or removed since `startLookups`, by hash, as a filter of 4096 bits: a
+    /// lookup made before stands unless its key's bit is set (a key that shares a bit only costs
+    /// a lookup made again). A batch's new flows thus repeat no lookup for each other.
+    private let changed: UnsafeMutablePointer<UInt64>
+    private var changedAny = false
 
     static let slotsPerBucket = 8
     static let bucketBytes = 64
@@ -152,12 +153,15 @@ public final class FlowTable {
         buckets = FlowTable.zeroedPages(bucketCount * FlowTable.bucketBytes)
         sessions = FlowTable.zeroedPages(capacity * MemoryLayout<Session>.stride).bindMemory(to: Session.self, capacity: capacity)
         freeList = FlowTable.zeroedPages(capacity * 4).bindMemory(to: UInt32.self, capacity: capacity)
+        changed = .allocate(capacity: 64)
+        changed.initialize(repeating: 0, count: 64)
     }
 
     deinit {
         munmap(buckets, bucketCount * FlowTable.bucketBytes)
         munmap(UnsafeMutableRawPointer(sessions), capacity * MemoryLayout<Session>.stride)
         munmap(UnsafeMutableRawPointer(freeList), capacity * 4)
+        changed.deallocate()
     }
 
     /// Touches every page of the table, so that no first use of a page faults on the hot path
@@ -235,6 +239,41 @@ public final class FlowTable {
         }
     }
 
+    /// Asks for the session the `n`th insert from now will take (if nothing is removed before),
+    /// to be written: a new flow's session is otherwise cold memory.
+    @inline(__always)
+    public func prefetchUpcomingSession(_ n: Int) {
+        let index = n < freeCount ? Int(freeList[freeCount - 1 - n]) : neverUsed + n - freeCount
+        guard index < capacity else { return }
+        let base = UnsafeRawPointer(sessions + index)
+        privet_prefetch_for_write(base)
+        privet_prefetch_for_write(base + 64)
+        privet_prefetch_for_write(base + 128)
+    }
+
+    /// From here on, `changedSinceLookups` tells which lookups an insert or a removal may undo.
+    @inline(__always)
+    public func startLookups() {
+        guard changedAny else { return }
+        changed.update(repeating: 0, count: 64)
+        changedAny = false
+    }
+
+    /// Whether a key of `hash` may have been inserted or removed since `startLookups`.
+    @inline(__always)
+    public func changedSinceLookups(_ hash: UInt64) -> Bool {
+        guard changedAny else { return false }
+        let bit = Int(truncatingIfNeeded: hash >> 36) & 4095
+        return changed[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+    }
+
+    @inline(__always)
+    private func noteChange(_ hash: UInt64) {
+        let bit = Int(truncatingIfNeeded: hash >> 36) & 4095
+        changed[bit >> 6] |= 1 << UInt64(bit & 63)
+        changedAny = true
+    }
+
     /// The session holding `key` in either direction, or nil.
     @inline(__always)
     public func lookup(_ key: FlowKey) -> (session: Int, direction: FlowDirection)? {
@@ -281,16 +320,18 @@ public final class FlowTable {
     public func insert(forward: FlowKey, reverse: FlowKey) -> Result<Int, InsertFailure> {
         guard freeCount > 0 || neverUsed < capacity else { return .failure(.full) }
         let index = freeCount > 0 ? Int(freeList[freeCount - 1]) : neverUsed
-        guard let forwardSlot = freeSlot(for: forward.hash(seed: seed)) else { return .failure(.bucketsFull) }
+        let forwardHash = forward.hash(seed: seed), reverseHash = reverse.hash(seed: seed)
+        guard let forwardSlot = freeSlot(for: forwardHash) else { return .failure(.bucketsFull) }
         place(forwardSlot, entry: UInt32(index) << 1)
-        guard let reverseSlot = freeSlot(for: reverse.hash(seed: seed)) else {
+        guard let reverseSlot = freeSlot(for: reverseHash) else {
             clear(forwardSlot)
             return .failure(.bucketsFull)
         }
         place(reverseSlot, entry: UInt32(index) << 1 | 1)
         if freeCount > 0 { freeCount -= 1 } else { neverUsed += 1 }
         count += 1
-        insertions &+= 1
+        noteChange(forwardHash)
+        noteChange(reverseHash)
         sessions[index].forward = forward
         sessions[index].reverse = reverse
         sessions[index].inUse = true
@@ -302,6 +343,7 @@ public final class FlowTable {
         guard sessions[index].inUse else { return }
         for direction in 0..<2 {
             let hash = sessions[index].key(direction == 0 ? .forward : .reverse).hash(seed: seed)
+            noteChange(hash)
             let entry = UInt32(index) << 1 | UInt32(direction)
             let (first, second) = candidates(hash)
             for pass in 0..<2 {
@@ -317,7 +359,6 @@ public final class FlowTable {
         freeList[freeCount] = UInt32(index)
         freeCount += 1
         count -= 1
-        removals &+= 1
     }
 
     private struct Slot {

@@ -111,6 +111,14 @@ extension Dataplane {
 
     // MARK: Out of the tunnel
 
+    /// The flow-table hash of the packet inside an appliance's GENEVE; nil when it reads as no
+    /// flow's packet (`fromAppliance` then says why).
+    func innerFlowHash(_ packet: ParsedPacket) -> UInt64? {
+        guard let udp = try? UDPDatagram(packet.transport), let geneve = try? GENEVEHeader(udp.payload),
+              let inner = try? ParsedPacket(geneve.payload), !inner.isICMPError else { return nil }
+        return inner.key.hash(seed: configuration.seed)
+    }
+
     /// GENEVE to a GWLB node's address: an appliance returning a packet. It must carry a packet
     /// of a flow the GWLB sent that appliance, with the options it was sent with; it goes on
     /// decapsulated (§6).
@@ -137,7 +145,7 @@ extension Dataplane {
                 return .dropped(error)
             }
         } else {
-            found = flows.lookup(inner.key)
+            found = c.hash != 0 ? flows.lookup(inner.key, hash: c.hash) : flows.lookup(inner.key)
         }
         guard let (sessionIndex, direction) = found else { return .dropped(.applianceInitiated, at: tables.interface(owning: packet.key.destination)) }
         let session = flows.sessions + sessionIndex

@@ -28,8 +28,10 @@ extension Dataplane {
                 c.pointee.step = .icmpError
             } else if key.proto == IPProtocol.udp.rawValue && key.destinationPort == GENEVEHeader.udpPort && key.isIPv4
                         && tables.isGatewayNode(key.destinationIPv4.value) {
-                // GENEVE to a GWLB node comes back from an appliance: its inner packet names the flow.
+                // GENEVE to a GWLB node comes back from an appliance: its inner packet names the
+                // flow, hashed here so that the lookup stage fetches that flow's memory ahead.
                 c.pointee.step = .fromAppliance
+                c.pointee.hash = innerFlowHash(c.pointee.packet) ?? 0
             } else {
                 c.pointee.hash = key.hash(seed: configuration.seed)
                 c.pointee.step = .flow

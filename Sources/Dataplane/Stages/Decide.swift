@@ -23,7 +23,7 @@ extension Dataplane {
     /// A packet of some flow: the fast path when its session holds, a new flow otherwise.
     @inline(__always)
     private func flow(_ c: inout PacketContext) -> Verdict {
-        if c.step == .established ? flows.removals != lookedUpAt.removals : flows.insertions != lookedUpAt.insertions {
+        if flows.changedSinceLookups(c.hash) {
             if let (session, direction) = flows.lookup(c.packet.key, hash: c.hash) {
                 c.session = session
                 c.direction = direction

@@ -10,12 +10,15 @@ extension Dataplane {
     /// finds its buckets and session in cache, and leaves the session there for the fast path.
     func lookUp() {
         let count = batch.count
+        flows.startLookups()
         let far = 2 * Dataplane.lookAhead, near = Dataplane.lookAhead
-        for index in 0..<min(far, count) where contexts[index].step == .flow { flows.prefetchBuckets(contexts[index].hash) }
-        for index in 0..<min(near, count) where contexts[index].step == .flow { flows.prefetchSessions(contexts[index].hash) }
+        for index in 0..<min(far, count) where contexts[index].looksUpAFlow { flows.prefetchBuckets(contexts[index].hash) }
+        for index in 0..<min(near, count) where contexts[index].looksUpAFlow { flows.prefetchSessions(contexts[index].hash) }
+        // Packets of no session will start one each, most of them: the sessions they will take.
+        var misses = 0
         for index in 0..<count {
-            if index + far < count && contexts[index + far].step == .flow { flows.prefetchBuckets(contexts[index + far].hash) }
-            if index + near < count && contexts[index + near].step == .flow { flows.prefetchSessions(contexts[index + near].hash) }
+            if index + far < count && contexts[index + far].looksUpAFlow { flows.prefetchBuckets(contexts[index + far].hash) }
+            if index + near < count && contexts[index + near].looksUpAFlow { flows.prefetchSessions(contexts[index + near].hash) }
             let c = contexts + index
             guard c.pointee.step == .flow else { continue }
             if let (session, direction) = flows.lookup(c.pointee.packet.key, hash: c.pointee.hash) {
@@ -24,8 +27,9 @@ extension Dataplane {
                 c.pointee.step = .established
             } else {
                 c.pointee.step = .newFlow
+                flows.prefetchUpcomingSession(misses)
+                misses += 1
             }
         }
-        lookedUpAt = (flows.insertions, flows.removals)
     }
 }

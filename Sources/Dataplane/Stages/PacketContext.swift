@@ -20,6 +20,10 @@ struct PacketContext {
     }
 
     var step: Step = .decided
+
+    /// Whether the lookup stage fetches the memory of its flow ahead: a packet of a flow, or an
+    /// appliance's return whose inner flow was hashed.
+    var looksUpAFlow: Bool { step == .flow || (step == .fromAppliance && hash != 0) }
     /// The slot of the batch.
     var index = 0
     /// The port it came in by.
