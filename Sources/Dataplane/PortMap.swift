@@ -27,12 +27,16 @@ public struct OutsideHost: Sendable {
 /// The port map's tables, compiled with the forwarding tables.
 public struct PortMap: Sendable {
     public let outsideHosts: [OutsideHost]
-    /// Each service network's port and its prefix list's blocks (IPv4, as AWS's lists are).
-    let serviceNetworks: [(port: Int, prefixList: Int, blocks: [IPv4Prefix])]
+    /// Every block of every service network's prefix list with its port (IPv4, as AWS's lists
+    /// are), and every outside host's address with its network: flat, so that the per-packet
+    /// scans read plain values in place, with no array inside an element to retain.
+    let serviceBlocks: [(port: Int, block: IPv4Prefix)]
+    let outsideAddresses: [(host: Int, network: OutsideHost.Network, address: FlowAddress)]
 
     public init(outsideHosts: [OutsideHost], serviceNetworks: [(port: Int, prefixList: Int, blocks: [IPv4Prefix])]) {
         self.outsideHosts = outsideHosts
-        self.serviceNetworks = serviceNetworks
+        serviceBlocks = serviceNetworks.flatMap { network in network.blocks.map { (network.port, $0) } }
+        outsideAddresses = outsideHosts.enumerated().flatMap { index, host in host.addresses.map { (index, host.network, $0) } }
     }
 }
 
@@ -54,8 +58,8 @@ extension ForwardingTables {
             return nil
         }
         if source.isIPv4 {
-            for network in portMap.serviceNetworks {
-                for block in 0..<network.blocks.count where network.blocks[block].contains(source.ipv4) { return network.port }
+            for index in 0..<portMap.serviceBlocks.count where portMap.serviceBlocks[index].block.contains(source.ipv4) {
+                return portMap.serviceBlocks[index].port
             }
         }
         guard let interface = interface(owning: destination) else { return nil }
@@ -73,9 +77,9 @@ extension ForwardingTables {
         case .serviceNetwork(let list): network = .service(prefixList: list)
         default: return nil
         }
-        for index in 0..<portMap.outsideHosts.count where portMap.outsideHosts[index].network == network {
-            let addresses = portMap.outsideHosts[index].addresses
-            for address in 0..<addresses.count where addresses[address] == destination { return index }
+        for index in 0..<portMap.outsideAddresses.count
+        where portMap.outsideAddresses[index].address == destination && portMap.outsideAddresses[index].network == network {
+            return portMap.outsideAddresses[index].host
         }
         return nil
     }

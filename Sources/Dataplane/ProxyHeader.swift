@@ -112,7 +112,8 @@ extension Dataplane {
         guard length + header <= batch.capacities[index], length + header <= Int(UInt16.max) else { return .proxyHeaderNoRoom }
         (base + dataStart + header).copyMemory(from: base + dataStart, byteCount: length - dataStart)
         let client = session.pointee.forward
-        let tlv = session.pointee.endpoint.index.map(tables.proxyTLV) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        var tlv = UnsafeRawBufferPointer(start: nil, count: 0)
+        if let endpoint = session.pointee.endpoint.index { tlv = tables.proxyTLV(endpoint) }
         _ = ProxyProtocolV2.writeProxy(at: base + dataStart, source: client.sourceIPv6, destination: client.destinationIPv6,
                                        ipv6: !client.isIPv4, sourcePort: client.sourcePort, destinationPort: client.destinationPort,
                                        tlv: tlv)

@@ -14,7 +14,9 @@ public struct TableIndex<Table, Storage: FixedWidthInteger & UnsignedInteger & S
     /// The entry at `index`, which must fit the storage (tables are far smaller).
     @inlinable public init(_ index: Int) { raw = Storage(index) }
 
-    @inlinable public init(_ index: Int?) { raw = index.map { Storage($0) } ?? .max }
+    @inlinable public init(_ index: Int?) {
+        if let index { raw = Storage(index) } else { raw = .max }
+    }
 
     /// The index; nil for `none`.
     @inlinable public var index: Int? { raw == .max ? nil : Int(raw) }

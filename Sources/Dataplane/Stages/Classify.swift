@@ -30,6 +30,8 @@ extension Dataplane {
                         && tables.isGatewayNode(key.destinationIPv4.value) {
                 // GENEVE to a GWLB node comes back from an appliance: its inner packet names the
                 // flow, hashed here so that the lookup stage fetches that flow's memory ahead.
+                // `fromAppliance` reads the headers again: some 20 ns, against a miss to memory
+                // of 100 or more that the early fetch saves.
                 c.pointee.step = .fromAppliance
                 c.pointee.hash = innerFlowHash(c.pointee.packet) ?? 0
             } else {

@@ -95,7 +95,7 @@ public final class Replay {
     public func run() throws(ForwarderError) -> (ReplayReport, ReplayTiming) {
         let started = Replay.monotonic()
         let reader: CaptureReader
-        do { reader = try CaptureReader(path: options.input) } catch { throw ForwarderError(description: error.description) }
+        do { reader = try CaptureReader(path: options.input) } catch { throw ForwarderError(error) }
         var lastTime: Int64 = 0
         do {
             while let packet = try reader.next() {
