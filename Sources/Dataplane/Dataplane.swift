@@ -27,7 +27,12 @@ public final class Dataplane {
     public private(set) var tables: ForwardingTables
     public let configuration: DataplaneConfiguration
     public let flows: FlowTable
-    public private(set) var counters: Counters
+    /// The counts, for reports. The packet path bumps them through `count`.
+    public private(set) var counters: Counters {
+        didSet { count = counters.blocks }
+    }
+    /// Where the counts are (`CountBlocks`).
+    var count: CountBlocks
     private(set) var ports: PortAllocators
     private(set) var balancer: Balancer
     /// Endpoint states, changed by events without a new set of tables.
@@ -58,8 +63,10 @@ public final class Dataplane {
         if configuration.prefaultFlowTable { flows.prefault() }
         balancer = Balancer(tables: tables, healthy: [Bool](repeating: true, count: tables.targets.count))
         ports = PortAllocators(poolCount: balancer.poolCount, portsPerPool: configuration.portsPerPool)
-        counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: tables.nodes.count,
-                            targets: tables.targets.count)
+        let counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: tables.nodes.count,
+                                targets: tables.targets.count)
+        self.counters = counters
+        count = counters.blocks
         endpointStates = tables.endpoints.map(\.state)
         endpointAvailable = .allocate(capacity: max(1, tables.endpoints.count))
         unhealthyPolicy = .allocate(capacity: max(1, tables.targets.count))
@@ -160,7 +167,7 @@ public final class Dataplane {
         let buffer = UnsafeMutableRawBufferPointer(start: batch.packets[c.index], count: batch.capacities[c.index])
         guard let length = c.packet.writeReset(into: buffer) else { return .dropped(.malformed) }
         batch.lengths[c.index] = length
-        counters.reset(cause)
+        count.reset(cause)
         return .replied(c.ingress, cause)
     }
 

@@ -11,10 +11,12 @@ import PacketWire
 //   responder sends, after any translation). Each key occupies one slot, so a reply is found with
 //   the same one lookup as the request.
 // - Buckets are one 64-byte cache line: 8 slots of a 16-bit hash signature and a 32-bit entry
-//   (session index and direction). Each key may sit in one of two buckets (two hash choices), the
-//   less loaded at insert time; a lookup reads at most two lines, then the session to confirm the
-//   full key. Buckets are sized for at most 50% slot load at capacity, where a failed insert
-//   (both buckets full) is vanishingly rare; it is counted like a full table, never an eviction.
+//   (session index and direction). Each key may sit in one of two buckets (two hash choices): its
+//   primary one unless that is full, then its secondary (DPDK's rte_hash places keys so), so that
+//   a lookup that finds its key, nearly always in the primary bucket, reads one line there and
+//   the session to confirm the full key; only a miss reads both buckets. Buckets are sized for
+//   at most 50% slot load at capacity, where a failed insert (both buckets full) is vanishingly
+//   rare; it is counted like a full table, never an eviction.
 // - Removal clears its slots at once: no tombstones, no rehash.
 // - Expiry is the caller's (Expiry.swift): lazily when a lookup finds an idle session, from
 //   queues of half-open and closed sessions, and by a sweep (`sweepCursor`) over the part of the
@@ -178,6 +180,7 @@ public final class FlowTable {
         guard let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), memory != MAP_FAILED else {
             fatalError("the flow table's \(bytes) bytes could not be mapped")
         }
+        _ = madvise(memory, bytes, MADV_HUGEPAGE)
         return memory
     }
 
@@ -200,35 +203,27 @@ public final class FlowTable {
     }
 
     @inline(__always)
-    private func candidates(_ hash: UInt64) -> (Int, Int) {
+    private func candidates(_ hash: UInt64) -> (primary: Int, secondary: Int) {
         (Int(truncatingIfNeeded: hash) & bucketMask, Int(truncatingIfNeeded: hash >> 24) & bucketMask)
     }
 
     // MARK: Lookup
 
-    /// Asks for the cache lines a lookup of `hash` reads: its two candidate buckets.
+    /// Asks for the cache line a lookup of `hash` reads first: its primary bucket, where nearly
+    /// every key that is in the table sits.
     @inline(__always)
-    public func prefetchBuckets(_ hash: UInt64) {
-        let (first, second) = candidates(hash)
-        privet_prefetch(buckets + first * FlowTable.bucketBytes)
-        privet_prefetch(buckets + second * FlowTable.bucketBytes)
+    public func prefetchBucket(_ hash: UInt64) {
+        privet_prefetch(buckets + candidates(hash).primary * FlowTable.bucketBytes)
     }
 
-    /// Asks for the sessions a lookup of `hash` will read: those its buckets point to under the
-    /// same signature (almost always one, the flow's own), all three lines, to be written. Reads
-    /// the buckets, which `prefetchBuckets` should have brought in by now.
+    /// Asks for the sessions a lookup of `hash` will read: those its primary bucket points to
+    /// under the same signature (almost always one, the flow's own), all three lines, to be
+    /// written. Reads the bucket, which `prefetchBucket` should have brought in by now.
     @inline(__always)
     public func prefetchSessions(_ hash: UInt64) {
-        let signature = FlowTable.signature(hash)
-        let (first, second) = candidates(hash)
-        prefetchSessions(signature, in: first)
-        if second != first { prefetchSessions(signature, in: second) }
-    }
-
-    @inline(__always)
-    private func prefetchSessions(_ signature: UInt16, in bucket: Int) {
+        let bucket = candidates(hash).primary
         let lanes = UnsafeRawPointer(signatures(bucket)).load(as: SIMD8<UInt16>.self)
-        let matches = lanes .== SIMD8<UInt16>(repeating: signature)
+        let matches = lanes .== SIMD8<UInt16>(repeating: FlowTable.signature(hash))
         guard any(matches) else { return }
         let entries = self.entries(bucket)
         for slot in 0..<FlowTable.slotsPerBucket where matches[slot] {
@@ -321,6 +316,9 @@ public final class FlowTable {
         guard freeCount > 0 || neverUsed < capacity else { return .failure(.full) }
         let index = freeCount > 0 ? Int(freeList[freeCount - 1]) : neverUsed
         let forwardHash = forward.hash(seed: seed), reverseHash = reverse.hash(seed: seed)
+        // The keys first: making room in a full bucket reads the keys of the entries it moves.
+        sessions[index].forward = forward
+        sessions[index].reverse = reverse
         guard let forwardSlot = freeSlot(for: forwardHash) else { return .failure(.bucketsFull) }
         place(forwardSlot, entry: UInt32(index) << 1)
         guard let reverseSlot = freeSlot(for: reverseHash) else {
@@ -332,8 +330,6 @@ public final class FlowTable {
         count += 1
         noteChange(forwardHash)
         noteChange(reverseHash)
-        sessions[index].forward = forward
-        sessions[index].reverse = reverse
         sessions[index].inUse = true
         return .success(index)
     }
@@ -367,26 +363,46 @@ public final class FlowTable {
         let signature: UInt16
     }
 
-    /// A free slot in the less loaded of the key's two buckets.
+    /// A free slot in the key's primary bucket, or else in its secondary one; when both are
+    /// full, one of their entries moves to its own other bucket to make room (one step of cuckoo
+    /// displacement, as DPDK's rte_hash does), so that buckets do not fill before sessions do.
     private func freeSlot(for hash: UInt64) -> Slot? {
-        let (first, second) = candidates(hash)
+        let (primary, secondary) = candidates(hash)
         let signature = FlowTable.signature(hash)
-        var best: Slot?
-        var bestLoad = Int.max
         for pass in 0..<2 {
-            let bucket = pass == 0 ? first : second
-            let signatures = self.signatures(bucket)
-            var load = 0
-            var free = -1
-            for slot in 0..<FlowTable.slotsPerBucket {
-                if signatures[slot] != 0 { load += 1 } else if free < 0 { free = slot }
-            }
-            if free >= 0 && load < bestLoad {
-                best = Slot(bucket: bucket, slot: free, signature: signature)
-                bestLoad = load
+            if let slot = freeSlot(in: pass == 0 ? primary : secondary) {
+                return Slot(bucket: pass == 0 ? primary : secondary, slot: slot, signature: signature)
             }
         }
-        return best
+        for pass in 0..<2 {
+            let bucket = pass == 0 ? primary : secondary
+            if let slot = displaceEntry(from: bucket) { return Slot(bucket: bucket, slot: slot, signature: signature) }
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private func freeSlot(in bucket: Int) -> Int? {
+        let free = UnsafeRawPointer(signatures(bucket)).load(as: SIMD8<UInt16>.self) .== SIMD8<UInt16>(repeating: 0)
+        for slot in 0..<FlowTable.slotsPerBucket where free[slot] { return slot }
+        return nil
+    }
+
+    /// Moves an entry of a full `bucket` to its other candidate bucket, where that has room, and
+    /// returns the slot it left.
+    private func displaceEntry(from bucket: Int) -> Int? {
+        let signatures = self.signatures(bucket), entries = self.entries(bucket)
+        for slot in 0..<FlowTable.slotsPerBucket {
+            let entry = entries[slot]
+            let hash = sessions[Int(entry >> 1)].key(entry & 1 == 0 ? .forward : .reverse).hash(seed: seed)
+            let (primary, secondary) = candidates(hash)
+            let other = bucket == primary ? secondary : primary
+            guard other != bucket, let free = freeSlot(in: other) else { continue }
+            place(Slot(bucket: other, slot: free, signature: signatures[slot]), entry: entry)
+            signatures[slot] = 0
+            return slot
+        }
+        return nil
     }
 
     private func place(_ slot: Slot, entry: UInt32) {

@@ -73,7 +73,7 @@ extension Dataplane {
         }
         let bytes = batch.lengths[c.index]
         if let target = session.pointee.target.index {
-            counters.balanced(endpoint: endpoint, node: session.pointee.node.value, target: target, bytes: bytes, newFlow: false)
+            count.balanced(endpoint: endpoint, node: session.pointee.node.value, target: target, bytes: bytes, newFlow: false)
         }
         track(session, packet: c.packet, direction: c.direction, bytes: bytes, now: c.now)
         return tunnel(session, index: c.index)

@@ -142,7 +142,7 @@ extension Dataplane {
         if packet.isTCP { record.pointee.kindState = proxyHeader(forGroup: group, endpoint: endpoint?.index, syn: packet).word }
         record.pointee.forwardDelta = ParsedPacket.deltas(from: packet.key, to: reverse.reversed)
         record.pointee.reverseDelta = ParsedPacket.deltas(from: reverse, to: packet.key.reversed)
-        counters.balanced(endpoint: endpoint?.index, node: number, target: target, bytes: batch.lengths[c.index],
+        count.balanced(endpoint: endpoint?.index, node: number, target: target, bytes: batch.lengths[c.index],
                           newFlow: true)
         c.direction = .forward
         if let refusal = translate(&c, session: record) {

@@ -16,7 +16,7 @@ extension Dataplane {
                 batch.verdicts[index] = .dropped(.unknownPort)
                 continue
             }
-            counters.received(port: ingress, bytes: batch.lengths[index])
+            count.received(port: ingress, bytes: batch.lengths[index])
             do {
                 c.pointee.packet = try ParsedPacket(batch.bytes(index))
             } catch {

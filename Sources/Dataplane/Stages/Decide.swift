@@ -46,10 +46,10 @@ extension Dataplane {
     @inline(__always)
     private func finish(_ verdict: Verdict, index: Int) -> Verdict {
         guard let port = verdict.port else {
-            if let reason = verdict.dropReason { counters.dropped(reason) }
+            if let reason = verdict.dropReason { count.dropped(reason) }
             return verdict
         }
-        counters.sent(port: port, bytes: batch.lengths[index])
+        count.sent(port: port, bytes: batch.lengths[index])
         guard verdict.action == .forwarded || verdict.action == .decapsulated, tables.leadsOutside[port],
               let destination = FlowAddress.destination(ofPacket: UnsafeRawBufferPointer(batch.bytes(index))),
               let host = tables.outsideHost(leaving: port, destination: destination) else { return verdict }

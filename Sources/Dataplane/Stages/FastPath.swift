@@ -32,7 +32,7 @@ extension Dataplane {
             }
             if let refusal = translate(&c, session: session) { return .dropped(refusal) }
             if let target, let node = session.pointee.node.index {
-                counters.balanced(endpoint: endpoint, node: node, target: target, bytes: bytes, newFlow: false)
+                count.balanced(endpoint: endpoint, node: node, target: target, bytes: bytes, newFlow: false)
             }
         case .plain:
             break

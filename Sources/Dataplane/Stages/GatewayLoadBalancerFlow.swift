@@ -76,7 +76,7 @@ extension Dataplane {
         // first packet (the same again in a replay of its capture).
         record.pointee.tunnelSourcePort = 49152 | UInt16(truncatingIfNeeded: flowHash >> 50)
         record.pointee.cookie = UInt32(truncatingIfNeeded: incarnation >> 32)
-        counters.balanced(endpoint: endpoint, node: number, target: target, bytes: batch.lengths[c.index],
+        count.balanced(endpoint: endpoint, node: number, target: target, bytes: batch.lengths[c.index],
                           newFlow: true)
         track(record, packet: packet, direction: .forward, bytes: batch.lengths[c.index], now: c.now)
         return tunnel(record, index: c.index)
