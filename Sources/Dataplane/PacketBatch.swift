@@ -4,7 +4,10 @@
 public final class PacketBatch {
     public static let capacity = 256
 
-    public private(set) var count = 0
+    @inlinable public var count: Int { filled }
+    /// The count, set only here; visible to inlined code, so that `append` is inlined into the
+    /// caller's read loop.
+    @usableFromInline var filled = 0
     /// Where each packet starts.
     public let packets: UnsafeMutablePointer<UnsafeMutableRawPointer>
     public let lengths: UnsafeMutablePointer<Int>
@@ -48,23 +51,23 @@ public final class PacketBatch {
     public var isFull: Bool { count == PacketBatch.capacity }
 
     /// Adds a packet; false when the batch is full.
-    @inline(__always)
+    @inlinable @inline(__always)
     @discardableResult
     public func append(_ packet: UnsafeMutableRawPointer, length: Int, capacity: Int, ingressPort: Int, time: Int64 = 0,
                        segmentLength: Int = 0, headroom: Int = 0) -> Bool {
-        guard count < PacketBatch.capacity else { return false }
-        headrooms[count] = headroom
-        segmentLengths[count] = segmentLength
-        times[count] = time
-        packets[count] = packet
-        lengths[count] = length
-        capacities[count] = capacity
-        ingressPorts[count] = ingressPort
-        count += 1
+        guard filled < PacketBatch.capacity else { return false }
+        headrooms[filled] = headroom
+        segmentLengths[filled] = segmentLength
+        times[filled] = time
+        packets[filled] = packet
+        lengths[filled] = length
+        capacities[filled] = capacity
+        ingressPorts[filled] = ingressPort
+        filled += 1
         return true
     }
 
-    public func removeAll() { count = 0 }
+    public func removeAll() { filled = 0 }
 
     /// The length the MTU rules judge packet `index` by: its own, or its segments'.
     @inline(__always)
