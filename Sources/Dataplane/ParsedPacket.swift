@@ -1,37 +1,65 @@
 import PacketWire
 
-/// A packet as the dataplane needs it: its flow key, its views, and the TCP fields that the
-/// tracker and the RST generator read. Made by one validating parse.
+/// A packet as the dataplane needs it: its flow key, where its headers are, and the TCP fields
+/// that the tracker and the RST generator read. Made by one validating parse.
+///
+/// Compact (72 bytes), because every stage of a batch reads it from the packet's context and
+/// copies of a value this size stay in registers: the IP header's view is made again from the
+/// offsets found (for IPv6, by walking its header chain again) where a slower path needs it.
 struct ParsedPacket {
-    var ipv4: IPv4Packet?
-    var ipv6: IPv6Packet?
+    /// Where the IP header starts (nil only in `empty`).
+    private var base: UnsafeMutableRawPointer?
     var key: FlowKey
     /// Bytes of the IP packet (header included).
-    var length: Int
-    var transport: UnsafeMutableRawBufferPointer
+    private var ipLength: UInt32
+    /// Where the transport header starts: after the IPv4 header, or the IPv6 header chain.
+    private var transportOffset: UInt16
     var tcpFlags: UInt16 = 0
     var sequence: UInt32 = 0
     var acknowledgment: UInt32 = 0
-    /// TCP payload bytes.
-    var payloadLength = 0
+    private var tcpPayloadLength: UInt32 = 0
     /// An ICMP or ICMPv6 error, whose quoted packet names the flow it is about.
     var isICMPError = false
 
     @inline(__always) var isTCP: Bool { key.proto == IPProtocol.tcp.rawValue }
+    /// Bytes of the IP packet (header included).
+    @inline(__always) var length: Int { Int(ipLength) }
+    /// TCP payload bytes.
+    @inline(__always) var payloadLength: Int { Int(tcpPayloadLength) }
+
+    /// The transport header and what follows it.
+    @inline(__always)
+    var transport: UnsafeMutableRawBufferPointer {
+        guard let base else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+        return UnsafeMutableRawBufferPointer(start: base + Int(transportOffset), count: length - Int(transportOffset))
+    }
+
+    /// The IPv4 header's view, for an IPv4 packet.
+    @inline(__always)
+    var ipv4: IPv4Packet? {
+        guard key.isIPv4, let base else { return nil }
+        return IPv4Packet(parsed: base, headerLength: Int(transportOffset), availableLength: length)
+    }
+
+    /// The IPv6 header chain's view, for an IPv6 packet (walked again: it held when parsed).
+    @inline(__always)
+    var ipv6: IPv6Packet? {
+        guard !key.isIPv4, let base else { return nil }
+        return try? IPv6Packet(UnsafeMutableRawBufferPointer(start: base, count: length))
+    }
 
     /// A placeholder for storage that holds no packet yet.
     static var empty: ParsedPacket {
-        ParsedPacket(ipv4: nil, ipv6: nil, key: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0,
-                                                        destinationPort: 0, proto: .tcp),
-                     length: 0, transport: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+        ParsedPacket(base: nil, key: FlowKey(source: IPv4Address(0), destination: IPv4Address(0), sourcePort: 0,
+                                             destinationPort: 0, proto: .tcp),
+                     ipLength: 0, transportOffset: 0)
     }
 
-    private init(ipv4: IPv4Packet?, ipv6: IPv6Packet?, key: FlowKey, length: Int, transport: UnsafeMutableRawBufferPointer) {
-        self.ipv4 = ipv4
-        self.ipv6 = ipv6
+    private init(base: UnsafeMutableRawPointer?, key: FlowKey, ipLength: UInt32, transportOffset: UInt16) {
+        self.base = base
         self.key = key
-        self.length = length
-        self.transport = transport
+        self.ipLength = ipLength
+        self.transportOffset = transportOffset
     }
 
     /// What a flow's first packet carries that the next flow on the same 5-tuple most likely
@@ -55,33 +83,33 @@ struct ParsedPacket {
     /// header.
     @inline(__always)
     init(_ bytes: UnsafeMutableRawBufferPointer) throws(DropReason) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { throw .malformed }
-        let version = base.load(as: UInt8.self) >> 4
+        guard let start = bytes.baseAddress, bytes.count > 0 else { throw .malformed }
+        let version = start.load(as: UInt8.self) >> 4
         let proto: IPProtocol
         let isFragment: Bool
+        let transport: UnsafeMutableRawBufferPointer
         if version == 4 {
             guard let packet = try? IPv4Packet(bytes) else { throw .malformed }
             if let refusal = ParsedPacket.refusal(packet) { throw refusal }
-            ipv4 = packet
-            ipv6 = nil
             proto = packet.protocol
-            length = packet.totalLength
             transport = packet.payload
             isFragment = packet.isFragment
             key = FlowKey(source: packet.source, destination: packet.destination, sourcePort: 0, destinationPort: 0, proto: proto)
+            ipLength = UInt32(packet.availableLength)
+            transportOffset = UInt16(packet.headerLength)
         } else if version == 6 {
             guard let packet = try? IPv6Packet(bytes) else { throw .malformed }
             if let refusal = ParsedPacket.refusal(packet) { throw refusal }
-            ipv4 = nil
-            ipv6 = packet
             proto = packet.upperLayerProtocol
-            length = packet.availableLength
             transport = packet.upperLayer
             isFragment = packet.isFragment
             key = FlowKey(source: packet.source, destination: packet.destination, sourcePort: 0, destinationPort: 0, proto: proto)
+            ipLength = UInt32(packet.availableLength)
+            transportOffset = UInt16(packet.upperLayerOffset)
         } else {
             throw .malformed
         }
+        base = start
         guard !isFragment else { throw .fragment }
         switch proto {
         case .tcp:
@@ -91,7 +119,7 @@ struct ParsedPacket {
             tcpFlags = tcp.flags.rawValue
             sequence = tcp.sequenceNumber
             acknowledgment = tcp.acknowledgmentNumber
-            payloadLength = tcp.payload.count
+            tcpPayloadLength = UInt32(tcp.payload.count)
         case .udp:
             guard let udp = try? UDPDatagram(transport) else { throw .malformed }
             key.sourcePort = udp.sourcePort

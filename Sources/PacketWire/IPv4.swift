@@ -53,6 +53,14 @@ public struct IPv4Packet {
         self.availableLength = min(totalLength, bytes.count)
     }
 
+    /// The view of a header that `init(_:)` checked before, made again from what it found.
+    @inlinable
+    public init(parsed base: UnsafeMutableRawPointer, headerLength: Int, availableLength: Int) {
+        self.base = base
+        self.headerLength = headerLength
+        self.availableLength = availableLength
+    }
+
     @inlinable public var totalLength: Int { Int(base.readU16(at: Offset.totalLength)) }
     @inlinable public var dscp: UInt8 { base.readU8(at: Offset.typeOfService) >> 2 }
     @inlinable public var ecn: UInt8 { base.readU8(at: Offset.typeOfService) & 0x03 }
