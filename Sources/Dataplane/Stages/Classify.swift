@@ -3,7 +3,7 @@ import PacketWire
 extension Dataplane {
     /// Stage 1: every packet's headers read once (ParsedPacket), what a router would not forward
     /// dropped with its reason, ICMP errors and returns from appliances told apart, and every
-    /// other packet's flow hashed for the lookup.
+    /// other packet's flow hashed for the lookup, and its bucket asked for.
     func classify() {
         for index in 0..<batch.count {
             let c = contexts + index
@@ -38,6 +38,8 @@ extension Dataplane {
                 c.pointee.hash = key.hash(seed: configuration.seed)
                 c.pointee.step = .flow
             }
+            // Read by the lookup stage, after the rest of the batch is classified.
+            if c.pointee.looksUpAFlow { flows.prefetchBucket(c.pointee.hash) }
         }
     }
 }

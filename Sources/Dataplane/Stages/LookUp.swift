@@ -1,23 +1,21 @@
 extension Dataplane {
-    /// How many packets apart the steps of the lookup's pipeline run: the memory a step asks for
-    /// arrives while the packets between are worked on.
-    static let lookAhead = 4
+    /// How many packets ahead of its lookup a packet's sessions are asked for: the memory arrives
+    /// while the packets between are looked up.
+    static let lookAhead = 8
 
-    /// Stage 2: each packet of a flow looked up in the flow table, as a three-step pipeline over
-    /// the batch (VPP's and DPDK's way with hash tables): the primary bucket of the packet
-    /// 2 × `lookAhead` places on is asked for; the sessions the bucket of the packet `lookAhead`
-    /// on points to (it has arrived by then); and this packet's lookup, which then finds its
-    /// bucket and session in cache, and leaves the session there for the fast path.
+    /// Stage 2: each packet of a flow looked up in the flow table, as a pipeline over the batch
+    /// (VPP's and DPDK's way with hash tables). Classify asked for every packet's primary bucket
+    /// as it hashed it, a batch's work before it is read here; here the sessions the bucket of
+    /// the packet `lookAhead` places on points to are asked for, and this packet's lookup then
+    /// finds its bucket and session in cache, and leaves the session there for the fast path.
     func lookUp() {
         let count = batch.count
         flows.startLookups()
-        let far = 2 * Dataplane.lookAhead, near = Dataplane.lookAhead
-        for index in 0..<min(far, count) where contexts[index].looksUpAFlow { flows.prefetchBucket(contexts[index].hash) }
+        let near = Dataplane.lookAhead
         for index in 0..<min(near, count) where contexts[index].looksUpAFlow { flows.prefetchSessions(contexts[index].hash) }
         // Packets of no session will start one each, most of them: the sessions they will take.
         var misses = 0
         for index in 0..<count {
-            if index + far < count && contexts[index + far].looksUpAFlow { flows.prefetchBucket(contexts[index + far].hash) }
             if index + near < count && contexts[index + near].looksUpAFlow { flows.prefetchSessions(contexts[index + near].hash) }
             let c = contexts + index
             guard c.pointee.step == .flow else { continue }
