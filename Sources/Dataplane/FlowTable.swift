@@ -12,9 +12,11 @@ import PacketWire
 //   the same one lookup as the request.
 // - Buckets are one 64-byte cache line: 8 slots of a 16-bit hash signature and a 32-bit entry
 //   (session index and direction). Each key may sit in one of two buckets (two hash choices): its
-//   primary one unless that is full, then its secondary (DPDK's rte_hash places keys so), so that
-//   a lookup that finds its key, nearly always in the primary bucket, reads one line there and
-//   the session to confirm the full key; only a miss reads both buckets. Buckets are sized for
+//   primary one unless that is full, then its secondary (DPDK's rte_hash places keys so). Each
+//   bucket counts the keys of which it is the primary but that sit in their secondary (its
+//   overflow, as Cuckoo++ keeps), so that a lookup reads one bucket line, then the session to
+//   confirm the full key, and reads the secondary only when the primary has overflowed: a hit
+//   and a miss alike cost one line, nearly always. Buckets are sized for
 //   at most 50% slot load at capacity, where a failed insert (both buckets full) is vanishingly
 //   rare; it is counted like a full table, never an eviction.
 // - Removal clears its slots at once: no tombstones, no rehash.
@@ -111,7 +113,8 @@ public final class FlowTable {
     public let bucketCount: Int
     private let bucketMask: Int
     public let seed: UInt64
-    /// Buckets of 64 bytes: 8 × UInt16 signatures, then 8 × UInt32 entries, then padding.
+    /// Buckets of 64 bytes: 8 × UInt16 signatures, 8 × UInt32 entries, the overflow count
+    /// (UInt32), then padding.
     private let buckets: UnsafeMutableRawPointer
     public let sessions: UnsafeMutablePointer<Session>
     /// Sessions freed after use, to take first; then those never used, from `neverUsed` up.
@@ -196,6 +199,12 @@ public final class FlowTable {
         (buckets + bucket * FlowTable.bucketBytes + 16).assumingMemoryBound(to: UInt32.self)
     }
 
+    /// How many keys whose primary bucket this is sit in their secondary.
+    @inline(__always)
+    private func overflow(_ bucket: Int) -> UnsafeMutablePointer<UInt32> {
+        (buckets + bucket * FlowTable.bucketBytes + 48).assumingMemoryBound(to: UInt32.self)
+    }
+
     @inline(__always)
     private static func signature(_ hash: UInt64) -> UInt16 {
         let value = UInt16(truncatingIfNeeded: hash >> 48)
@@ -278,10 +287,10 @@ public final class FlowTable {
     @inline(__always)
     public func lookup(_ key: FlowKey, hash: UInt64) -> (session: Int, direction: FlowDirection)? {
         let signature = FlowTable.signature(hash)
-        let (first, second) = candidates(hash)
-        if let found = find(key, signature: signature, in: first) { return found }
-        if second != first, let found = find(key, signature: signature, in: second) { return found }
-        return nil
+        let (primary, secondary) = candidates(hash)
+        if let found = find(key, signature: signature, in: primary) { return found }
+        guard overflow(primary).pointee > 0, secondary != primary else { return nil }
+        return find(key, signature: signature, in: secondary)
     }
 
     @inline(__always)
@@ -322,7 +331,7 @@ public final class FlowTable {
         guard let forwardSlot = freeSlot(for: forwardHash) else { return .failure(.bucketsFull) }
         place(forwardSlot, entry: UInt32(index) << 1)
         guard let reverseSlot = freeSlot(for: reverseHash) else {
-            clear(forwardSlot)
+            vacate(forwardSlot)
             return .failure(.bucketsFull)
         }
         place(reverseSlot, entry: UInt32(index) << 1 | 1)
@@ -341,13 +350,13 @@ public final class FlowTable {
             let hash = sessions[index].key(direction == 0 ? .forward : .reverse).hash(seed: seed)
             noteChange(hash)
             let entry = UInt32(index) << 1 | UInt32(direction)
-            let (first, second) = candidates(hash)
+            let (primary, secondary) = candidates(hash)
             for pass in 0..<2 {
-                let bucket = pass == 0 ? first : second
+                let bucket = pass == 0 ? primary : secondary
                 let entries = self.entries(bucket)
                 let signatures = self.signatures(bucket)
                 for slot in 0..<FlowTable.slotsPerBucket where signatures[slot] != 0 && entries[slot] == entry {
-                    signatures[slot] = 0
+                    vacate(Slot(bucket: bucket, slot: slot, signature: 0, primary: primary))
                 }
             }
         }
@@ -361,6 +370,8 @@ public final class FlowTable {
         let bucket: Int
         let slot: Int
         let signature: UInt16
+        /// The primary bucket of the key the slot holds or is for.
+        let primary: Int
     }
 
     /// A free slot in the key's primary bucket, or else in its secondary one; when both are
@@ -371,12 +382,14 @@ public final class FlowTable {
         let signature = FlowTable.signature(hash)
         for pass in 0..<2 {
             if let slot = freeSlot(in: pass == 0 ? primary : secondary) {
-                return Slot(bucket: pass == 0 ? primary : secondary, slot: slot, signature: signature)
+                return Slot(bucket: pass == 0 ? primary : secondary, slot: slot, signature: signature, primary: primary)
             }
         }
         for pass in 0..<2 {
             let bucket = pass == 0 ? primary : secondary
-            if let slot = displaceEntry(from: bucket) { return Slot(bucket: bucket, slot: slot, signature: signature) }
+            if let slot = displaceEntry(from: bucket) {
+                return Slot(bucket: bucket, slot: slot, signature: signature, primary: primary)
+            }
         }
         return nil
     }
@@ -398,8 +411,8 @@ public final class FlowTable {
             let (primary, secondary) = candidates(hash)
             let other = bucket == primary ? secondary : primary
             guard other != bucket, let free = freeSlot(in: other) else { continue }
-            place(Slot(bucket: other, slot: free, signature: signatures[slot]), entry: entry)
-            signatures[slot] = 0
+            place(Slot(bucket: other, slot: free, signature: signatures[slot], primary: primary), entry: entry)
+            vacate(Slot(bucket: bucket, slot: slot, signature: 0, primary: primary))
             return slot
         }
         return nil
@@ -408,9 +421,11 @@ public final class FlowTable {
     private func place(_ slot: Slot, entry: UInt32) {
         signatures(slot.bucket)[slot.slot] = slot.signature
         entries(slot.bucket)[slot.slot] = entry
+        if slot.bucket != slot.primary { overflow(slot.primary).pointee += 1 }
     }
 
-    private func clear(_ slot: Slot) {
+    private func vacate(_ slot: Slot) {
         signatures(slot.bucket)[slot.slot] = 0
+        if slot.bucket != slot.primary { overflow(slot.primary).pointee -= 1 }
     }
 }
