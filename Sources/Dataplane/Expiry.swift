@@ -74,7 +74,14 @@ extension Dataplane {
         sweep(now: now, budget: &budget)
     }
 
+    /// How many queue entries ahead of its turn a session is asked for; its buckets are asked
+    /// for half as many ahead, when its keys have arrived. The sessions a queue ends, long after
+    /// their last packet, and their buckets are cold memory.
+    static let expiryLookAhead = 8
+
     private func expireQueue(_ queue: inout SessionQueue, closed: Bool, now: Int64, budget: inout Int) {
+        let far = Dataplane.expiryLookAhead, near = far / 2
+        var fetching = false
         while budget > 0, let entry = queue.first {
             guard isCurrent(entry, closed: closed) else {
                 queue.removeFirst()
@@ -83,6 +90,13 @@ extension Dataplane {
             // The queue is in the order sessions entered the state, so the first one whose
             // time is not up ends the pass.
             guard isExpired(flows.sessions + entry.session, now: now) else { return }
+            // Sessions are ending: the memory of those next in line is asked for ahead.
+            if !fetching {
+                for offset in 1..<min(far, queue.count) { flows.prefetchSession(queue[offset].session) }
+                fetching = true
+            }
+            if far < queue.count { flows.prefetchSession(queue[far].session) }
+            if near < queue.count { flows.prefetchBucketsOfSession(queue[near].session) }
             queue.removeFirst()
             endSession(entry.session, now: now, reason: closed ? .closed : .expired)
             budget -= 1

@@ -243,6 +243,23 @@ public final class FlowTable {
         }
     }
 
+    /// Asks for a session's three lines, to be written (one about to end, say).
+    @inline(__always)
+    public func prefetchSession(_ index: Int) {
+        let base = UnsafeRawPointer(sessions + index)
+        privet_prefetch_for_write(base)
+        privet_prefetch_for_write(base + 64)
+        privet_prefetch_for_write(base + 128)
+    }
+
+    /// Asks for the buckets a removal of session `index` writes: its two keys' primary ones.
+    /// Reads the session's keys, which should be in cache by now.
+    @inline(__always)
+    public func prefetchBucketsOfSession(_ index: Int) {
+        prefetchBucket(sessions[index].forward.hash(seed: seed))
+        prefetchBucket(sessions[index].reverse.hash(seed: seed))
+    }
+
     /// Asks for the session the `n`th insert from now will take (if nothing is removed before),
     /// to be written: a new flow's session is otherwise cold memory.
     @inline(__always)
@@ -350,13 +367,15 @@ public final class FlowTable {
             let hash = sessions[index].key(direction == 0 ? .forward : .reverse).hash(seed: seed)
             noteChange(hash)
             let entry = UInt32(index) << 1 | UInt32(direction)
+            // In the primary bucket, nearly always: the secondary is read only when it is not.
             let (primary, secondary) = candidates(hash)
-            for pass in 0..<2 {
+            pass: for pass in 0..<2 {
                 let bucket = pass == 0 ? primary : secondary
                 let entries = self.entries(bucket)
                 let signatures = self.signatures(bucket)
                 for slot in 0..<FlowTable.slotsPerBucket where signatures[slot] != 0 && entries[slot] == entry {
                     vacate(Slot(bucket: bucket, slot: slot, signature: 0, primary: primary))
+                    break pass
                 }
             }
         }
