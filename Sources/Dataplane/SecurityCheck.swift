@@ -21,6 +21,22 @@ extension ForwardingTables {
         return false
     }
 
+    /// Whether a new flow between two of the tables' ENIs passes the security groups of ENI
+    /// `interface`: its ingress rules for a flow from `peer`, its egress rules for one to `peer`,
+    /// by `peer`'s address of the family `ipv6` says (false when it has none). The packet path's
+    /// own rules, for `validate` to ask of a topology before any packet is sent.
+    public func admits(_ interface: Int, ingress: Bool, peer: Int, proto: IPProtocol, port: UInt16, ipv6: Bool) -> Bool {
+        let address: FlowAddress
+        if ipv6 {
+            guard let value = interfaces[peer].ipv6 else { return false }
+            address = FlowAddress(value)
+        } else {
+            guard let value = interfaces[peer].ipv4 else { return false }
+            address = FlowAddress(value)
+        }
+        return allows(interface, ingress: ingress, proto: proto, port: port, peer: address, peerInterface: peer)
+    }
+
     private func matches(_ rule: SecurityGroup.Rule, proto: IPProtocol, port: UInt16, peer: FlowAddress, peerInterface: Int?) -> Bool {
         if let ruleProtocol = rule.proto {
             guard ruleProtocol == proto else { return false }

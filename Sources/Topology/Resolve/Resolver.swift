@@ -148,6 +148,8 @@ struct Resolver {
             phase(&self)
             if dangling { break }
         }
+        // Only a topology without errors compiles: what it would carry is asked of it then.
+        if !dangling && !log.hasErrors { checkReachability() }
         return topology
     }
 
