@@ -9,21 +9,24 @@ struct Describe: ParsableCommand {
         case text, json, mermaid
     }
 
-    @Argument(help: "The topology file (YAML); omit with --default.")
+    @Argument(help: "The topology file (YAML); `default` (or --default) for the embedded default topology.")
     var topology: String?
 
     @Flag(help: "Describe the embedded default topology (the one `privet demo` runs).")
     var `default` = false
 
-    @Flag(help: "With --default: print the default topology's YAML instead, to start a file from.")
+    @Flag(help: "With the default topology: print its YAML instead, to start a file from.")
     var yaml = false
 
     @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: Format = .text
 
+    /// The file to describe: `default` for the embedded one, by name or by flag.
+    private var file: String? { `default` ? "default" : topology }
+
     func validate() throws {
         if `default` == (topology != nil) { throw ValidationError("give a topology file or --default, not both or neither") }
-        if yaml && !`default` { throw ValidationError("--yaml goes with --default") }
+        if yaml && file != "default" { throw ValidationError("--yaml goes with the default topology") }
     }
 
     func run() throws {
@@ -31,8 +34,8 @@ struct Describe: ParsableCommand {
             print(Topology.defaultYAML)
             return
         }
-        let name = topology ?? "default topology"
-        let load = try topology.map { try TopologyFile.read($0) } ?? Topology.load(yaml: Topology.defaultYAML)
+        let name = file ?? "default"
+        let load = try readTopology(name)
         guard let model = load.topology else {
             printDiagnostics(load.diagnostics, file: name)
             throw CLIError("\(name): \(load.errors.count) error(s); run `privet validate` for the list")

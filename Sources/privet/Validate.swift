@@ -4,11 +4,16 @@ import Topology
 /// Reads a topology file (or, for `default`, the embedded one) for a command that needs a valid
 /// one: diagnostics go to standard error, and errors stop the command.
 func loadTopology(_ path: String, purpose: String) throws -> Topology {
-    if path == "default" { return Topology.load(yaml: Topology.defaultYAML).topology! }
-    let load = try TopologyFile.read(path)
+    let load = try readTopology(path)
     printDiagnostics(load.diagnostics, file: path)
     guard let topology = load.topology else { throw CLIError("\(path): \(load.errors.count) error(s); nothing \(purpose)") }
     return topology
+}
+
+/// The file at `path`, read and resolved; `default` names the embedded default topology, as it
+/// does wherever a command takes a topology file.
+func readTopology(_ path: String) throws -> TopologyLoad {
+    path == "default" ? Topology.load(yaml: Topology.defaultYAML) : try TopologyFile.read(path)
 }
 
 /// The most diagnostics printed for one file; compilers stop at a limit too (clang's
@@ -35,11 +40,11 @@ struct Validate: ParsableCommand {
             """
     )
 
-    @Argument(help: "The topology file (YAML).")
+    @Argument(help: "The topology file (YAML); `default` for the embedded default topology.")
     var topology: String
 
     func run() throws {
-        let load = try TopologyFile.read(topology)
+        let load = try readTopology(topology)
         printDiagnostics(load.diagnostics, file: topology)
         guard load.topology != nil else {
             throw CLIError("\(topology): \(load.errors.count) error\(load.errors.count == 1 ? "" : "s")")
