@@ -208,10 +208,11 @@ public final class Dataplane {
     }
 
     /// Ends every session (at the end of a replay), recording their last intervals; the records
-    /// are handed to `drain` as the buffer fills, so none is lost.
+    /// are handed to `drain` as the buffer fills, so none is lost. A connection that had closed
+    /// (and lingered for its last packets) counts as closed, any other as expired.
     public func endAllSessions(now: Int64, drain: (FlowRecord) -> Void) {
         for index in 0..<flows.capacity where flows.sessions[index].inUse {
-            endSession(index, now: now, reason: .expired)
+            endSession(index, now: now, reason: flows.sessions[index].tcpState == .closed ? .closed : .expired)
             if flowRecords.count + 8 > flowRecords.capacity { flowRecords.drain(drain) }
         }
         flowRecords.drain(drain)

@@ -39,8 +39,11 @@ struct ExampleTrafficTests {
         let report = try #require(document?["report"] as? [String: Any])
         let dropped = (report["dropped"] as? [String: Any])?["packets"] as? Int
         #expect(dropped == 0, "drops: \(report["drops"] ?? "none")")
-        let created = (report["sessions"] as? [String: Any])?["created"] as? Int ?? 0
+        let sessions = report["sessions"] as? [String: Any]
+        let created = sessions?["created"] as? Int ?? 0
         #expect(created >= 60, "a session for each connection")
+        // Every connection finished, so every session counts as closed, none as expired.
+        #expect(sessions?["closed"] as? Int == created, "\(sessions ?? [:])")
         let forwarded = (report["forwarded"] as? [String: Any])?["packets"] as? Int ?? 0
         #expect(forwarded > 0)
     }
