@@ -24,6 +24,11 @@ public final class PacketBatch {
     /// `IFF_VNET_HDR`), the length of each segment it stands for: MTU rules apply to the
     /// segments, not to the super-packet. Zero for an ordinary packet.
     public let segmentLengths: UnsafeMutablePointer<Int>
+    /// For a packet dropped at an ENI (`Verdict.interface`): its flow as that ENI saw it, for the
+    /// ENI's REJECT record in a flow log. The packet's own flow, or, where a target's security
+    /// groups refused a flow the NLB had already balanced to it, the flow from the node (or the
+    /// preserved client) to the target's address and port. Written with such verdicts only.
+    public let refusedFlows: UnsafeMutablePointer<FlowKey>
 
     public init() {
         packets = .allocate(capacity: PacketBatch.capacity)
@@ -35,6 +40,7 @@ public final class PacketBatch {
         verdicts = .allocate(capacity: PacketBatch.capacity)
         verdicts.initialize(repeating: .dropped(.malformed), count: PacketBatch.capacity)
         segmentLengths = .allocate(capacity: PacketBatch.capacity)
+        refusedFlows = .allocate(capacity: PacketBatch.capacity)
     }
 
     deinit {
@@ -46,6 +52,7 @@ public final class PacketBatch {
         times.deallocate()
         verdicts.deallocate()
         segmentLengths.deallocate()
+        refusedFlows.deallocate()
     }
 
     public var isFull: Bool { count == PacketBatch.capacity }

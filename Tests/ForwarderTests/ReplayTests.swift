@@ -95,7 +95,7 @@ struct ReplayTests {
         }
 
         let csv = try String(contentsOfFile: output + "/dropped.csv", encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(csv[0] == "packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length")
+        #expect(csv[0] == "packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length,interface,refused_by")
         #expect(csv.count == 5)
         #expect(csv[1].hasPrefix("5,1000.004000000,web-a,provider-initiated,10.10.1.4,10.10.1.5,6,80,23456,"))
         #expect(csv.contains { $0.contains(",igw-consumer,deny-all-igw-traffic,2001:db8::10,") })
@@ -110,6 +110,55 @@ struct ReplayTests {
         #expect(report.targets.first { $0.target == "web-a:80" }?.flows == 1)
         #expect(report.flowsByTargetZone["us-east-1a"] == 1)
         #expect(FileManager.default.fileExists(atPath: output + "/report.json") == false, "the command writes the report files")
+    }
+
+    /// A target whose security groups admit no node: the drop names the target's ENI and its
+    /// group, and the flow log's REJECT is on that ENI, of the flow it saw (node → target port),
+    /// as VPC Flow Logs record it.
+    @Test func aTargetsRefusalNamesItsSecurityGroup() throws {
+        let yaml = """
+            region: us-east-1
+            zones: [{name: us-east-1a, id: use1-az1}]
+            accounts: [{name: provider, id: "111111111111"}, {name: consumer, id: "222222222222"}]
+            vpcs:
+              - {name: provider, account: provider, cidr: 10.1.0.0/16}
+              - {name: consumer, account: consumer, cidr: 10.2.0.0/16}
+            subnets:
+              - {name: provider-a, vpc: provider, zone: us-east-1a, cidr: 10.1.1.0/24}
+              - {name: consumer-a, vpc: consumer, zone: us-east-1a, cidr: 10.2.1.0/24}
+            hosts:
+              - {name: server, subnet: provider-a, server: {protocol: http, port: 8080}}
+              - {name: client, subnet: consumer-a}
+            loadBalancers:
+              - {name: nlb, type: network, subnets: [provider-a], listeners: [{protocol: TCP, port: 80, targetGroup: servers}]}
+            targetGroups:
+              - {name: servers, protocol: TCP, port: 8080, targets: [{host: server}]}
+            endpointServices:
+              - {name: service, account: provider, loadBalancers: [nlb], acceptanceRequired: false, allowedPrincipals: ["*"]}
+            endpoints:
+              - {name: endpoint, type: Interface, vpc: consumer, service: service, subnets: [consumer-a]}
+            """
+        let model = try #require(Topology.load(yaml: yaml).topology)
+        func eni(_ host: String) -> NetworkInterface {
+            guard case .vpc(let eni) = model.hosts.first(where: { $0.name == host })!.placement else { fatalError() }
+            return model[eni]
+        }
+        let server = eni("server"), client = eni("client")
+        let endpoint = model[model.endpoints[0].interfaces[0]], node = model[model.loadBalancers[0].nodes[0].interface]
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let input = folder.file("in.pcap"), output = folder.file("out")
+        try Self.writeCapture([Packets.tcp(client.ipv4!, 40000, endpoint.ipv4!, 80, .syn, seq: 1)], to: input)
+        let (report, _) = try Replay(topology: model, options: Replay.Options(input: input, output: output)).run()
+        #expect(report.dropped.packets == 1)
+
+        let csv = try String(contentsOfFile: output + "/dropped.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        let group = model[server.securityGroups[0]]
+        #expect(csv[1].hasSuffix(",security-group-ingress,\(client.ipv4!),\(endpoint.ipv4!),6,40000,80,40,\(server.id),"
+                                 + "security group \(group.id) (default) of host 'server'"), "\(csv[1])")
+        let log = try String(contentsOfFile: output + "/flow-log.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(log.count == 2)
+        #expect(log[1] == "2 111111111111 \(server.id) \(node.ipv4!) \(server.ipv4!) 40000 8080 6 1 40 1000 1000 REJECT OK")
     }
 
     @Test func theSameInputsGiveByteIdenticalOutputs() throws {

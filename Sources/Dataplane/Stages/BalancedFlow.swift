@@ -104,6 +104,17 @@ extension Dataplane {
         if preserve && seenFrom == targetAddress { return .dropped(.loadBalancerHairpin, at: nodeENI) }
         if !tables.allows(targetENI, ingress: true, proto: packet.key.ipProtocol, port: targetServicePort, peer: seenFrom,
                           peerInterface: preserve ? sender : nodeENI) {
+            // The target's ENI saw the flow from the node (no source port is chosen for a flow
+            // refused; the client's stands in) to the target's address and port.
+            var seen = packet.key
+            seen.family = ipv6Targets ? 6 : 4
+            seen.sourceHigh = seenFrom.high
+            seen.sourceLow = seenFrom.low
+            seen.destinationHigh = targetAddress.high
+            seen.destinationLow = targetAddress.low
+            seen.destinationPort = targetServicePort
+            batch.refusedFlows[c.index] = seen
+            c.refusedAsAnotherFlow = true
             return .dropped(.securityGroupIngress, at: targetENI)
         }
         var reverse = packet.key

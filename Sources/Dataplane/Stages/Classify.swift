@@ -12,6 +12,7 @@ extension Dataplane {
             let ingress = batch.ingressPorts[index]
             c.pointee.ingress = ingress
             c.pointee.step = .decided
+            c.pointee.refusedAsAnotherFlow = false
             guard isPort(ingress) else {
                 batch.verdicts[index] = .dropped(.unknownPort)
                 continue

@@ -16,7 +16,7 @@ extension Dataplane {
             case .fromAppliance:
                 verdict = fromAppliance(&c.pointee)
             }
-            batch.verdicts[index] = finish(verdict, index: index)
+            batch.verdicts[index] = finish(verdict, c.pointee)
         }
     }
 
@@ -42,11 +42,16 @@ extension Dataplane {
         return newFlow(&c)
     }
 
-    /// Counts the verdict, and names the outside host a packet to an outside network reaches.
+    /// Counts the verdict, notes the flow a refusing ENI saw, and names the outside host a
+    /// packet to an outside network reaches.
     @inline(__always)
-    private func finish(_ verdict: Verdict, index: Int) -> Verdict {
+    private func finish(_ verdict: Verdict, _ c: PacketContext) -> Verdict {
+        let index = c.index
         guard let port = verdict.port else {
-            if let reason = verdict.dropReason { count.dropped(reason) }
+            if let reason = verdict.dropReason {
+                count.dropped(reason)
+                if verdict.interface != nil && !c.refusedAsAnotherFlow { batch.refusedFlows[index] = c.packet.key }
+            }
             return verdict
         }
         count.sent(port: port, bytes: batch.lengths[index])

@@ -37,4 +37,7 @@ struct PacketContext {
     /// The session it belongs to and which of its keys it matched (step `established`).
     var session = 0
     var direction = FlowDirection.forward
+    /// Set when a stage dropped the packet at an ENI that saw another flow than the packet's own
+    /// and wrote that flow to the batch's `refusedFlows` itself.
+    var refusedAsAnotherFlow = false
 }

@@ -84,7 +84,7 @@ public final class Replay {
         } catch {
             throw ForwarderError(description: "\(error)")
         }
-        droppedCSV.write("packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length\n")
+        droppedCSV.write("packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length,interface,refused_by\n")
         flowLog.write("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
     }
 
@@ -196,7 +196,8 @@ public final class Replay {
                 report.dropped.bytes += UInt64(bytes.count)
                 dropped.write(bytes, timestampNanoseconds: time)
                 recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name,
-                           reason: verdict.dropReason ?? .malformed, refusedAt: verdict.interface, bytes: bytes, time: time)
+                           verdict: verdict, refusedFlow: verdict.interface != nil ? batch.refusedFlows[index] : nil,
+                           bytes: bytes, time: time)
             case .toResolver:
                 report.forwarded.packets += 1
                 report.forwarded.bytes += UInt64(bytes.count)
@@ -240,13 +241,16 @@ public final class Replay {
         report.dropped.packets += 1
         report.dropped.bytes += UInt64(bytes.count)
         dropped.write(bytes, timestampNanoseconds: time)
-        recordDrop(number: number, ingress: "", reason: .malformed, refusedAt: nil, bytes: bytes, time: time)
+        recordDrop(number: number, ingress: "", verdict: .dropped(.malformed), refusedFlow: nil, bytes: bytes, time: time)
     }
 
-    /// A dropped packet's line in dropped.csv; a refusal by the fabric's rules is also a REJECT
-    /// record in the flow log of the ENI that refused it (`interface`, as the verdict names it).
-    private func recordDrop(number: Int, ingress port: String, reason: DropReason, refusedAt interface: Int?,
+    /// A dropped packet's line in dropped.csv, with the ENI that refused it and who there (its
+    /// security groups, a route table, an endpoint's state); a refusal by the fabric's rules is
+    /// also a REJECT record in the flow log of that ENI, of the flow as the ENI saw it
+    /// (`refusedFlow`, from the dataplane), as VPC Flow Logs record it.
+    private func recordDrop(number: Int, ingress port: String, verdict: Verdict, refusedFlow: FlowKey?,
                             bytes: UnsafeRawBufferPointer, time: Int64) {
+        let reason = verdict.dropReason ?? .malformed
         var copy = Array(bytes)
         let key = copy.withUnsafeMutableBytes { Replay.flowKey($0) }
         droppedCSV.write(decimal: UInt64(number))
@@ -266,8 +270,12 @@ public final class Replay {
             droppedCSV.write(byte: 0x2C)
             droppedCSV.write(decimal: value)
         }
+        droppedCSV.write(byte: 0x2C)
+        if let interface = verdict.interface { droppedCSV.write(dataplane.tables.interfaces[interface].id) }
+        droppedCSV.write(byte: 0x2C)
+        if let refuser = topology.refuser(of: verdict) { droppedCSV.write(csvField: refuser) }
         droppedCSV.write(byte: 0x0A)
-        guard reason.isReject, let key, let interface else { return }
+        guard reason.isReject, let interface = verdict.interface, let key = refusedFlow else { return }
         let interval = options.configuration.flowLogInterval
         let rejectKey = RejectKey(interface: interface, sourceHigh: key.sourceHigh, sourceLow: key.sourceLow,
                                   destinationHigh: key.destinationHigh, destinationLow: key.destinationLow,
