@@ -121,6 +121,20 @@ struct LiveCommandTests {
         #expect(log.contains("connection refused"))
     }
 
+    /// A target whose security groups refuse the NLB's probes (web-b left in its VPC's default
+    /// group) turns unhealthy saying who refused them, within interval × threshold, without
+    /// waiting for probes to time out.
+    @Test func aProbeRefusedByASecurityGroupSaysSo() throws {
+        let yaml = liveTopologyYAML().replacingOccurrences(of: "{name: web-b, subnet: provider-b, securityGroups: [web], server:",
+                                                           with: "{name: web-b, subnet: provider-b, server:")
+        let run = try LiveRun(name: "live-refused", yaml: yaml)
+        try run.waitForLog("target web-b:80 in spread is unhealthy: 2 checks in a row: probe from 10.1.", seconds: 20)
+        let log = run.stop()
+        #expect(log.contains("refused by security group sg-") && log.contains(" (default) of host 'web-b' (security-group-ingress)"),
+                "\(log)")
+        #expect(!log.contains("target web-a:80 in spread is unhealthy"), "web-a admits the nodes")
+    }
+
     @Test func reloadAddsATargetWhileAStreamRuns() throws {
         let run = try LiveRun(name: "live-reload", yaml: liveTopologyYAML())
         let server = try run.start("web-a", "iperf3", ["-s", "-1", "-p", "5201"])

@@ -112,6 +112,19 @@ public struct HealthChecker {
         return changes
     }
 
+    /// A probe the dataplane dropped on its way to the target (`packet` as the checker sent it):
+    /// the check fails at once, with who refused it, as a load balancer's target health names
+    /// the reason rather than waiting out the timeout.
+    public mutating func refused(_ packet: UnsafeMutableRawBufferPointer, by refuser: String, reason: DropReason?) -> Change? {
+        guard let ip = try? IPv4Packet(packet), ip.protocol == .tcp, let tcp = try? TCPSegment(ip.payload),
+              let index = checks.firstIndex(where: { $0.probePort == tcp.sourcePort && $0.address == ip.destination }) else {
+            return nil
+        }
+        checks[index].probePort = nil
+        let why = reason.map { " (\($0.name))" } ?? ""
+        return record(index, success: false, reason: "probe from \(ip.source) refused by \(refuser)\(why)")
+    }
+
     /// A reply that came out of the health-check port: a SYN-ACK (a TCP check's success; an HTTP
     /// check's request follows it), the HTTP response, or a RST (failure). `send` gets what the
     /// probe sends: the request, and the RST that closes it.

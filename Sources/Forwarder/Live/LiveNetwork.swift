@@ -399,7 +399,15 @@ public final class LiveNetwork: @unchecked Sendable {
             dataplane.process(batch, now: LiveNetwork.monotonic())
             for index in 0..<batch.count {
                 let verdict = batch.verdicts[index]
-                guard let port = verdict.port else { continue }
+                guard let port = verdict.port else {
+                    // A probe the fabric refused fails now, saying who refused it, not a timeout later.
+                    if verdict.isDropped, batch.ingressPorts[index] == healthPort,
+                       let change = checker.refused(batch.bytes(index), by: current.refuser(of: verdict) ?? "the fabric",
+                                                    reason: verdict.dropReason) {
+                        apply(change)
+                    }
+                    continue
+                }
                 let packet = batch.bytes(index)
                 let device = self.device(for: outputs[port], verdict)
                 // Out of a tunnel to a device that takes super-packets: merged with the segments
