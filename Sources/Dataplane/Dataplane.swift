@@ -109,6 +109,10 @@ public final class Dataplane {
 
     public func isHealthy(target: Int) -> Bool { balancer.healthy[target] }
 
+    /// NAT source ports in use from load balancer node `node` (its global number) to `target`, a
+    /// target of that node's load balancer.
+    public func natPortsInUse(node: Int, target: Int) -> Int { ports.used(pool: balancer.pool(node: node, target: target)) }
+
     // MARK: Control (between batches)
 
     public func setTargetHealth(_ target: Int, healthy: Bool) {

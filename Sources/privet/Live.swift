@@ -4,6 +4,7 @@ import BuiltInServers
 import Forwarder
 import Foundation
 import Glibc
+import PacketIO
 import Topology
 
 /// The name `up` and `down` give a topology's namespaces: the file's name, in letters, digits and
@@ -27,7 +28,9 @@ struct Up: ParsableCommand {
             and routed as its subnet says, and /etc/netns/NAMESPACE/resolv.conf pointing at the \
             VPC resolver. The built-in servers run inside. Runs in the foreground: Ctrl-C or SIGTERM \
             removes everything it made; SIGHUP re-reads the file and swaps the new tables in, \
-            keeping established flows. `privet down` removes what a crashed `up` left.
+            keeping established flows. While it runs, `privet status`, `flows` and `exec` look into \
+            it through its control socket (/run/privet/NAME.sock, root only), and `privet down` \
+            stops it; `down` also removes what a crashed `up` left.
             """
     )
 
@@ -52,11 +55,30 @@ struct Up: ParsableCommand {
             network.teardown()
             throw CLIError(error.description)
         }
+        let done = DispatchSemaphore(value: 0)
+        let control: ControlSocket
+        do {
+            control = try ControlSocket(name: name) { request in
+                let encoder = JSONEncoder()
+                switch request {
+                case .status: return network.status().flatMap { try? encoder.encode($0) } ?? Data("{\"error\":\"not forwarding\"}".utf8)
+                case .flows(let filter): return network.flows(filter).flatMap { try? encoder.encode($0) } ?? Data("{\"error\":\"not forwarding\"}".utf8)
+                case .stop:
+                    done.signal()
+                    return Data("{\"stopping\":true}".utf8)
+                }
+            }
+        } catch {
+            network.teardown()
+            throw CLIError(error.description)
+        }
+        network.stoppedByItself = { _ in done.signal() }
+        control.start()
         print(LiveReport.text(model, name: name), terminator: "")
-        print("Forwarding. Ctrl-C (or SIGTERM) removes everything; SIGHUP reloads \(topology).")
+        print("Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).")
+        print("Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND")
         fflush(nil)
 
-        let done = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber, SIG_IGN)
@@ -80,6 +102,7 @@ struct Up: ParsableCommand {
         }
         DispatchQueue.global().async {
             done.wait()
+            control.close()
             network.teardown()
             print(LiveReport.summary(network), terminator: "")
             print("removed the namespaces of \(name)")
@@ -99,8 +122,27 @@ struct Down: ParsableCommand {
     func run() throws {
         guard geteuid() == 0 else { throw CLIError("privet down needs root") }
         let model = try loadTopology(topology, purpose: "removed")
-        let removed = LiveNetwork.down(topology: model, name: liveName(topology))
-        print(removed.isEmpty ? "nothing to remove" : "removed " + removed.joined(separator: ", "))
+        let name = liveName(topology)
+        // A running `up` stops itself, removing what it made; then whatever is left goes.
+        let running = (try? ControlSocket.ask(name: name, .stop)) != nil
+        if running {
+            let deadline = Date().addingTimeInterval(30)
+            func stillUp() -> Bool {
+                FileManager.default.fileExists(atPath: ControlSocket.path(name: name))
+                    || LiveNetwork.namespaces(of: model, name: name).contains { NetworkNamespace.exists($0) }
+            }
+            while stillUp() {
+                guard Date() < deadline else { throw CLIError("the running `privet up` of '\(name)' did not stop within 30 s") }
+                usleep(100_000)
+            }
+            print("stopped the running `privet up` of '\(name)'")
+        }
+        let removed = LiveNetwork.down(topology: model, name: name)
+        if !removed.isEmpty {
+            print("removed " + removed.joined(separator: ", "))
+        } else if !running {
+            print("nothing to remove")
+        }
     }
 }
 

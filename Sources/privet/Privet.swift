@@ -6,7 +6,8 @@ struct Privet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "privet",
         abstract: "AWS PrivateLink on one Linux machine: a userspace dataplane in Swift.",
-        subcommands: [Validate.self, Describe.self, Generate.self, ReplayCommand.self, Up.self, Down.self, Inspect.self, Demo.self, Appliance.self, Serve.self]
+        subcommands: [Validate.self, Describe.self, Generate.self, ReplayCommand.self, Up.self, Status.self, Flows.self, Exec.self, Down.self,
+                      Inspect.self, Demo.self, Appliance.self, Serve.self]
     )
 
     /// Exit status: 0 success, 1 failure (a bad capture, a bad topology), 2 usage error, as

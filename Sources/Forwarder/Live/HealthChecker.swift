@@ -35,6 +35,29 @@ public struct HealthChecker {
         /// The probe's next sequence number; whether its HTTP request is sent.
         var sequence: UInt32 = 0
         var requested = false
+        /// The last check's end, its result and why; when the target's health last changed
+        /// (or checking began).
+        var lastCheck: Int64?
+        var lastResult: Bool?
+        var lastReason = ""
+        var since: Int64 = 0
+    }
+
+    /// One target's health as `privet status` shows it.
+    public struct TargetHealth: Sendable {
+        public var target: Int
+        public var name: String
+        public var healthy: Bool
+        public var lastCheck: Int64?
+        public var lastResult: Bool?
+        public var lastReason: String
+        public var since: Int64
+    }
+
+    /// Every checked target's health now.
+    public var health: [TargetHealth] {
+        checks.map { TargetHealth(target: $0.target, name: $0.name, healthy: $0.healthy, lastCheck: $0.lastCheck,
+                                  lastResult: $0.lastResult, lastReason: $0.lastReason, since: $0.since) }
     }
 
     /// A change of a target's health, for the log.
@@ -67,7 +90,7 @@ public struct HealthChecker {
                 healthyThreshold: settings.healthyThreshold, unhealthyThreshold: settings.unhealthyThreshold,
                 path: settings.protocolName == "HTTP" ? settings.path ?? "/" : nil, proxyProtocol: group.proxyProtocolV2,
                 // Spread the first probes over the first interval.
-                due: now + Int64(settings.interval) * second * Int64(index % 8) / 8))
+                due: now + Int64(settings.interval) * second * Int64(index % 8) / 8, since: now))
         }
     }
 
@@ -81,6 +104,10 @@ public struct HealthChecker {
             checks[index].healthy = previous.healthy
             checks[index].streak = previous.streak
             checks[index].due = previous.due
+            checks[index].lastCheck = previous.lastCheck
+            checks[index].lastResult = previous.lastResult
+            checks[index].lastReason = previous.lastReason
+            checks[index].since = previous.since
         }
     }
 
@@ -186,6 +213,9 @@ public struct HealthChecker {
     private mutating func record(_ index: Int, success: Bool, reason: String) -> Change? {
         var check = checks[index]
         defer { checks[index] = check }
+        check.lastCheck = LiveNetwork.monotonic()
+        check.lastResult = success
+        check.lastReason = reason
         if success == check.healthy {
             check.streak = 0
             return nil
@@ -195,6 +225,7 @@ public struct HealthChecker {
         guard check.streak >= threshold else { return nil }
         check.healthy = success
         check.streak = 0
+        check.since = check.lastCheck ?? check.since
         return Change(targetIndex: check.target, target: check.name, healthy: success,
                       reason: "\(threshold) check\(threshold == 1 ? "" : "s") in a row: \(reason)")
     }

@@ -31,7 +31,16 @@ public final class LiveNetwork: @unchecked Sendable {
     private var plumbingOfOutsideHost: [Int: Int] = [:]
     private let lock = NSLock()
     private var pendingTopology: Topology?
+    /// Questions for the forwarding thread (`ask`), answered between batches.
+    private var pendingQuestions: [(LiveNetwork, Topology, Int64) -> Void] = []
     private var running = true
+    /// When forwarding started (the monotonic clock).
+    public private(set) var started: Int64 = 0
+    /// Told why, when forwarding stops on its own (every device gone, the poller broken).
+    public var stoppedByItself: (@Sendable (String) -> Void)?
+    /// Hosts whose TUN devices failed a read (the device vanished: its namespace was removed
+    /// under the running `up`): left out from then on.
+    public private(set) var lostHosts: [String] = []
     private var thread: Thread?
     /// Packets no port could take or give (an outside host's packet to no VPC, a reply to an
     /// address no outside host has).
@@ -234,6 +243,7 @@ public final class LiveNetwork: @unchecked Sendable {
             for (index, piece) in plumbing.enumerated() { try poller.watch(piece.device.descriptor, token: UInt64(index)) }
         } catch { throw ForwarderError(error) }
         running = true
+        started = LiveNetwork.monotonic()
         let thread = Thread { [self] in forwardingLoop(poller) }
         thread.name = "privet-forwarding"
         thread.start()
@@ -246,6 +256,36 @@ public final class LiveNetwork: @unchecked Sendable {
         lock.unlock()
         while thread?.isExecuting == true { usleep(10_000) }
         thread = nil
+    }
+
+    /// Runs `question` on the forwarding thread between batches, with the topology it forwards
+    /// and the clock, and returns its answer; nil when forwarding has stopped or does not answer
+    /// within two seconds. What reads the dataplane from another thread goes through here.
+    public func ask<Answer: Sendable>(_ question: @escaping @Sendable (LiveNetwork, Topology, Int64) -> Answer) -> Answer? {
+        let box = AnswerBox<Answer>(), done = DispatchSemaphore(value: 0)
+        lock.lock()
+        guard running, thread != nil else {
+            lock.unlock()
+            return nil
+        }
+        pendingQuestions.append { network, topology, now in
+            box.answer = question(network, topology, now)
+            done.signal()
+        }
+        lock.unlock()
+        guard done.wait(timeout: .now() + 2) == .success else { return nil }
+        return box.answer
+    }
+
+    /// Where the forwarding thread leaves an answer for the asking one.
+    private final class AnswerBox<Answer>: @unchecked Sendable { var answer: Answer? }
+
+    /// The status, as `privet status` shows it.
+    public func status() -> LiveStatus? { ask { network, topology, now in network.status(topology: topology, now: now) } }
+
+    /// The flows `filter` selects, as `privet flows` shows them.
+    public func flows(_ filter: LiveFlow.Filter) -> [LiveFlow]? {
+        ask { network, topology, now in network.flows(topology: topology, filter: filter, now: now) }
     }
 
     /// Swaps in the tables of `topology` between batches (SIGHUP), keeping established flows.
@@ -333,6 +373,8 @@ public final class LiveNetwork: @unchecked Sendable {
             let keepGoing = running
             let reloaded = pendingTopology
             pendingTopology = nil
+            let questions = pendingQuestions
+            pendingQuestions.removeAll()
             lock.unlock()
             guard keepGoing else { return }
             if let reloaded {
@@ -344,12 +386,14 @@ public final class LiveNetwork: @unchecked Sendable {
                                         carrying: checker)
                 resolver = VPCResolver(reloaded)
             }
+            for question in questions { question(self, current, LiveNetwork.monotonic()) }
             for change in checker.poll(now: LiveNetwork.monotonic(), send: { probes.append($0) }) { apply(change) }
 
             let ready: Int
             do { ready = try poller.wait(milliseconds: probes.isEmpty ? 20 : 0) } catch {
                 // Only a broken poller fails here (EBADF, EINVAL); say so once and stop.
                 log("forwarding stopped: \(error)")
+                stoppedByItself?("the poller failed: \(error)")
                 return
             }
             batch.removeAll()
@@ -372,7 +416,18 @@ public final class LiveNetwork: @unchecked Sendable {
                         guard let count = try piece.device.read(into: buffer), count > front else { break }
                         read = count
                     } catch {
+                        // A TUN device fails a read only when it is gone (EBADFD once its
+                        // namespace is removed): polling it again would spin on the same error.
                         failed(error)
+                        try? poller.unwatch(piece.device.descriptor)
+                        let host = current.hosts[index].name
+                        lostHosts.append(host)
+                        log("host \(host): its device failed (\(error)), its namespace removed under `up`? Forwarding goes on without it")
+                        if lostHosts.count == plumbing.count {
+                            log("every host's device is gone: forwarding stops")
+                            stoppedByItself?("every host's device is gone")
+                            return
+                        }
                         break
                     }
                     taken += 1

@@ -26,6 +26,11 @@ public final class EventPoll: @unchecked Sendable {
         _ = try SystemCall.checked("epoll_ctl") { epoll_ctl(descriptor, EPOLL_CTL_ADD, file, &event) }
     }
 
+    /// Stops watching `file`.
+    public func unwatch(_ file: Int32) throws(IOError) {
+        _ = try SystemCall.checked("epoll_ctl") { epoll_ctl(descriptor, EPOLL_CTL_DEL, file, nil) }
+    }
+
     /// Waits up to `milliseconds` (0: not at all) for input; how many descriptors are ready, whose
     /// tokens `token(_:)` gives. A wait a signal interrupts returns none ready.
     public func wait(milliseconds: Int32) throws(IOError) -> Int {

@@ -32,6 +32,24 @@ public struct SocketAddress: Sendable {
         return result
     }
 
+    /// A Unix domain socket's path (sockaddr_un); nil when it is longer than such an address holds.
+    public static func unix(_ path: String) -> SocketAddress? {
+        var result = SocketAddress()
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+        guard !bytes.isEmpty, bytes.count < capacity else { return nil }
+        withUnsafeMutableBytes(of: &result.storage) { raw in
+            let unix = raw.baseAddress!.assumingMemoryBound(to: sockaddr_un.self)
+            unix.pointee.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &unix.pointee.sun_path) { path in
+                path.copyBytes(from: bytes)
+                path[bytes.count] = 0
+            }
+        }
+        result.length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
+        return result
+    }
+
     /// The port, in host order (sin_port and sin6_port sit at the same offset).
     public var port: UInt16 {
         get { withUnsafeBytes(of: storage) { UInt16(bigEndian: $0.load(fromByteOffset: 2, as: UInt16.self)) } }
@@ -69,6 +87,11 @@ public final class Socket: Sendable {
 
     public static func udp(_ domain: Int32 = AF_INET) throws(IOError) -> Socket {
         try Socket(domain: domain, type: Int32(SOCK_DGRAM.rawValue))
+    }
+
+    /// A Unix domain stream socket.
+    public static func unixStream() throws(IOError) -> Socket {
+        try Socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue))
     }
 
     public func setOption<Value: BitwiseCopyable>(_ level: Int32, _ option: Int32, _ value: Value) throws(IOError) {

@@ -1,0 +1,81 @@
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+import Topology
+
+/// `privet status`, `flows`, `exec` and `down` against a running `privet up`, as a user runs
+/// them: through the control socket of the `up`. Root only (CI is root).
+@Suite("privet status, flows, exec and down (live, root)",
+       .enabled(if: geteuid() == 0 && privetExecutable() != nil, "needs root and the privet executable"))
+struct LiveInspectionCommandTests {
+    @Test func lookIntoARunningTopologyAndStopIt() throws {
+        let run = try LiveRun(name: "live-look", yaml: liveTopologyYAML())
+        let privet = privetExecutable()!
+
+        // exec: a command in client-a's namespace, with its VPC's resolver (the private DNS name).
+        let fetched = try runProgram(privet, ["exec", run.path, "client-a", "--", "curl", "-s", "-m", "5", "http://api.live.example/"])
+        #expect(fetched.status == 0 && fetched.output.hasPrefix("served by web-a"), "\(fetched.output)\(fetched.error)")
+        let failing = try runProgram(privet, ["exec", run.path, "client-a", "--", "false"])
+        #expect(failing.status == 1, "exec passes the command's exit status on")
+
+        // flows: the connection just made, both tuples, through the endpoint to web-a.
+        let flows = try runProgram(privet, ["flows", "live-look", "--host", "client-a", "--json"])
+        #expect(flows.status == 0, "\(flows.error)")
+        let list = try JSONSerialization.jsonObject(with: Data(flows.output.utf8)) as? [[String: Any]] ?? []
+        let flow = list.first { ($0["target"] as? String) == "web-a:80" }
+        #expect(flow?["kind"] as? String == "endpoint" && flow?["endpoint"] as? String == "endpoint", "\(flows.output)")
+        #expect((flow?["forward"] as? String)?.hasPrefix("10.2.1.4:") == true, "the consumer's side: \(flows.output)")
+        #expect((flow?["reverse"] as? String)?.hasPrefix("10.1.1.4:80 → 10.1.1.") == true, "the target's side: \(flows.output)")
+        #expect((flow?["packetsForward"] as? Int ?? 0) >= 3)
+        let none = try runProgram(privet, ["flows", "live-look", "--target", "web-b", "--json"])
+        #expect((try JSONSerialization.jsonObject(with: Data(none.output.utf8)) as? [Any])?.isEmpty == true, "\(none.output)")
+
+        // status: text for people, JSON for programs.
+        let status = try runProgram(privet, ["status", "live-look"])
+        #expect(status.status == 0, "\(status.error)")
+        for text in ["Topology 'live-look', up ", "privet-live-look-client-a", "endpoint", "available", "nlb in us-east-1a",
+                     "web-a:80 in zonal", "healthy"] {
+            #expect(status.output.contains(text), "«\(text)» in \(status.output)")
+        }
+        let json = try runProgram(privet, ["status", run.path, "--json"])
+        let document = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
+        #expect(document?["topology"] as? String == "live-look")
+        #expect((document?["hosts"] as? [Any])?.count == 6)
+        #expect((document?["sessionCapacity"] as? Int ?? 0) > 0)
+        let client = (document?["ports"] as? [[String: Any]])?.first { $0["name"] as? String == "client-a" }
+        #expect((client?["packetsIn"] as? Int ?? 0) > 0, "\(json.output)")
+
+        // down stops the running up, which removes what it made and says so.
+        let down = try runProgram(privet, ["down", run.path])
+        #expect(down.status == 0 && down.output.contains("stopped the running `privet up` of 'live-look'"), "\(down.output)\(down.error)")
+        run.process.waitUntilExit()
+        #expect(run.log.contains("removed the namespaces of live-look"), "\(run.log)")
+        #expect(namespaces(startingWith: "privet-live-look-").isEmpty)
+
+        let after = try runProgram(privet, ["status", "live-look"])
+        #expect(after.status == 1 && after.error.contains("topology 'live-look' is not running"), "\(after.error)")
+        let exec = try runProgram(privet, ["exec", "live-look", "client-a", "--", "true"])
+        #expect(exec.status == 1 && exec.error.contains("is not up"), "\(exec.error)")
+    }
+
+    /// A host's namespace removed under the running `up` (its TUN device goes with it): `up`
+    /// says so and forwards on for the rest, without spinning on the dead device.
+    @Test func aDeviceVanishingUnderUpIsNoticed() throws {
+        let run = try LiveRun(name: "live-vanish", yaml: liveTopologyYAML())
+        _ = try runProgram("ip", ["netns", "del", run.namespace("client-b")])
+        try run.waitForLog("host client-b: its device failed", seconds: 5)
+        // CPU time of `up` over two seconds: a loop spinning on the dead device takes them all.
+        func cpuTicks() -> Int {
+            let stat = (try? String(contentsOfFile: "/proc/\(run.process.processIdentifier)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return fields.count > 13 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+        }
+        let before = cpuTicks()
+        sleep(2)
+        let used = cpuTicks() - before
+        #expect(used < Int(sysconf(Int32(_SC_CLK_TCK))) / 2, "up used \(used) ticks of CPU in 2 s")
+        #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by") == true, "the others still forward")
+        run.stop()
+    }
+}
