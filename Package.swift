@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "privet",
             dependencies: [
-                "PacketWire", "PacketIO", "Topology", "Forwarder", "ReferenceAppliance", "BuiltInServers",
+                "PacketWire", "PacketIO", "Dataplane", "Topology", "Forwarder", "ReferenceAppliance", "BuiltInServers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import BuiltInServers
+import Dataplane
 import Forwarder
 import Foundation
 import Glibc
@@ -40,15 +41,47 @@ struct Up: ParsableCommand {
     @Flag(help: "Open the TUN devices without IFF_VNET_HDR offloads: one MTU-sized packet per read, checksums complete.")
     var noOffloads = false
 
+    @Option(help: "Sessions the flow table holds (each 192 bytes, allocated at start).")
+    var flowCapacity: Int = DataplaneConfiguration().flowCapacity
+
+    @Option(help: "Log lines as text (RFC 3339 time, level, message) or one JSON object a line: \(LiveLog.Format.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var logFormat: LiveLog.Format = .text
+
+    @Flag(name: .shortAndLong, help: "Log warnings and errors only.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Log debug lines too.")
+    var verbose = false
+
+    func validate() throws {
+        if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
+        if flowCapacity < 1 || flowCapacity > 1 << 30 { throw ValidationError("--flow-capacity must be from 1 to \(1 << 30)") }
+    }
+
     func run() throws {
         guard geteuid() == 0 else { throw CLIError("privet up needs root: it makes network namespaces and TUN devices") }
         let model = try loadTopology(topology, purpose: "built")
         let name = liveName(topology)
-        let network = LiveNetwork(topology: model, name: name)
+        var configuration = DataplaneConfiguration()
+        configuration.flowCapacity = flowCapacity
+        let network = LiveNetwork(topology: model, name: name, configuration: configuration)
         network.offloads = !noOffloads
-        network.log = { line in
+        let logger = LiveLog(format: logFormat, minimum: quiet ? .warning : verbose ? .debug : .info)
+        let log: @Sendable (LogLevel, String) -> Void = { level, message in
+            guard let line = logger.line(level, message) else { return }
             print(line)
             fflush(nil)
+        }
+        network.log = log
+        // The reports at start and end: as they are for a person reading text, one record each
+        // in JSON.
+        let announce: @Sendable (String) -> Void = { text in
+            if logFormat == .json {
+                log(.info, text.trimmingCharacters(in: .newlines))
+            } else {
+                print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
+                fflush(nil)
+            }
         }
         do { try network.build(serverCommand: [selfExecutable()]) } catch { throw CLIError(error.description) }
         do { try network.start() } catch {
@@ -74,10 +107,9 @@ struct Up: ParsableCommand {
         }
         network.stoppedByItself = { _ in done.signal() }
         control.start()
-        print(LiveReport.text(model, name: name), terminator: "")
-        print("Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).")
-        print("Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND")
-        fflush(nil)
+        announce(LiveReport.text(model, name: name)
+                 + "Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
+                 + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n")
 
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
@@ -88,9 +120,9 @@ struct Up: ParsableCommand {
                     do {
                         let reloaded = try loadTopology(topology, purpose: "reloaded")
                         try network.reload(reloaded)
-                        print("reloaded \(topology)")
+                        log(.info, "reloaded \(topology)")
                     } catch {
-                        writeToStandardError("reload refused, the running tables stay: \(error)\n")
+                        log(.error, "reload refused, the running tables stay: \(error)")
                     }
                     fflush(nil)
                 } else {
@@ -104,14 +136,14 @@ struct Up: ParsableCommand {
             done.wait()
             control.close()
             network.teardown()
-            print(LiveReport.summary(network), terminator: "")
-            print("removed the namespaces of \(name)")
-            fflush(nil)
+            announce(LiveReport.summary(network) + "removed the namespaces of \(name)\n")
             Glibc.exit(0)
         }
         dispatchMain()
     }
 }
+
+extension LiveLog.Format: ExpressibleByArgument {}
 
 struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove whatever `privet up` left behind (root).")

@@ -6,6 +6,7 @@ struct Privet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "privet",
         abstract: "AWS PrivateLink on one Linux machine: a userspace dataplane in Swift.",
+        version: "privet 0.1.0",
         subcommands: [Validate.self, Describe.self, Generate.self, ReplayCommand.self, Up.self, Status.self, Flows.self, Exec.self, Down.self,
                       Inspect.self, Demo.self, Appliance.self, Serve.self]
     )

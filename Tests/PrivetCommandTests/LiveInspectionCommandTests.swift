@@ -78,4 +78,26 @@ struct LiveInspectionCommandTests {
         #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by") == true, "the others still forward")
         run.stop()
     }
+
+    /// Every line `up` logs has an RFC 3339 time and a level; `--log-format json` makes each a
+    /// JSON object; each target's first health result is logged at start.
+    @Test func logLinesAreTimestampedAndJSONOnRequest() throws {
+        let text = try LiveRun(name: "live-logtext", yaml: liveTopologyYAML())
+        try text.waitForLog("first check passed", seconds: 15)
+        let lines = text.stop().split(separator: "\n").filter { $0.contains("first check") }
+        #expect(!lines.isEmpty)
+        let stamped = try Regex("^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z info target ")
+        for line in lines { #expect(line.contains(stamped), "\(line)") }
+
+        let json = try LiveRun(name: "live-logjson", yaml: liveTopologyYAML(), arguments: ["--log-format", "json"])
+        try json.waitForLog("first check passed", seconds: 15)
+        let log = json.stop()
+        let records = log.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(records.count >= 3, "\(log)")
+        for record in records {
+            let object = try JSONSerialization.jsonObject(with: Data(record.utf8)) as? [String: String]
+            #expect(object?["level"] != nil && object?["message"] != nil && object?["time"]?.hasSuffix("Z") == true, "\(record)")
+        }
+        #expect(!log.split(separator: "\n").contains { !$0.hasPrefix("{") && !$0.contains("warning:") }, "only JSON lines (and validate's warnings): \(log)")
+    }
 }

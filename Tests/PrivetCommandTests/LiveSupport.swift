@@ -124,7 +124,7 @@ final class LiveRun {
         var description: String
     }
 
-    init(name: String, yaml: String) throws {
+    init(name: String, yaml: String, arguments: [String] = []) throws {
         folder = try ScratchFolder()
         self.name = name
         path = folder.file(name + ".yaml")
@@ -133,7 +133,7 @@ final class LiveRun {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: privetExecutable()!)
-        process.arguments = ["up", path]
+        process.arguments = ["up", path] + arguments
         let log = FileHandle(forWritingAtPath: logPath)!
         process.standardOutput = log
         process.standardError = log

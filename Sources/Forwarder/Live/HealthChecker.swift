@@ -41,6 +41,8 @@ public struct HealthChecker {
         var lastResult: Bool?
         var lastReason = ""
         var since: Int64 = 0
+        /// Whether the first result was reported (a target's state is logged at start).
+        var reported = false
     }
 
     /// One target's health as `privet status` shows it.
@@ -108,6 +110,7 @@ public struct HealthChecker {
             checks[index].lastResult = previous.lastResult
             checks[index].lastReason = previous.lastReason
             checks[index].since = previous.since
+            checks[index].reported = previous.reported
         }
     }
 
@@ -216,13 +219,18 @@ public struct HealthChecker {
         check.lastCheck = LiveNetwork.monotonic()
         check.lastResult = success
         check.lastReason = reason
+        let first = !check.reported
+        check.reported = true
+        // The first result is reported whatever it changes: the state is known from the start.
+        let firstReport = first ? Change(targetIndex: check.target, target: check.name, healthy: check.healthy,
+                                         reason: "first check \(success ? "passed" : "failed"): \(reason)") : nil
         if success == check.healthy {
             check.streak = 0
-            return nil
+            return firstReport
         }
         check.streak += 1
         let threshold = success ? check.healthyThreshold : check.unhealthyThreshold
-        guard check.streak >= threshold else { return nil }
+        guard check.streak >= threshold else { return firstReport }
         check.healthy = success
         check.streak = 0
         check.since = check.lastCheck ?? check.since

@@ -15,7 +15,7 @@ public enum LiveDemo {
         let network = LiveNetwork(topology: topology, name: name)
         try network.build(serverCommand: serverCommand)
         defer { network.teardown() }
-        network.log = { line in print("  [privet] " + line) }
+        network.log = { _, line in print("  [privet] " + line) }
         try network.start()
         say(LiveReport.text(topology, name: name))
         // Give the servers a moment to listen.

@@ -233,7 +233,7 @@ public final class LiveNetwork: @unchecked Sendable {
     }
 
     /// A log line from the forwarding thread (health changes), for `up` to print.
-    public var log: @Sendable (String) -> Void = { _ in }
+    public var log: @Sendable (LogLevel, String) -> Void = { _, _ in }
 
     /// Starts the forwarding thread, which waits on every host's device.
     public func start() throws(ForwarderError) {
@@ -365,7 +365,8 @@ public final class LiveNetwork: @unchecked Sendable {
         }
         func apply(_ change: HealthChecker.Change) {
             dataplane.setTargetHealth(change.targetIndex, healthy: change.healthy)
-            log("target \(change.target) is \(change.healthy ? "healthy" : "unhealthy"): \(change.reason)")
+            log(change.healthy ? .info : .warning,
+                "target \(change.target) is \(change.healthy ? "healthy" : "unhealthy"): \(change.reason)")
         }
 
         while true {
@@ -392,7 +393,7 @@ public final class LiveNetwork: @unchecked Sendable {
             let ready: Int
             do { ready = try poller.wait(milliseconds: probes.isEmpty ? 20 : 0) } catch {
                 // Only a broken poller fails here (EBADF, EINVAL); say so once and stop.
-                log("forwarding stopped: \(error)")
+                log(.error, "forwarding stopped: \(error)")
                 stoppedByItself?("the poller failed: \(error)")
                 return
             }
@@ -422,9 +423,9 @@ public final class LiveNetwork: @unchecked Sendable {
                         try? poller.unwatch(piece.device.descriptor)
                         let host = current.hosts[index].name
                         lostHosts.append(host)
-                        log("host \(host): its device failed (\(error)), its namespace removed under `up`? Forwarding goes on without it")
+                        log(.warning, "host \(host): its device failed (\(error)), its namespace removed under `up`? Forwarding goes on without it")
                         if lostHosts.count == plumbing.count {
-                            log("every host's device is gone: forwarding stops")
+                            log(.error, "every host's device is gone: forwarding stops")
                             stoppedByItself?("every host's device is gone")
                             return
                         }
