@@ -104,8 +104,7 @@ extension FlowRecord {
     /// The record as a VPC Flow Logs version 2 line (times in Unix seconds).
     public func line(tables: ForwardingTables) -> String {
         let interface = tables.interfaces[self.interface]
-        func address(_ value: FlowAddress) -> String { value.isIPv4 ? value.ipv4.description : value.ipv6.description }
-        return "2 \(interface.accountID) \(interface.id) \(address(key.source)) \(address(key.destination)) "
+        return "2 \(interface.accountID) \(interface.id) \(key.source) \(key.destination) "
             + "\(key.sourcePort) \(key.destinationPort) \(key.proto) \(packets) \(bytes) "
             + "\(start / 1_000_000_000) \(end / 1_000_000_000) \(accepted ? "ACCEPT" : "REJECT") OK"
     }

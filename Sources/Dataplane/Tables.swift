@@ -419,7 +419,7 @@ struct InterfaceCore {
 }
 
 /// An address of either family as the flow key holds it (IPv4-mapped for IPv4).
-public struct FlowAddress: Hashable, Sendable {
+public struct FlowAddress: Hashable, Sendable, CustomStringConvertible {
     public var high: UInt64
     public var low: UInt64
 
@@ -441,6 +441,8 @@ public struct FlowAddress: Hashable, Sendable {
     @inlinable public var isIPv4: Bool { high == 0 && low >> 32 == 0xFFFF }
     @inlinable public var ipv4: IPv4Address { IPv4Address(UInt32(truncatingIfNeeded: low)) }
     @inlinable public var ipv6: IPv6Address { IPv6Address(high: high, low: low) }
+    /// The address as its family writes it.
+    public var description: String { isIPv4 ? ipv4.description : ipv6.description }
 }
 
 extension FlowKey {

@@ -85,5 +85,12 @@ struct ReplayCommand: ParsableCommand {
             print("output: \(output)")
         }
         if let stopped = report.captureError { throw CLIError(stopped + " (the packets before it were replayed)") }
+        // A capture most of whose packets no ENI, gateway or service owns belongs to another
+        // topology: what was replayed says little.
+        if report.unattributed > 0 && report.unattributed * 2 > report.input.packets {
+            throw CLIError("\(report.unattributed) of \(report.input.packets) packets have addresses no ENI, gateway or service of "
+                           + "\(topology) owns (such as \(replay.unattributedExamples.joined(separator: ", "))): the capture does not "
+                           + "belong to this topology")
+        }
     }
 }

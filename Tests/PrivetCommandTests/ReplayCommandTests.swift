@@ -81,4 +81,36 @@ struct ReplayCommandTests {
         #expect(inspect.output.hasPrefix("1 1688849860.263936000 IP 10.0.1.10.1000 > 10.0.2.20.2000: UDP"), "\(inspect.output)")
         #expect(inspect.output.contains("\n2 18446744073709.551615000 IP 10.0.1.10.1000 > 10.0.2.20.2000: UDP"))
     }
+
+    /// A capture of another topology: most of its packets belong to no ENI, gateway or
+    /// service, and replay says so, naming a few, and fails.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func aCaptureOfAnotherTopologyIsRefused() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let capture = folder.file("default.pcap")
+        let privet = privetExecutable()!
+        #expect(try runProgram(privet, ["gen", "default", "--output", capture, "--connections", "20"]).status == 0)
+        let minimal = #filePath.components(separatedBy: "/Tests/")[0] + "/Examples/minimal-nlb-endpoint.yaml"
+        let result = try runProgram(privet, ["replay", minimal, "--input", capture, "--output", folder.file("out")])
+        #expect(result.status == 1)
+        #expect(result.error.contains("packets have addresses no ENI, gateway or service of") && result.error.contains("10.20.1.4 → "),
+                "\(result.error)")
+    }
+
+    /// An output capture that cannot be made is an error, not a port left out.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func anOutputThatCannotBeWrittenIsAnError() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let privet = privetExecutable()!
+        let capture = folder.file("in.pcap"), output = folder.file("out")
+        #expect(try runProgram(privet, ["gen", "default", "--output", capture, "--connections", "5"]).status == 0)
+        // A folder where client-a's capture would go.
+        try FileManager.default.createDirectory(atPath: output + "/client-a.pcap", withIntermediateDirectories: true)
+        let result = try runProgram(privet, ["replay", "default", "--input", capture, "--output", output])
+        #expect(result.status == 1)
+        #expect(result.error.contains("client-a.pcap") && result.error.contains("Is a directory"), "\(result.error)")
+        #expect(FileManager.default.fileExists(atPath: output + "/flow-log.txt"), "the other outputs are written")
+    }
 }

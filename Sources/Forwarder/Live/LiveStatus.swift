@@ -238,7 +238,7 @@ extension LiveNetwork {
         let tables = dataplane.tables, table = dataplane.flows
         func text(_ key: FlowKey) -> String {
             let source = FlowAddress(high: key.sourceHigh, low: key.sourceLow), destination = FlowAddress(high: key.destinationHigh, low: key.destinationLow)
-            func address(_ value: FlowAddress) -> String { value.isIPv4 ? value.ipv4.description : "[\(value.ipv6)]" }
+            func address(_ value: FlowAddress) -> String { value.isIPv4 ? value.description : "[\(value)]" }
             return "\(address(source)):\(key.sourcePort) → \(address(destination)):\(key.destinationPort)"
         }
         // The addresses of the host the filter names.

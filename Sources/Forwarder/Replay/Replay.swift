@@ -51,6 +51,12 @@ public final class Replay {
     private var firstTime: Int64?
     /// Malformed packets dropped before the dataplane (no port to enter by).
     private var malformedUnadmitted: UInt64 = 0
+    /// The first output capture that could not be made: the replay fails with it at the end,
+    /// rather than leave a port's packets out unsaid.
+    private var outputError: String?
+    /// A few of the address pairs no ENI, gateway or service owns (`report.unattributed`), for
+    /// the warning when most of a capture is such.
+    public private(set) var unattributedExamples: [String] = []
 
     private struct RejectKey: Hashable {
         var interface: Int
@@ -168,6 +174,10 @@ public final class Replay {
                 dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
             } else {
                 report.unattributed += 1
+                if unattributedExamples.count < 5 {
+                    let example = "\(addresses.source) → \(addresses.destination)"
+                    if !unattributedExamples.contains(example) { unattributedExamples.append(example) }
+                }
             }
             return
         }
@@ -220,9 +230,15 @@ public final class Replay {
         if port < writers.count, let writer = writers[port] { return writer }
         if port >= writers.count { writers += [CaptureWriter?](repeating: nil, count: port + 1 - writers.count) }
         let name = dataplane.tables.ports[port].name.map { $0 == "/" ? "_" : $0 }
-        let writer = try? CaptureWriter(path: options.output + "/" + String(name) + ".pcap", linkType: .rawIP)
-        writers[port] = writer
-        return writer
+        let path = options.output + "/" + String(name) + ".pcap"
+        do {
+            let writer = try CaptureWriter(path: path, linkType: .rawIP)
+            writers[port] = writer
+            return writer
+        } catch {
+            if outputError == nil { outputError = "\(error)" }
+            return nil
+        }
     }
 
     private func writeFlowRecord(_ record: FlowRecord) {
@@ -394,6 +410,7 @@ public final class Replay {
         } catch {
             throw ForwarderError(description: "\(error)")
         }
+        if let outputError { throw ForwarderError(description: outputError + " (the other outputs are written)") }
     }
 
     private func summarise() {
