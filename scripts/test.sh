@@ -8,13 +8,14 @@
 #   python3       Debian's /usr/bin/python3: the tests' raw-socket senders and CSV reader
 #   nftables      `nft`, for a flooding client's own firewall in the live SYN-flood test
 #   haproxy       a target that speaks Proxy Protocol v2 (`accept-proxy`)
+#   prometheus    `promtool check metrics`, for what `privet up --metrics` serves
 # With CI=true, a test that skips fails the run: skips are for a developer without root, and a
 # bare CI machine must not go green by running nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/packages.sh
 
-ensure_packages libpcap-dev tshark iproute2 curl dnsutils iperf3 python3 nftables haproxy
+ensure_packages libpcap-dev tshark iproute2 curl dnsutils iperf3 python3 nftables haproxy prometheus
 
 swift build
 if [ "${CI:-}" != true ]; then

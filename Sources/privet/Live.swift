@@ -53,9 +53,22 @@ struct Up: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log debug lines too.")
     var verbose = false
 
+    @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics ([ADDRESS:]PORT; ADDRESS 127.0.0.1 unless given).")
+    var metrics: String?
+
+    /// `--metrics` as an address and a port.
+    private var metricsEndpoint: (IPv4AddressText, UInt16)? {
+        guard let metrics else { return nil }
+        let parts = metrics.split(separator: ":", omittingEmptySubsequences: false)
+        let address = parts.count == 2 && !parts[0].isEmpty ? String(parts[0]) : "127.0.0.1"
+        guard parts.count <= 2, let port = UInt16(parts.last ?? ""), port > 0, let parsed = IPv4AddressText(address) else { return nil }
+        return (parsed, port)
+    }
+
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if flowCapacity < 1 || flowCapacity > 1 << 30 { throw ValidationError("--flow-capacity must be from 1 to \(1 << 30)") }
+        if metrics != nil && metricsEndpoint == nil { throw ValidationError("--metrics takes [ADDRESS:]PORT, such as 127.0.0.1:9464") }
     }
 
     func run() throws {
@@ -105,11 +118,23 @@ struct Up: ParsableCommand {
             network.teardown()
             throw CLIError(error.description)
         }
+        let metricsServer: MetricsServer?
+        do {
+            metricsServer = try metricsEndpoint.map { (address, port) throws(ForwarderError) in
+                try MetricsServer(address: address, port: port) { network.metricsText() }
+            }
+        } catch {
+            control.close()
+            network.teardown()
+            throw CLIError(error.description)
+        }
         network.stoppedByItself = { _ in done.signal() }
         control.start()
+        metricsServer?.start()
         announce(LiveReport.text(model, name: name)
                  + "Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
-                 + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n")
+                 + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n"
+                 + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? ""))
 
         var sources: [DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
@@ -135,6 +160,7 @@ struct Up: ParsableCommand {
         DispatchQueue.global().async {
             done.wait()
             control.close()
+            metricsServer?.close()
             network.teardown()
             announce(LiveReport.summary(network) + "removed the namespaces of \(name)\n")
             Glibc.exit(0)

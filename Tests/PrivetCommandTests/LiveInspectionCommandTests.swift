@@ -100,4 +100,33 @@ struct LiveInspectionCommandTests {
         }
         #expect(!log.split(separator: "\n").contains { !$0.hasPrefix("{") && !$0.contains("warning:") }, "only JSON lines (and validate's warnings): \(log)")
     }
+
+    /// `--metrics`: Prometheus's text format, scraped while traffic flows, accepted by
+    /// `promtool check metrics`, with the counts the traffic made.
+    @Test(.enabled(if: findInPath("promtool") != nil, "promtool (Debian's prometheus) is not installed"))
+    func metricsScrapedWhileTrafficFlows() throws {
+        let port = 19464
+        let run = try LiveRun(name: "live-metrics", yaml: liveTopologyYAML(), arguments: ["--metrics", "127.0.0.1:\(port)"])
+        for _ in 0..<3 { #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by") == true) }
+        let scraped = try runProgram("curl", ["-s", "-m", "5", "http://127.0.0.1:\(port)/metrics"])
+        #expect(scraped.status == 0, "\(scraped.error)")
+        let text = scraped.output
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        try text.write(toFile: folder.file("metrics.txt"), atomically: false, encoding: .utf8)
+        let checked = try runProgram("sh", ["-c", "promtool check metrics < \(folder.file("metrics.txt"))"])
+        #expect(checked.status == 0, "promtool: \(checked.output)\(checked.error)")
+        func value(_ series: String) -> Double? {
+            text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        #expect((value("privet_port_packets_total{port=\"client-a\",direction=\"in\"}") ?? 0) >= 9, "\(text)")
+        #expect(value("privet_target_healthy{target_group=\"zonal\",target=\"web-a:80\"}") == 1)
+        #expect((value("privet_target_flows_total{target_group=\"zonal\",target=\"web-a:80\"}") ?? 0) >= 3)
+        #expect(value("privet_sessions_capacity") == 65536)
+        #expect(value("privet_tun_kernel_dropped_total{host=\"client-a\",direction=\"to_privet\"}") != nil)
+        #expect(text.contains("privet_batch_packets_bucket{le=\"+Inf\"}"))
+        let missing = try runProgram("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/other"])
+        #expect(missing.output == "404")
+        run.stop()
+    }
 }

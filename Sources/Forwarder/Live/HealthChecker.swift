@@ -43,6 +43,8 @@ public struct HealthChecker {
         var since: Int64 = 0
         /// Whether the first result was reported (a target's state is logged at start).
         var reported = false
+        /// How long the last probe took to be judged, in nanoseconds.
+        var lastLatency: Int64?
     }
 
     /// One target's health as `privet status` shows it.
@@ -54,12 +56,15 @@ public struct HealthChecker {
         public var lastResult: Bool?
         public var lastReason: String
         public var since: Int64
+        /// How long the last probe took to be judged (answered, refused or timed out), nanoseconds.
+        public var lastLatency: Int64?
     }
 
     /// Every checked target's health now.
     public var health: [TargetHealth] {
         checks.map { TargetHealth(target: $0.target, name: $0.name, healthy: $0.healthy, lastCheck: $0.lastCheck,
-                                  lastResult: $0.lastResult, lastReason: $0.lastReason, since: $0.since) }
+                                  lastResult: $0.lastResult, lastReason: $0.lastReason, since: $0.since,
+                                  lastLatency: $0.lastLatency) }
     }
 
     /// A change of a target's health, for the log.
@@ -217,6 +222,7 @@ public struct HealthChecker {
         var check = checks[index]
         defer { checks[index] = check }
         check.lastCheck = LiveNetwork.monotonic()
+        check.lastLatency = check.lastCheck.map { $0 - check.sentAt }
         check.lastResult = success
         check.lastReason = reason
         let first = !check.reported

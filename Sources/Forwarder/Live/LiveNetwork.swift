@@ -38,6 +38,10 @@ public final class LiveNetwork: @unchecked Sendable {
     public private(set) var started: Int64 = 0
     /// Told why, when forwarding stops on its own (every device gone, the poller broken).
     public var stoppedByItself: (@Sendable (String) -> Void)?
+    /// Batches processed, by size: bucket `b` counts those of at most 2^b packets (1 to 256).
+    public private(set) var batchSizes = [UInt64](repeating: 0, count: 9)
+    /// Packets in all batches, for the histogram's sum.
+    public private(set) var batchedPackets: UInt64 = 0
     /// Hosts whose TUN devices failed a read (the device vanished: its namespace was removed
     /// under the running `up`): left out from then on.
     public private(set) var lostHosts: [String] = []
@@ -453,6 +457,8 @@ public final class LiveNetwork: @unchecked Sendable {
                 continue
             }
             dataplane.process(batch, now: LiveNetwork.monotonic())
+            batchSizes[min(8, Int.bitWidth - (batch.count - 1).leadingZeroBitCount)] &+= 1
+            batchedPackets &+= UInt64(batch.count)
             for index in 0..<batch.count {
                 let verdict = batch.verdicts[index]
                 guard let port = verdict.port else {
