@@ -113,4 +113,22 @@ struct ReplayCommandTests {
         #expect(result.error.contains("client-a.pcap") && result.error.contains("Is a directory"), "\(result.error)")
         #expect(FileManager.default.fileExists(atPath: output + "/flow-log.txt"), "the other outputs are written")
     }
+
+    /// Every ENI a flow log names is one `describe` lists, so a record can be traced to what
+    /// owns it.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func everyENIOfTheFlowLogIsDescribed() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let privet = privetExecutable()!
+        let capture = folder.file("in.pcap"), output = folder.file("out")
+        #expect(try runProgram(privet, ["gen", "default", "--output", capture, "--connections", "200"]).status == 0)
+        #expect(try runProgram(privet, ["replay", "default", "--input", capture, "--output", output]).status == 0)
+        let log = try String(contentsOfFile: output + "/flow-log.txt", encoding: .utf8)
+        let named = Set(log.split(separator: "\n").dropFirst().map { String($0.split(separator: " ")[2]) })
+        #expect(named.count >= 5, "\(named)")
+        let described = try runProgram(privet, ["describe", "default"]).output
+        let listed = described.components(separatedBy: "Network interfaces")[1]
+        for eni in named { #expect(listed.contains(eni), "\(eni) is in the flow log, not in describe's list") }
+    }
 }

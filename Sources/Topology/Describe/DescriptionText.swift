@@ -66,6 +66,13 @@ extension TopologyDescription {
             add("  outside the VPCs")
             for host in externalHosts { add("    " + hostLine(host)) }
         }
+        add()
+        add("Network interfaces (as flow-log records name them)")
+        for eni in networkInterfaces {
+            let addresses = [eni.ipv4, eni.ipv6].compactMap { $0 }.joined(separator: "  ")
+            let groups = eni.securityGroups.isEmpty ? "" : "  groups " + eni.securityGroups.joined(separator: ", ")
+            add("  \(eni.id)  \(eni.owner)  account \(eni.account)  subnet \(eni.subnet) (\(eni.zone))  \(addresses)\(groups)")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

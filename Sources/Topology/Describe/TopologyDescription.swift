@@ -49,6 +49,12 @@ public struct TopologyDescription: Encodable {
         let name: String, placement: String, ipv4: String?, ipv6: String?, server: String?
     }
 
+    /// An ENI as flow-log records name it: its ID, what owns it, where, its addresses and groups.
+    struct NetworkInterfaceView: Encodable {
+        let id: String, owner: String, account: String, subnet: String, zone: String, ipv4: String?, ipv6: String?
+        let securityGroups: [String]
+    }
+
     struct VPCView: Encodable {
         let name: String, id: String, account: String, cidr: String, ipv6Cidr: String?, resolver: String
         let internetGateway: String?, hosts: [HostView]
@@ -62,13 +68,14 @@ public struct TopologyDescription: Encodable {
     let endpoints: [EndpointView]
     let loadBalancers: [LoadBalancerView]
     let routeTables: [RouteTableView]
+    let networkInterfaces: [NetworkInterfaceView]
 
     private let topology: Topology
     /// The resolved topology, for the diagram's relations.
     var topologyForDiagram: Topology { topology }
 
     enum CodingKeys: String, CodingKey {
-        case region, zones, vpcs, externalHosts, endpointServices, endpoints, loadBalancers, routeTables
+        case region, zones, vpcs, externalHosts, endpointServices, endpoints, loadBalancers, routeTables, networkInterfaces
     }
 
     public init(_ topology: Topology) {
@@ -148,6 +155,13 @@ public struct TopologyDescription: Encodable {
                                  idleTimeoutSeconds: $0.idleTimeout)
                 },
                 nodes: nodes)
+        }
+        networkInterfaces = topology.networkInterfaces.indices.map { index in
+            let eni = topology.networkInterfaces[index], subnet = topology[eni.subnet]
+            return NetworkInterfaceView(
+                id: eni.id, owner: topology.owner(of: index), account: topology[subnet.vpc].accountID, subnet: subnet.name,
+                zone: topology[subnet.zone].name, ipv4: eni.ipv4?.description, ipv6: eni.ipv6?.description,
+                securityGroups: eni.securityGroups.map { "\(topology[$0].id) (\(topology[$0].name))" })
         }
         routeTables = topology.routeTables.indices.compactMap { index in
             let table = topology.routeTables[index]
