@@ -53,6 +53,9 @@ struct Up: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log debug lines too.")
     var verbose = false
 
+    @Option(help: "Write VPC Flow Logs records (version 2, as replay writes them) to this file while forwarding.")
+    var flowLog: String?
+
     @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics ([ADDRESS:]PORT; ADDRESS 127.0.0.1 unless given).")
     var metrics: String?
 
@@ -95,6 +98,9 @@ struct Up: ParsableCommand {
                 print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
                 fflush(nil)
             }
+        }
+        if let flowLog {
+            do { try network.logFlows(to: flowLog) } catch { throw CLIError(error.description) }
         }
         do { try network.build(serverCommand: [selfExecutable()]) } catch { throw CLIError(error.description) }
         do { try network.start() } catch {

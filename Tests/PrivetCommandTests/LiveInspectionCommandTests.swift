@@ -129,4 +129,37 @@ struct LiveInspectionCommandTests {
         #expect(missing.output == "404")
         run.stop()
     }
+
+    /// `up --flow-log`: VPC Flow Logs records of live traffic, as replay writes them: ACCEPT on
+    /// the client's ENI, REJECT on the ENI whose security group refused (web-b, left in its
+    /// default group, refuses the NLB's probes), times in Unix seconds.
+    @Test func flowLogOfLiveTraffic() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("flow-log.txt")
+        let yaml = liveTopologyYAML().replacingOccurrences(of: "{name: web-b, subnet: provider-b, securityGroups: [web], server:",
+                                                           with: "{name: web-b, subnet: provider-b, server:")
+        let run = try LiveRun(name: "live-flowlog", yaml: yaml, arguments: ["--flow-log", path])
+        #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by web-a") == true)
+        try run.waitForLog("target web-b:80 in zonal is unhealthy", seconds: 20)
+        let down = try runProgram(privetExecutable()!, ["down", run.path])
+        #expect(down.status == 0, "\(down.error)")
+        run.process.waitUntilExit()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.first == "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
+        let model = try #require(Topology.load(yaml: yaml).topology)
+        func eni(_ host: String) -> NetworkInterface {
+            guard case .vpc(let eni) = model.hosts.first(where: { $0.name == host })!.placement else { fatalError() }
+            return model[eni]
+        }
+        let now = Int(Date().timeIntervalSince1970)
+        let accepted = lines.first { $0.contains(" \(eni("client-a").id) 10.2.1.4 ") && $0.hasSuffix(" ACCEPT OK") }
+        #expect(accepted != nil, "\(lines)")
+        if let fields = accepted?.split(separator: " "), fields.count == 14, let start = Int(fields[10]) {
+            #expect(abs(start - now) < 120, "Unix seconds: \(start) against \(now)")
+        }
+        let webB = eni("web-b")
+        #expect(lines.contains { $0.contains(" \(webB.id) 10.1.") && $0.contains(" \(webB.ipv4!) ") && $0.contains(" 80 6 ")
+                                 && $0.hasSuffix(" REJECT OK") }, "\(lines)")
+    }
 }

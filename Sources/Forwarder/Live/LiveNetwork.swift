@@ -38,6 +38,11 @@ public final class LiveNetwork: @unchecked Sendable {
     public private(set) var started: Int64 = 0
     /// Told why, when forwarding stops on its own (every device gone, the poller broken).
     public var stoppedByItself: (@Sendable (String) -> Void)?
+    /// `up --flow-log`: VPC Flow Logs records of the running topology (`logFlows(to:)`).
+    private var flowLog: FlowLogWriter?
+    /// When the flow log last wrote its finished REJECT intervals and flushed.
+    private var flowLogFlushed: Int64 = 0
+
     /// Batches processed, by size: bucket `b` counts those of at most 2^b packets (1 to 256).
     public private(set) var batchSizes = [UInt64](repeating: 0, count: 9)
     /// Packets in all batches, for the histogram's sum.
@@ -201,6 +206,11 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Stops the servers and removes every namespace (their devices go with them).
     public func teardown() {
         stop()
+        if let flowLog {
+            writeFlowLog(now: LiveNetwork.monotonic(), final: true)
+            try? flowLog.close()
+            self.flowLog = nil
+        }
         for piece in plumbing {
             // SIGKILL: the servers keep no state, and a signal mask inherited from the
             // spawning thread may hold SIGTERM back.
@@ -260,6 +270,32 @@ public final class LiveNetwork: @unchecked Sendable {
         lock.unlock()
         while thread?.isExecuting == true { usleep(10_000) }
         thread = nil
+    }
+
+    /// Writes VPC Flow Logs records to `path` while forwarding, as replay does: each session's
+    /// ACCEPT records per ENI and aggregation interval, and REJECT records of what the fabric
+    /// refused, on the ENI that refused it. Call before `start`.
+    public func logFlows(to path: String) throws(ForwarderError) {
+        var wall = timespec()
+        clock_gettime(CLOCK_REALTIME, &wall)
+        let offset = Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec) - LiveNetwork.monotonic()
+        flowLog = try FlowLogWriter(path: path, interval: dataplane.configuration.flowLogInterval, clockOffset: offset)
+    }
+
+    /// The flow log's records so far to its file; at the end, the open sessions' last intervals
+    /// and every REJECT record too. On the forwarding thread, or after it stopped.
+    private func writeFlowLog(now: Int64, final: Bool) {
+        let interfaces = dataplane.tables.interfaces
+        guard let flowLog else {
+            dataplane.flowRecords.drain { _ in }
+            return
+        }
+        dataplane.flowRecords.drain { flowLog.write($0, interfaces: interfaces) }
+        if final { dataplane.endAllSessions(now: now) { flowLog.write($0, interfaces: interfaces) } }
+        guard final || now - flowLogFlushed >= 1_000_000_000 else { return }
+        flowLogFlushed = now
+        flowLog.writeRejects(endedBefore: final ? nil : now, interfaces: interfaces)
+        flowLog.flush()
     }
 
     /// Runs `question` on the forwarding thread between batches, with the topology it forwards
@@ -454,11 +490,21 @@ public final class LiveNetwork: @unchecked Sendable {
             guard batch.count > 0 else {
                 // No packets: the timer's tick still ends the sessions whose time is up.
                 dataplane.expire(now: LiveNetwork.monotonic())
+                writeFlowLog(now: LiveNetwork.monotonic(), final: false)
                 continue
             }
             dataplane.process(batch, now: LiveNetwork.monotonic())
             batchSizes[min(8, Int.bitWidth - (batch.count - 1).leadingZeroBitCount)] &+= 1
             batchedPackets &+= UInt64(batch.count)
+            if let flowLog {
+                for index in 0..<batch.count {
+                    let verdict = batch.verdicts[index]
+                    guard verdict.dropReason?.isReject == true, let interface = verdict.interface else { continue }
+                    flowLog.reject(interface: interface, flow: batch.refusedFlows[index], bytes: batch.lengths[index],
+                                   time: batch.times[index])
+                }
+            }
+            writeFlowLog(now: LiveNetwork.monotonic(), final: false)
             for index in 0..<batch.count {
                 let verdict = batch.verdicts[index]
                 guard let port = verdict.port else {

@@ -37,12 +37,9 @@ public final class Replay {
     /// A capture per egress port, opened at its first packet.
     private var writers: [CaptureWriter?]
     /// Account and ENI ID of every interface, as bytes for the flow log.
-    private var interfaceNames: [(account: [UInt8], id: [UInt8])] = []
     private let dropped: CaptureWriter
     private let droppedCSV: TextFile
-    private let flowLog: TextFile
-    private var rejects: [RejectKey: (packets: UInt64, bytes: UInt64, start: Int64, end: Int64)] = [:]
-    private var rejectOrder: [RejectKey] = []
+    private let flowLog: FlowLogWriter
     private var report = ReplayReport()
     /// The VPC resolvers, answering the queries sent to them as live mode does.
     private var resolver: VPCResolver
@@ -58,16 +55,6 @@ public final class Replay {
     /// the warning when most of a capture is such.
     public private(set) var unattributedExamples: [String] = []
 
-    private struct RejectKey: Hashable {
-        var interface: Int
-        var sourceHigh: UInt64
-        var sourceLow: UInt64
-        var destinationHigh: UInt64
-        var destinationLow: UInt64
-        var ports: UInt32
-        var proto: UInt8
-        var interval: Int64
-    }
 
     public init(topology: Topology, options: Options) throws(ForwarderError) {
         self.topology = topology
@@ -84,14 +71,13 @@ public final class Replay {
         do {
             dropped = try CaptureWriter(path: options.output + "/dropped.pcap", linkType: .rawIP)
             droppedCSV = try TextFile(path: options.output + "/dropped.csv")
-            flowLog = try TextFile(path: options.output + "/flow-log.txt")
+            flowLog = try FlowLogWriter(path: options.output + "/flow-log.txt", interval: options.configuration.flowLogInterval)
         } catch let error as CustomStringConvertible {
             throw ForwarderError(description: error.description)
         } catch {
             throw ForwarderError(description: "\(error)")
         }
         droppedCSV.write("packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length,interface,refused_by\n")
-        flowLog.write("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
     }
 
     deinit { pool.deallocate() }
@@ -131,7 +117,9 @@ public final class Replay {
             closing += 1
         }
         report.flowRecords += closing
-        writeRejects()
+        let before = flowLog.written
+        flowLog.writeRejects(endedBefore: nil, interfaces: dataplane.tables.interfaces)
+        report.flowRecords += flowLog.written - before
         try finishFiles()
         summarise()
         let seconds = Replay.monotonic() - started
@@ -242,11 +230,7 @@ public final class Replay {
     }
 
     private func writeFlowRecord(_ record: FlowRecord) {
-        let interfaces = dataplane.tables.interfaces
-        if interfaceNames.count != interfaces.count {
-            interfaceNames = interfaces.map { (Array($0.accountID.utf8), Array($0.id.utf8)) }
-        }
-        flowLog.write(record: record, interface: interfaceNames[record.interface])
+        flowLog.write(record, interfaces: dataplane.tables.interfaces)
     }
 
     /// A packet malformed before it could enter by a port: dropped, with no port named, after
@@ -292,20 +276,7 @@ public final class Replay {
         if let refuser = topology.refuser(of: verdict) { droppedCSV.write(csvField: refuser) }
         droppedCSV.write(byte: 0x0A)
         guard reason.isReject, let interface = verdict.interface, let key = refusedFlow else { return }
-        let interval = options.configuration.flowLogInterval
-        let rejectKey = RejectKey(interface: interface, sourceHigh: key.sourceHigh, sourceLow: key.sourceLow,
-                                  destinationHigh: key.destinationHigh, destinationLow: key.destinationLow,
-                                  ports: UInt32(key.sourcePort) << 16 | UInt32(key.destinationPort), proto: key.proto,
-                                  interval: time / interval)
-        if var entry = rejects[rejectKey] {
-            entry.packets += 1
-            entry.bytes += UInt64(bytes.count)
-            entry.end = time
-            rejects[rejectKey] = entry
-        } else {
-            rejects[rejectKey] = (1, UInt64(bytes.count), time, time)
-            rejectOrder.append(rejectKey)
-        }
+        flowLog.reject(interface: interface, flow: key, bytes: bytes.count, time: time)
     }
 
     static func flowKey(_ bytes: UnsafeMutableRawBufferPointer) -> FlowKey? {
@@ -335,19 +306,6 @@ public final class Replay {
             count += 1
         }
         report.flowRecords += count
-    }
-
-    private func writeRejects() {
-        for key in rejectOrder {
-            guard let entry = rejects[key] else { continue }
-            let flow = FlowKey(source: IPv6Address(high: key.sourceHigh, low: key.sourceLow),
-                               destination: IPv6Address(high: key.destinationHigh, low: key.destinationLow),
-                               sourcePort: UInt16(key.ports >> 16), destinationPort: UInt16(key.ports & 0xFFFF),
-                               proto: IPProtocol(rawValue: key.proto))
-            writeFlowRecord(FlowRecord(interface: key.interface, key: flow, packets: entry.packets, bytes: entry.bytes,
-                                       start: entry.start, end: entry.end, accepted: false))
-            report.flowRecords += 1
-        }
     }
 
     // MARK: Events

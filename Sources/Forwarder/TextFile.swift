@@ -36,7 +36,7 @@ final class TextFile {
         if used + count > TextFile.capacity { flush() }
     }
 
-    private func flush() {
+    func flush() {
         if failure == nil {
             do { try writeAll(descriptor, UnsafeRawBufferPointer(start: buffer, count: used)) } catch { failure = error }
         }
