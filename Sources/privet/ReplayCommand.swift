@@ -42,6 +42,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Sessions the flow table holds at once (a full table refuses new flows, counted as flow-table-full).")
     var flowCapacity: Int = 1 << 18
 
+    @Flag(help: "Each port's capture holds what entered by it too (both directions, as tcpdump on an interface).")
+    var bothDirections = false
+
     func validate() throws {
         if flowCapacity < 1 || flowCapacity > 64 << 20 { throw ValidationError("--flow-capacity must be from 1 to \(64 << 20)") }
     }
@@ -50,6 +53,7 @@ struct ReplayCommand: ParsableCommand {
         let model = try loadTopology(topology, purpose: "replayed")
         var options = Replay.Options(input: input, output: output)
         options.configuration.flowCapacity = flowCapacity
+        options.bothDirections = bothDirections
         if let events {
             guard let text = try? String(contentsOfFile: events, encoding: .utf8) else { throw CLIError("\(events): cannot read") }
             do { options.events = try ReplayEvent.parse(text, file: events, topology: model) } catch {

@@ -161,6 +161,29 @@ struct ReplayTests {
         #expect(log[1] == "2 111111111111 \(server.id) \(node.ipv4!) \(server.ipv4!) 40000 8080 6 1 40 1000 1000 REJECT OK")
     }
 
+    /// `bothDirections`: a port's capture holds what its host sent, as sent, before what it
+    /// received, in time order, as tcpdump on the host's interface would show.
+    @Test func aPortsCaptureCanHoldBothDirections() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let input = folder.file("in.pcap")
+        let packets = Self.capture()
+        try Self.writeCapture(packets, to: input)
+        var options = Replay.Options(input: input, output: folder.file("one"))
+        _ = try Replay(topology: Self.topology, options: options).run()
+        options.output = folder.file("both")
+        options.bothDirections = true
+        _ = try Replay(topology: Self.topology, options: options).run()
+        let received = try Self.read(folder.file("one") + "/client-a.pcap")
+        let both = try Self.read(folder.file("both") + "/client-a.pcap")
+        let client = Self.interface(host: "client-a").ipv4!
+        let sent = packets.filter { $0.count >= 20 && $0[12..<16].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } == client.value }
+        #expect(sent.count == 3 && received.count == 2)
+        #expect(both.count == sent.count + received.count)
+        #expect(both.first == sent.first, "the SYN as client-a sent it, untranslated, first")
+        #expect(both.filter { received.contains($0) }.count == received.count)
+    }
+
     @Test func theSameInputsGiveByteIdenticalOutputs() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }

@@ -15,6 +15,9 @@ public final class Replay {
         public var configuration = DataplaneConfiguration()
         /// Called now and then with the fraction of the capture read (a progress bar).
         public var progress: (@Sendable (Double) -> Void)?
+        /// Each port's capture holds what entered by it too, as tcpdump on an interface shows
+        /// both directions: a packet as it was sent, then what left for that port after it.
+        public var bothDirections = false
 
         public init(input: String, output: String) {
             self.input = input
@@ -32,6 +35,10 @@ public final class Replay {
     private let dataplane: Dataplane
     private let batch = PacketBatch()
     private let pool: UnsafeMutableRawPointer
+    /// With `bothDirections`: each packet of the batch as it entered, before the dataplane
+    /// rewrote it in place.
+    private var entered: UnsafeMutableRawPointer?
+    private var enteredLengths = [Int](repeating: 0, count: PacketBatch.capacity)
     /// Capture packet numbers of the packets in the batch.
     private var numbers = [Int](repeating: 0, count: PacketBatch.capacity)
     /// A capture per egress port, opened at its first packet.
@@ -63,6 +70,7 @@ public final class Replay {
         resolver = VPCResolver(topology)
         writers = [CaptureWriter?](repeating: nil, count: dataplane.tables.ports.count)
         pool = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64)
+        if options.bothDirections { entered = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64) }
         do {
             try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
         } catch {
@@ -80,7 +88,10 @@ public final class Replay {
         droppedCSV.write("packet,time,ingress,reason,source,destination,protocol,source_port,destination_port,length,interface,refused_by\n")
     }
 
-    deinit { pool.deallocate() }
+    deinit {
+        pool.deallocate()
+        entered?.deallocate()
+    }
 
     /// Runs the whole capture; returns the report and how fast it went. A capture that cannot be
     /// read to its end is replayed up to the damage, and the report says where it stopped.
@@ -181,12 +192,22 @@ public final class Replay {
 
     private func flush() {
         guard batch.count > 0 else { return }
+        if let entered {
+            for index in 0..<batch.count {
+                (entered + index * Replay.slotSize).copyMemory(from: batch.packets[index], byteCount: batch.lengths[index])
+                enteredLengths[index] = batch.lengths[index]
+            }
+        }
         let started = Replay.monotonic()
         dataplane.process(batch)
         dataplaneTime += Replay.monotonic() - started
         for index in 0..<batch.count {
             let bytes = UnsafeRawBufferPointer(batch.bytes(index))
             let time = batch.times[index]
+            if let entered {
+                writer(for: batch.ingressPorts[index])?.write(
+                    UnsafeRawBufferPointer(start: entered + index * Replay.slotSize, count: enteredLengths[index]), timestampNanoseconds: time)
+            }
             let verdict = batch.verdicts[index]
             switch verdict.action {
             case .dropped:
