@@ -47,7 +47,9 @@ struct Generate: ParsableCommand {
         do { writer = try CaptureWriter(path: output, linkType: .rawIP) } catch { throw CLIError(error.description) }
         let simulator = TrafficSimulator(topology: model, seed: seed, capture: writer)
         for connection in TrafficPlan.connections(count: count, in: model, seed: seed) { simulator.add(connection) }
-        simulator.run(packetLimit: packets ?? .max)
+        let progress = ProgressLine.ifTerminal(unit: "packets")
+        simulator.run(packetLimit: packets ?? .max, progress: progress.map { line in { line.update(fraction: $0, count: $1) } })
+        progress?.clear()
         do { try writer.close() } catch { throw CLIError(error.description) }
         var completed = 0, refused = 0, other = 0
         for outcome in simulator.outcomes {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import PacketIO
 
 struct Inspect: ParsableCommand {
@@ -28,11 +29,15 @@ struct Inspect: ParsableCommand {
             throw CLIError(error.description)
         }
         var failure: IOError?
-        do {
-            try inspector.run(limit: count) { print($0) }
+        // Progress only when the lines go elsewhere than the terminal it is drawn on.
+        let progress = isatty(1) == 0 ? ProgressLine.ifTerminal(unit: "packets") : nil
+        let report: ((Double, Int) -> Void)? = progress.map { line in { line.update(fraction: $0, count: $1) } }
+        do throws(IOError) {
+            try inspector.run(limit: count, progress: report) { print($0) }
         } catch {
             failure = error
         }
+        progress?.clear()
         print("")
         print(inspector.summary.text)
         if let failure { throw CLIError(failure.description) }

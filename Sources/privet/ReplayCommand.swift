@@ -61,18 +61,12 @@ struct ReplayCommand: ParsableCommand {
                 throw CLIError("\(events): the events have errors; nothing replayed")
             }
         }
-        if isatty(2) != 0 && !json {
-            options.progress = { fraction in
-                let width = 30
-                let done = Int(fraction * Double(width))
-                writeToStandardError("\r[" + String(repeating: "#", count: done) + String(repeating: " ", count: width - done)
-                                     + "] \(Int(fraction * 100))%")
-            }
-        }
+        let progress = json ? nil : ProgressLine.ifTerminal(unit: "")
+        if let progress { options.progress = { progress.update(fraction: $0) } }
         let replay = try Replay(topology: model, options: options)
         let (report, timing): (ReplayReport, ReplayTiming)
         do { (report, timing) = try replay.run() } catch { throw CLIError(error.description) }
-        if options.progress != nil { writeToStandardError("\r" + String(repeating: " ", count: 40) + "\r") }
+        progress?.clear()
         try replaceFile(output + "/report.txt", with: report.text)
         try replaceFile(output + "/report.json", with: report.json)
         if json {

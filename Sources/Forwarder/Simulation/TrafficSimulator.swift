@@ -179,8 +179,18 @@ public final class TrafficSimulator {
 
     /// Runs until nothing is left to send or `packetLimit` packets were sent. Connections still
     /// open then end as `noAnswer`.
-    public func run(packetLimit: Int = .max) {
+    /// `progress` hears the share of the work done (packets against the limit, or connections
+    /// finished) and the packets sent, now and then.
+    public func run(packetLimit: Int = .max, progress: ((Double, Int) -> Void)? = nil) {
+        var batches = 0
         while let first = queue.earliest, packetsSent < packetLimit {
+            batches += 1
+            if let progress, batches % 64 == 0 {
+                let finished = outcomes.lazy.filter { $0 != .pending }.count
+                let share = packetLimit == .max ? Double(finished) / Double(max(1, outcomes.count))
+                    : Double(packetsSent) / Double(packetLimit)
+                progress(share, packetsSent)
+            }
             while let action = scheduledActions.first, action.time <= first {
                 action.action(dataplane)
                 scheduledActions.removeFirst()

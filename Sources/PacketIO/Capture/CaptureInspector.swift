@@ -46,9 +46,12 @@ public struct CaptureInspector {
 
     /// Inspects up to `limit` packets, handing each line to `emit`. A corrupt record throws after
     /// the lines of every packet before it were emitted and counted.
-    public mutating func run(limit: Int? = nil, emit: (String) -> Void) throws(IOError) {
+    /// Describes each packet to `emit`, up to `limit`; `progress` hears the fraction of the file
+    /// read and the packets so far, every 65,536 packets.
+    public mutating func run(limit: Int? = nil, progress: ((Double, Int) -> Void)? = nil, emit: (String) -> Void) throws(IOError) {
         while limit.map({ summary.packets < $0 }) ?? true, let packet = try reader.next() {
             emit(describe(packet))
+            if let progress, summary.packets % 65536 == 0 { progress(reader.progress, summary.packets) }
         }
     }
 
