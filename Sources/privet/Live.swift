@@ -102,12 +102,35 @@ struct Up: ParsableCommand {
         if let flowLog {
             do { try network.logFlows(to: flowLog) } catch { throw CLIError(error.description) }
         }
-        do { try network.build(serverCommand: [selfExecutable()]) } catch { throw CLIError(error.description) }
+        // Ctrl-C or SIGTERM at any moment: while building, what was made so far is removed;
+        // once forwarding, everything is (below).
+        let done = DispatchSemaphore(value: 0)
+        let stopping = StopRequest()
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                stopping.request()
+                done.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        let building = ProgressLine.ifTerminal(unit: "hosts")
+        do {
+            try network.build(serverCommand: [selfExecutable()],
+                              progress: { index, count, _ in building?.update(fraction: Double(index) / Double(count), count: index) },
+                              cancelled: { stopping.requested })
+        } catch {
+            building?.clear()
+            throw CLIError(error.description)
+        }
+        building?.clear()
         do { try network.start() } catch {
             network.teardown()
             throw CLIError(error.description)
         }
-        let done = DispatchSemaphore(value: 0)
         let control: ControlSocket
         do {
             control = try ControlSocket(name: name) { request in
@@ -142,27 +165,20 @@ struct Up: ParsableCommand {
                  + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n"
                  + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? ""))
 
-        var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
-            source.setEventHandler {
-                if signalNumber == SIGHUP {
-                    do {
-                        let reloaded = try loadTopology(topology, purpose: "reloaded")
-                        try network.reload(reloaded)
-                        log(.info, "reloaded \(topology)")
-                    } catch {
-                        log(.error, "reload refused, the running tables stay: \(error)")
-                    }
-                    fflush(nil)
-                } else {
-                    done.signal()
-                }
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
+        reload.setEventHandler {
+            do {
+                let reloaded = try loadTopology(topology, purpose: "reloaded")
+                try network.reload(reloaded)
+                log(.info, "reloaded \(topology)")
+            } catch {
+                log(.error, "reload refused, the running tables stay: \(error)")
             }
-            source.resume()
-            sources.append(source)
+            fflush(nil)
         }
+        reload.resume()
+        sources.append(reload)
         DispatchQueue.global().async {
             done.wait()
             control.close()
@@ -176,6 +192,24 @@ struct Up: ParsableCommand {
 }
 
 extension LiveLog.Format: ExpressibleByArgument {}
+
+/// Whether Ctrl-C or SIGTERM came: set by the signal's handler, read by the building thread.
+final class StopRequest: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func request() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+
+    var requested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+}
 
 struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove whatever `privet up` left behind (root).")

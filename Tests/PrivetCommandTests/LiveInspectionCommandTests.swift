@@ -162,4 +162,28 @@ struct LiveInspectionCommandTests {
         #expect(lines.contains { $0.contains(" \(webB.id) 10.1.") && $0.contains(" \(webB.ipv4!) ") && $0.contains(" 80 6 ")
                                  && $0.hasSuffix(" REJECT OK") }, "\(lines)")
     }
+
+    /// SIGTERM while `up` is still building: what it made so far is removed, and it says so.
+    @Test func aSignalDuringTheBuildRemovesWhatWasMade() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let path = folder.file("live-interrupted.yaml")
+        try liveTopologyYAML().write(toFile: path, atomically: false, encoding: .utf8)
+        let up = Process()
+        up.executableURL = URL(fileURLWithPath: privetExecutable()!)
+        up.arguments = ["up", path]
+        let errors = Pipe()
+        up.standardOutput = Pipe()
+        up.standardError = errors
+        try up.run()
+        let deadline = Date().addingTimeInterval(20)
+        while namespaces(startingWith: "privet-live-interrupted-").isEmpty && Date() < deadline && up.isRunning { usleep(20_000) }
+        #expect(!namespaces(startingWith: "privet-live-interrupted-").isEmpty, "a first namespace was made")
+        up.terminate()
+        up.waitUntilExit()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(up.terminationStatus == 1 && said.contains("interrupted while building"), "\(said)")
+        #expect(namespaces(startingWith: "privet-live-interrupted-").isEmpty, "nothing left")
+        _ = try? runProgram(privetExecutable()!, ["down", path])
+    }
 }

@@ -105,16 +105,29 @@ public final class LiveNetwork: @unchecked Sendable {
 
     /// Makes the namespaces, devices, addresses, routes and resolvers, and starts the servers.
     /// A second `up` of the same topology fails before it changes anything.
-    public func build(serverCommand: [String]) throws(ForwarderError) {
+    /// `progress` hears each host as its turn comes (its number, the count, its name);
+    /// `cancelled` is asked before each: when it says so (Ctrl-C during the build), what was made
+    /// is removed and the build fails.
+    public func build(serverCommand: [String], progress: ((Int, Int, String) -> Void)? = nil,
+                      cancelled: () -> Bool = { false }) throws(ForwarderError) {
         let namespaces = LiveNetwork.namespaces(of: topology, name: name)
         if let existing = namespaces.first(where: NetworkNamespace.exists) {
             throw ForwarderError(description: "namespace \(existing) exists: topology '\(name)' is already up (or a crashed `up` left it; run `privet down`)")
         }
         do {
             for index in topology.hosts.indices {
+                if cancelled() {
+                    teardown()
+                    let removed = LiveNetwork.down(topology: topology, name: name)
+                    throw ForwarderError(description: "interrupted while building: removed the \(index) hosts made so far"
+                                         + (removed.isEmpty ? "" : " and what they left (\(removed.count))"))
+                }
+                progress?(index, topology.hosts.count, topology.hosts[index].name)
                 try makeHost(index, serverCommand: serverCommand)
             }
             try waitForServers()
+        } catch let error as ForwarderError {
+            throw error
         } catch let error as IOError {
             teardown()
             throw ForwarderError(error)
