@@ -5,6 +5,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sched.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -33,4 +34,12 @@ int privet_tun_set_offload(int fd, int segmentation) {
 int privet_enter_netns(int fd) {
     if (setns(fd, CLONE_NEWNET) < 0) return -errno;
     return 0;
+}
+
+int privet_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
+}
+
+int privet_spawn_close_from(posix_spawn_file_actions_t *actions, int low) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, low);
 }

@@ -1,8 +1,10 @@
 #ifndef PRIVET_CLINUX_H
 #define PRIVET_CLINUX_H
 // What Swift cannot reach of Linux's TUN driver: the ioctl numbers and flags are macros the
-// importer drops, and ioctl itself is variadic.
+// importer drops, and ioctl itself is variadic. And the GNU extensions the importer does not
+// see (they need _GNU_SOURCE): pipe2, posix_spawn's closefrom.
 #include <stdint.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 
 /// Opens /dev/net/tun and attaches it to a layer-3 TUN device named `name` (created if missing),
@@ -16,4 +18,11 @@ int privet_tun_set_offload(int fd, int segmentation);
 /// Enters the network namespace whose file (/run/netns/NAME) is open as `fd` (setns). Returns
 /// 0 or -errno.
 int privet_enter_netns(int fd);
+
+/// A pipe whose two ends close on exec (pipe2 with O_CLOEXEC). Returns 0 or -errno.
+int privet_pipe_cloexec(int fds[2]);
+
+/// Makes a spawned child close every descriptor from `low` up
+/// (posix_spawn_file_actions_addclosefrom_np). Returns 0 or an error number.
+int privet_spawn_close_from(posix_spawn_file_actions_t *actions, int low);
 #endif
