@@ -114,43 +114,64 @@ public final class LiveNetwork: @unchecked Sendable {
         if let existing = namespaces.first(where: NetworkNamespace.exists) {
             throw ForwarderError(description: "namespace \(existing) exists: topology '\(name)' is already up (or a crashed `up` left it; run `privet down`)")
         }
+        // Removes what was made, when the build stops half way.
+        func undo() {
+            teardown()
+            _ = LiveNetwork.down(topology: topology, name: name)
+        }
         do {
+            // The namespaces, and the devices moved into them, each in one `ip -batch` for all
+            // hosts (a process a host would cost more than the work); then each host's inside.
+            try Shell.run(["ip", "-batch", "-"], input: namespaces.map { "netns add \($0)\n" }.joined())
+            var devices: [TUNDevice] = []
+            for index in topology.hosts.indices {
+                devices.append(try TUNDevice(name: LiveNetwork.deviceName(topology: name, host: index), offloads: offloads))
+            }
+            try Shell.run(["ip", "-batch", "-"], input: topology.hosts.indices.map {
+                "link set \(LiveNetwork.deviceName(topology: name, host: $0)) netns \(namespaces[$0])\n"
+            }.joined())
             for index in topology.hosts.indices {
                 if cancelled() {
-                    teardown()
-                    let removed = LiveNetwork.down(topology: topology, name: name)
-                    throw ForwarderError(description: "interrupted while building: removed the \(index) hosts made so far"
-                                         + (removed.isEmpty ? "" : " and what they left (\(removed.count))"))
+                    undo()
+                    throw ForwarderError(description: "interrupted while building: removed the \(index) hosts made so far")
                 }
                 progress?(index, topology.hosts.count, topology.hosts[index].name)
-                try makeHost(index, serverCommand: serverCommand)
+                try makeHost(index, device: devices[index], serverCommand: serverCommand)
             }
             try waitForServers()
         } catch let error as ForwarderError {
             throw error
         } catch let error as IOError {
-            teardown()
+            undo()
             throw ForwarderError(error)
         } catch {
-            teardown()
+            undo()
             throw ForwarderError(description: "\(error)")
         }
     }
 
-    private func makeHost(_ index: Int, serverCommand: [String]) throws {
+    /// Sets up host `index` inside its namespace, whose device `device` is already in it.
+    private func makeHost(_ index: Int, device: TUNDevice, serverCommand: [String]) throws {
         let host = topology.hosts[index]
-        let namespace = try NetworkNamespace.create(LiveNetwork.namespaceName(topology: name, host: host.name))
+        let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: host.name))
         let deviceName = LiveNetwork.deviceName(topology: name, host: index)
-        let device = try TUNDevice(name: deviceName, offloads: offloads)
-        try Shell.run(["ip", "link", "set", deviceName, "netns", namespace.name])
-        // The VPC MTU (jumbo frames, 9001) on the host's side.
-        // No link-local address: the kernel would send router solicitations and MLD reports from
-        // it, which no VPC answers.
-        try namespace.ip(["link", "set", deviceName, "addrgenmode", "none"])
-        // The internet's hosts have 1500, the MTU of traffic through an internet gateway (EC2
-        // User Guide, "Network MTU"); they also keep TCP through a GWLB within its 8500 bytes.
+        // Everything inside the namespace in one `ip -batch`: the loopback up; no link-local
+        // address (the kernel would send router solicitations and MLD reports from it, which no
+        // VPC answers); the VPC MTU (jumbo frames, 9001), or 1500 for the internet's hosts, the
+        // MTU of traffic through an internet gateway (EC2 User Guide, "Network MTU"), which also
+        // keeps their TCP through a GWLB within its 8500 bytes; the addresses and default routes.
         let internet = if case .external("internet", _, _) = host.placement { true } else { false }
-        try namespace.ip(["link", "set", deviceName, "mtu", internet ? "1500" : "9001", "up"])
+        var commands = [["link", "set", "lo", "up"], ["link", "set", deviceName, "addrgenmode", "none"],
+                        ["link", "set", deviceName, "mtu", internet ? "1500" : "9001", "up"]]
+        func addresses(ipv4: (IPv4Address, Int)?, ipv6: (IPv6Address, Int)?) {
+            if let (address, length) = ipv4 {
+                commands += [["address", "add", "\(address)/\(length)", "dev", deviceName], ["route", "add", "default", "dev", deviceName]]
+            }
+            if let (address, length) = ipv6 {
+                commands += [["address", "add", "\(address)/\(length)", "dev", deviceName, "nodad"],
+                             ["route", "add", "::/0", "dev", deviceName]]
+            }
+        }
         var port: Int?
         var zone = ""
         switch host.placement {
@@ -158,30 +179,18 @@ public final class LiveNetwork: @unchecked Sendable {
             let eni = topology[interface]
             let subnet = topology[eni.subnet]
             zone = topology.zones[subnet.zone.index].name
-            if let ipv4 = eni.ipv4, let cidr = subnet.cidr {
-                try namespace.ip(["address", "add", "\(ipv4)/\(cidr.length)", "dev", deviceName])
-                try namespace.ip(["route", "add", "default", "dev", deviceName])
-            }
-            if let ipv6 = eni.ipv6, let cidr = subnet.ipv6Cidr {
-                try namespace.ip(["-6", "address", "add", "\(ipv6)/\(cidr.length)", "dev", deviceName, "nodad"])
-                try namespace.ip(["-6", "route", "add", "default", "dev", deviceName])
-            }
+            addresses(ipv4: eni.ipv4.flatMap { address in subnet.cidr.map { (address, $0.length) } },
+                      ipv6: eni.ipv6.flatMap { address in subnet.ipv6Cidr.map { (address, $0.length) } })
             try namespace.setResolver(topology[subnet.vpc].resolver.description)
             port = dataplane.tables.ports.firstIndex { $0.kind == .interface(interface.index) }
         case .external(let network, let ipv4, let ipv6):
             zone = network
-            if let ipv4 {
-                try namespace.ip(["address", "add", "\(ipv4)/32", "dev", deviceName])
-                try namespace.ip(["route", "add", "default", "dev", deviceName])
-            }
-            if let ipv6 {
-                try namespace.ip(["-6", "address", "add", "\(ipv6)/128", "dev", deviceName, "nodad"])
-                try namespace.ip(["-6", "route", "add", "default", "dev", deviceName])
-            }
+            addresses(ipv4: ipv4.map { ($0, 32) }, ipv6: ipv6.map { ($0, 128) })
             if let outside = dataplane.tables.portMap.outsideHosts.firstIndex(where: { $0.name == host.name }) {
                 plumbingOfOutsideHost[outside] = plumbing.count
             }
         }
+        try namespace.ip(batch: commands)
         var server: Process?
         if let built = host.server {
             server = try Shell.start(["ip", "netns", "exec", namespace.name] + serverCommand

@@ -8,10 +8,17 @@ public enum Shell {
     /// when it fails. Spawned and waited for directly (posix_spawnp, waitpid): Foundation's
     /// `Process` waits on a run loop that wakes every few tens of milliseconds, which made each
     /// `ip` call, 2 ms of work, cost about 100 ms, and `up` of a hundred hosts a minute.
+    /// `input`, when given, is the command's standard input (at most a pipe's 64 KB: `ip -batch -`
+    /// takes its commands so).
     @discardableResult
-    public static func run(_ arguments: [String]) throws(IOError) -> String {
+    public static func run(_ arguments: [String], input: String? = nil) throws(IOError) -> String {
         let command = arguments.joined(separator: " ")
-        var output: [Int32] = [0, 0], errors: [Int32] = [0, 0]
+        var output: [Int32] = [0, 0], errors: [Int32] = [0, 0], feed: [Int32] = [-1, -1]
+        if input != nil {
+            let made = privet_pipe_cloexec(&feed)
+            guard made == 0 else { throw IOError.systemCall("pipe2", errno: -made) }
+        }
+        defer { if feed[1] >= 0 { close(feed[1]) } }
         let made = privet_pipe_cloexec(&output)
         guard made == 0 else { throw IOError.systemCall("pipe2", errno: -made) }
         let madeToo = privet_pipe_cloexec(&errors)
@@ -22,6 +29,7 @@ public enum Shell {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        if feed[0] >= 0 { posix_spawn_file_actions_adddup2(&actions, feed[0], 0) }
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
         // Nothing else of ours (TUN devices, sockets) goes to the child.
@@ -32,8 +40,15 @@ public enum Shell {
         let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
         close(output[1])
         close(errors[1])
+        if feed[0] >= 0 { close(feed[0]) }
         defer { close(output[0]); close(errors[0]) }
         guard spawned == 0 else { throw IOError.failed("cannot run \(command): \(String(cString: strerror(spawned)))") }
+        if let input {
+            let bytes = Array(input.utf8), file = feed[1]
+            try bytes.withUnsafeBytes { raw in Result { () throws(IOError) in try writeAll(file, raw) } }.get()
+            close(feed[1])
+            feed[1] = -1
+        }
         func readAll(_ file: Int32) -> [UInt8] {
             var bytes: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -83,10 +98,12 @@ public struct NetworkNamespace: Sendable {
         FileManager.default.fileExists(atPath: "/run/netns/" + name)
     }
 
+    /// Makes the namespace, its loopback up.
     public static func create(_ name: String) throws(IOError) -> NetworkNamespace {
         try Shell.run(["ip", "netns", "add", name])
-        try Shell.run(["ip", "-n", name, "link", "set", "lo", "up"])
-        return NetworkNamespace(name: name)
+        let namespace = NetworkNamespace(name: name)
+        try namespace.ip(batch: [["link", "set", "lo", "up"]])
+        return namespace
     }
 
     /// Deletes the namespace (its links go with it) and its /etc/netns folder.
@@ -120,6 +137,13 @@ public struct NetworkNamespace: Sendable {
     /// Runs `ip` inside the namespace.
     public func ip(_ arguments: [String]) throws(IOError) {
         try Shell.run(["ip", "-n", name] + arguments)
+    }
+
+    /// Runs several `ip` commands inside the namespace in one `ip -batch` process (a process
+    /// each costs more than the commands). A command names its address family by its addresses
+    /// (a batch line takes no `-6`).
+    public func ip(batch commands: [[String]]) throws(IOError) {
+        try Shell.run(["ip", "-n", name, "-batch", "-"], input: commands.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n")
     }
 
     /// The resolver the namespace's programs use (`ip netns exec` binds /etc/netns/NAME/resolv.conf
