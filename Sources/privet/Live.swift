@@ -235,7 +235,10 @@ struct Down: ParsableCommand {
             }
             print("stopped the running `privet up` of '\(name)'")
         }
-        let removed = LiveNetwork.down(topology: model, name: name)
+        var removed = LiveNetwork.down(topology: model, name: name)
+        // The control socket of a crashed `up` answers nobody: it goes too.
+        let socket = ControlSocket.path(name: name)
+        if !running && FileManager.default.fileExists(atPath: socket) && unlink(socket) == 0 { removed.append(socket) }
         if !removed.isEmpty {
             print("removed " + removed.joined(separator: ", "))
         } else if !running {

@@ -173,6 +173,7 @@ struct LiveCommandTests {
         let down = try runProgram(privetExecutable()!, ["down", run.path])
         #expect(down.status == 0, "\(down.error)")
         #expect(namespaces(startingWith: "privet-live-down-").isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "/run/privet/live-down.sock"), "the killed up's control socket goes too")
         let links = try runProgram("ip", ["-o", "link"]).output
         #expect(links.range(of: " pv[0-9a-f]{6}-[0-9]+", options: .regularExpression) == nil, "\(links)")
         #expect(try runProgram("pgrep", ["-f", "privet serve http --port 80 --identity web-a"]).status != 0)
