@@ -102,29 +102,24 @@ extension Dataplane {
         let preserve = endpoint == nil && tables.targetGroups[group].preserveClientIp && packet.key.isIPv4 != ipv6Targets
         let seenFrom = preserve ? packet.key.source : nodeAddress
         if preserve && seenFrom == targetAddress { return .dropped(.loadBalancerHairpin, at: nodeENI) }
+        // The flow as the target sees it: from the node (or the preserved client) to its own
+        // address and port; the source port is the client's until a NAT port is chosen.
+        var seen = packet.key
+        seen.family = ipv6Targets ? 6 : 4
+        seen.sourceHigh = seenFrom.high
+        seen.sourceLow = seenFrom.low
+        seen.destinationHigh = targetAddress.high
+        seen.destinationLow = targetAddress.low
+        seen.destinationPort = targetServicePort
         if !tables.allows(targetENI, ingress: true, proto: packet.key.ipProtocol, port: targetServicePort, peer: seenFrom,
                           peerInterface: preserve ? sender : nodeENI) {
-            // The target's ENI saw the flow from the node (no source port is chosen for a flow
-            // refused; the client's stands in) to the target's address and port.
-            var seen = packet.key
-            seen.family = ipv6Targets ? 6 : 4
-            seen.sourceHigh = seenFrom.high
-            seen.sourceLow = seenFrom.low
-            seen.destinationHigh = targetAddress.high
-            seen.destinationLow = targetAddress.low
-            seen.destinationPort = targetServicePort
+            // The REJECT is the target's ENI's, of the flow it saw (no NAT port is chosen for a
+            // refused flow).
             batch.refusedFlows[c.index] = seen
             c.refusedAsAnotherFlow = true
             return .dropped(.securityGroupIngress, at: targetENI)
         }
-        var reverse = packet.key
-        reverse.family = ipv6Targets ? 6 : 4
-        reverse.sourceHigh = targetAddress.high
-        reverse.sourceLow = targetAddress.low
-        reverse.destinationHigh = seenFrom.high
-        reverse.destinationLow = seenFrom.low
-        reverse.sourcePort = targetServicePort
-        reverse.destinationPort = packet.key.sourcePort
+        var reverse = seen.reversed
         // The client's own port with its own address: another flow of the target may have it.
         if preserve && flows.lookup(reverse) != nil { return .dropped(.targetTupleInUse, at: targetENI) }
         var natPort: UInt16?

@@ -16,7 +16,7 @@ extension Dataplane {
             case .fromAppliance:
                 verdict = fromAppliance(&c.pointee)
             }
-            batch.verdicts[index] = finish(verdict, c.pointee)
+            batch.verdicts[index] = finish(verdict, c)
         }
     }
 
@@ -45,12 +45,12 @@ extension Dataplane {
     /// Counts the verdict, notes the flow a refusing ENI saw, and names the outside host a
     /// packet to an outside network reaches.
     @inline(__always)
-    private func finish(_ verdict: Verdict, _ c: PacketContext) -> Verdict {
-        let index = c.index
+    private func finish(_ verdict: Verdict, _ c: UnsafeMutablePointer<PacketContext>) -> Verdict {
+        let index = c.pointee.index
         guard let port = verdict.port else {
             if let reason = verdict.dropReason {
                 count.dropped(reason)
-                if verdict.interface != nil && !c.refusedAsAnotherFlow { batch.refusedFlows[index] = c.packet.key }
+                if verdict.interface != nil && !c.pointee.refusedAsAnotherFlow { batch.refusedFlows[index] = c.pointee.packet.key }
             }
             return verdict
         }

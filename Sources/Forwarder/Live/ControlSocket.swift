@@ -41,22 +41,20 @@ public final class ControlSocket: @unchecked Sendable {
         }
     }
 
-    private let listener: Socket
     public let path: String
-    private let answer: @Sendable (Request) -> Data
-    private var thread: Thread?
+    private let server: RequestServer
 
     /// Listens at the path of topology `name`; `answer` is asked on the socket's own thread.
     /// Fails when another `up` of the same name answers there.
     public init(name: String, answer: @escaping @Sendable (Request) -> Data) throws(ForwarderError) {
         path = ControlSocket.path(name: name)
-        self.answer = answer
         guard let address = SocketAddress.unix(path) else { throw ForwarderError(description: "\(path): too long for a socket's address") }
         if mkdir(ControlSocket.directory, 0o700) != 0 && errno != EEXIST {
             throw ForwarderError(description: "\(ControlSocket.directory): \(String(cString: strerror(errno)))")
         }
         // A socket file a crashed `up` left answers nobody: it goes.
         if (try? ControlSocket.ask(name: name, .status)) == nil { unlink(path) }
+        let listener: Socket
         do {
             listener = try Socket.unixStream()
             try listener.bind(address)
@@ -65,36 +63,19 @@ public final class ControlSocket: @unchecked Sendable {
         } catch {
             throw ForwarderError(error)
         }
+        // A line names the request.
+        server = RequestServer(listener: listener, limit: 65536, isComplete: { $0.contains(0x0A) }) { request in
+            let line = String(decoding: request.prefix { $0 != 0x0A }, as: UTF8.self)
+            return [UInt8](Request(line: line).map(answer) ?? Data("{\"error\":\"unknown request\"}".utf8))
+        }
     }
 
-    public func start() {
-        let thread = Thread { [self] in serve() }
-        thread.name = "privet-control"
-        thread.start()
-        self.thread = thread
-    }
+    public func start() { server.start(name: "privet-control") }
 
     /// Stops answering and removes the socket's file.
     public func close() {
         unlink(path)
-        try? listener.shutdown(Int32(SHUT_RDWR))
-    }
-
-    private func serve() {
-        while true {
-            guard let connection = try? listener.accept() else { return }
-            try? connection.setTimeout(seconds: 5)
-            var request = [UInt8]()
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while request.count < 65536, !request.contains(0x0A) {
-                let count = chunk.withUnsafeMutableBytes { (try? connection.receive(into: $0)) ?? 0 }
-                if count <= 0 { break }
-                request += chunk[0..<count]
-            }
-            let line = String(decoding: request.prefix { $0 != 0x0A }, as: UTF8.self)
-            let reply = Request(line: line).map(answer) ?? Data("{\"error\":\"unknown request\"}".utf8)
-            try? connection.send([UInt8](reply))
-        }
+        server.stop()
     }
 
     /// Asks the `up` of topology `name`; throws when none answers.

@@ -307,11 +307,11 @@ public final class LiveNetwork: @unchecked Sendable {
     /// The flow log's records so far to its file; at the end, the open sessions' last intervals
     /// and every REJECT record too. On the forwarding thread, or after it stopped.
     private func writeFlowLog(now: Int64, final: Bool) {
-        let interfaces = dataplane.tables.interfaces
         guard let flowLog else {
             dataplane.flowRecords.drain { _ in }
             return
         }
+        let interfaces = dataplane.tables.interfaces
         dataplane.flowRecords.drain { flowLog.write($0, interfaces: interfaces) }
         if final { dataplane.endAllSessions(now: now) { flowLog.write($0, interfaces: interfaces) } }
         guard final || now - flowLogFlushed >= 1_000_000_000 else { return }

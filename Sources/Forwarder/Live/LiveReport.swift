@@ -10,13 +10,9 @@ public enum LiveReport {
         for host in topology.hosts {
             let namespace = LiveNetwork.namespaceName(topology: name, host: host.name)
             let addresses = topology.addresses(of: host)
-            var place = ""
-            switch host.placement {
-            case .vpc(let interface):
-                let subnet = topology[topology[interface].subnet]
-                place = "\(topology[subnet.vpc].name)/\(subnet.name), resolver \(topology[subnet.vpc].resolver)"
-            case .external(let network, _, _):
-                place = network
+            var place = LiveReport.place(of: host, in: topology)
+            if case .vpc(let interface) = host.placement {
+                place += ", resolver \(topology[topology[topology[interface].subnet].vpc].resolver)"
             }
             let server = host.server.map { ", serving \($0.kind.rawValue) on \($0.port)" } ?? ""
             lines.append("  \(namespace.padding(toLength: 34, withPad: " ", startingAt: 0)) \(addresses.joined(separator: " "))  (\(place)\(server))")
@@ -41,6 +37,17 @@ public enum LiveReport {
 }
 
 extension LiveReport {
+    /// Where a host is: its VPC and subnet (`consumer/consumer-app-a`), or the outside network.
+    static func place(of host: Host, in topology: Topology) -> String {
+        switch host.placement {
+        case .vpc(let interface):
+            let subnet = topology[topology[interface].subnet]
+            return "\(topology[subnet.vpc].name)/\(subnet.name)"
+        case .external(let network, _, _):
+            return network
+        }
+    }
+
     /// What `up` says when it stops: packets forwarded and dropped (by reason), resolver answers,
     /// health probes.
     public static func summary(_ network: LiveNetwork) -> String {

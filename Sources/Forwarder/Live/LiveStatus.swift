@@ -173,18 +173,10 @@ extension LiveNetwork {
     /// The status now. On the forwarding thread.
     func status(topology current: Topology, now: Int64) -> LiveStatus {
         let tables = dataplane.tables, counters = dataplane.counters
-        let hosts = current.hosts.map { host -> LiveStatus.Host in
-            var place = ""
-            switch host.placement {
-            case .vpc(let interface):
-                let subnet = current[current[interface].subnet]
-                place = "\(current[subnet.vpc].name)/\(subnet.name)"
-            case .external(let network, _, _):
-                place = network
-            }
-            return LiveStatus.Host(name: host.name, namespace: LiveNetwork.namespaceName(topology: name, host: host.name),
-                                   addresses: current.addresses(of: host), place: place,
-                                   server: host.server.map { "\($0.kind.rawValue) on \($0.port)" })
+        let hosts = current.hosts.map { host in
+            LiveStatus.Host(name: host.name, namespace: LiveNetwork.namespaceName(topology: name, host: host.name),
+                            addresses: current.addresses(of: host), place: LiveReport.place(of: host, in: current),
+                            server: host.server.map { "\($0.kind.rawValue) on \($0.port)" })
         }
         let endpoints = tables.endpoints.indices.map { index in
             LiveStatus.Endpoint(name: current.endpoints[index].name, id: tables.endpoints[index].id,

@@ -167,12 +167,11 @@ extension LiveNetwork {
 
 /// Serves `/metrics` over HTTP/1.1 (one request a connection) for Prometheus to scrape.
 public final class MetricsServer: @unchecked Sendable {
-    private let listener: Socket
-    private let exposition: @Sendable () -> String?
+    private let server: RequestServer
 
     /// Listens on `address:port` (IPv4).
     public init(address: IPv4AddressText, port: UInt16, exposition: @escaping @Sendable () -> String?) throws(ForwarderError) {
-        self.exposition = exposition
+        let listener: Socket
         do {
             listener = try Socket.tcp()
             try listener.setOption(SOL_SOCKET, SO_REUSEADDR, Int32(1))
@@ -181,43 +180,33 @@ public final class MetricsServer: @unchecked Sendable {
         } catch {
             throw ForwarderError(description: "--metrics \(address.text):\(port): \(error)")
         }
-    }
-
-    public func start() {
-        let thread = Thread { [self] in serve() }
-        thread.name = "privet-metrics"
-        thread.start()
-    }
-
-    public func close() { try? listener.shutdown(Int32(SHUT_RDWR)) }
-
-    private func serve() {
-        while true {
-            guard let connection = try? listener.accept() else { return }
-            try? connection.setTimeout(seconds: 5)
-            var request = [UInt8]()
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            // The request's head, up to its blank line.
-            while request.count < 16384, !request.ends(with: [13, 10, 13, 10]) && !request.ends(with: [10, 10]) {
-                let count = chunk.withUnsafeMutableBytes { (try? connection.receive(into: $0)) ?? 0 }
-                if count <= 0 { break }
-                request += chunk[0..<count]
-            }
-            let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
-            let status: String, body: String, type: String
-            if line.count >= 2, line[0] == "GET", line[1] == "/metrics" || line[1].hasPrefix("/metrics?") {
-                if let text = exposition() {
-                    (status, body, type) = ("200 OK", text, "text/plain; version=0.0.4; charset=utf-8")
-                } else {
-                    (status, body, type) = ("503 Service Unavailable", "not forwarding\n", "text/plain; charset=utf-8")
-                }
-            } else {
-                (status, body, type) = ("404 Not Found", "only /metrics is served here\n", "text/plain; charset=utf-8")
-            }
-            let bytes = Array(body.utf8)
-            let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
-            try? connection.send(Array(head.utf8) + bytes)
+        // The request's head ends at its blank line.
+        server = RequestServer(listener: listener, limit: 16384,
+                               isComplete: { $0.ends(with: [13, 10, 13, 10]) || $0.ends(with: [10, 10]) }) {
+            MetricsServer.response($0, exposition: exposition)
         }
+    }
+
+    public func start() { server.start(name: "privet-metrics") }
+
+    public func close() { server.stop() }
+
+    /// The answer to an HTTP request: `/metrics`, or 404.
+    private static func response(_ request: [UInt8], exposition: () -> String?) -> [UInt8] {
+        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
+        let status: String, body: String, type: String
+        if line.count >= 2, line[0] == "GET", line[1] == "/metrics" || line[1].hasPrefix("/metrics?") {
+            if let text = exposition() {
+                (status, body, type) = ("200 OK", text, "text/plain; version=0.0.4; charset=utf-8")
+            } else {
+                (status, body, type) = ("503 Service Unavailable", "not forwarding\n", "text/plain; charset=utf-8")
+            }
+        } else {
+            (status, body, type) = ("404 Not Found", "only /metrics is served here\n", "text/plain; charset=utf-8")
+        }
+        let bytes = Array(body.utf8)
+        let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
+        return Array(head.utf8) + bytes
     }
 }
 

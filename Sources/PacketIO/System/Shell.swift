@@ -98,14 +98,6 @@ public struct NetworkNamespace: Sendable {
         FileManager.default.fileExists(atPath: "/run/netns/" + name)
     }
 
-    /// Makes the namespace, its loopback up.
-    public static func create(_ name: String) throws(IOError) -> NetworkNamespace {
-        try Shell.run(["ip", "netns", "add", name])
-        let namespace = NetworkNamespace(name: name)
-        try namespace.ip(batch: [["link", "set", "lo", "up"]])
-        return namespace
-    }
-
     /// Deletes the namespace (its links go with it) and its /etc/netns folder.
     public func delete() {
         _ = try? Shell.run(["ip", "netns", "delete", name])
@@ -132,11 +124,6 @@ public struct NetworkNamespace: Sendable {
             throw IOError.systemCall("setns \(name)", errno: box.error)
         }
         return result
-    }
-
-    /// Runs `ip` inside the namespace.
-    public func ip(_ arguments: [String]) throws(IOError) {
-        try Shell.run(["ip", "-n", name] + arguments)
     }
 
     /// Runs several `ip` commands inside the namespace in one `ip -batch` process (a process
