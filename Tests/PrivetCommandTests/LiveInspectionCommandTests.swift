@@ -5,10 +5,9 @@ import TestSupport
 import Topology
 
 /// `privet status`, `flows`, `exec` and `down` against a running `privet up`, as a user runs
-/// them: through the control socket of the `up`. Root only (CI is root).
-@Suite("privet status, flows, exec and down (live, root)",
-       .enabled(if: geteuid() == 0 && privetExecutable() != nil, "needs root and the privet executable"))
-struct LiveInspectionCommandTests {
+/// them: through the control socket of the `up`. Part of the live suite, so that they run one at
+/// a time with the other live tests (a SYN flood beside them would starve both of the 2 cores).
+extension LiveCommandTests {
     @Test func lookIntoARunningTopologyAndStopIt() throws {
         let run = try LiveRun(name: "live-look", yaml: liveTopologyYAML())
         let privet = privetExecutable()!
