@@ -36,8 +36,9 @@ public struct Session {
     public var reversePort: UInt16
     public var kind: SessionKind
     public var tcpState: TCPTrackState
-    /// Clamp the MSS of SYN and SYN-ACK segments (through an endpoint).
-    public var clampMSS: Bool
+    /// The TCP flags the flow log reports (`FlowLogTCPFlags`) seen this aggregation interval:
+    /// the forward direction's in the low four bits, the reverse direction's in the high four.
+    public var tcpFlagsSeen: UInt8
     public var inUse: Bool
     public var lastSeen: Int64
     public var idleTimeout: Int64
@@ -75,6 +76,10 @@ public struct Session {
 
     @inlinable
     public func key(_ direction: FlowDirection) -> FlowKey { direction == .forward ? forward : reverse }
+
+    /// Clamp the MSS of SYN and SYN-ACK segments: through an endpoint, where the path's MTU
+    /// shrinks (docs/aws-behaviour.md §4).
+    @inlinable public var clampMSS: Bool { kind == .endpoint }
 
     /// Translated sessions: the NLB's source port towards the target (from `portPool`).
     @inlinable public var natPort: UInt16 {

@@ -1,10 +1,11 @@
 import Dataplane
 import PacketWire
+import Topology
 
-/// A VPC Flow Logs file (version 2, AWS's header line first), written alike by replay and by a
-/// live `up --flow-log`: the dataplane's ACCEPT records as they come, and REJECT records made
-/// here from the packets the fabric refused, one per ENI, flow and aggregation interval, as VPC
-/// Flow Logs aggregate them.
+/// A VPC Flow Logs file (AWS's header line first, then one record a line in the chosen format),
+/// written alike by replay and by a live `up --flow-log`: the dataplane's ACCEPT records as they
+/// come, and REJECT records made here from the packets the fabric refused, one per ENI, flow and
+/// aggregation interval, as VPC Flow Logs aggregate them.
 final class FlowLogWriter {
     private struct RejectKey: Hashable {
         var interface: Int
@@ -17,56 +18,150 @@ final class FlowLogWriter {
         var interval: Int64
     }
 
+    private struct Reject {
+        var packets: UInt64
+        var bytes: UInt64
+        var start: Int64
+        var end: Int64
+        var tcpFlags: UInt8
+    }
+
+    /// What a record's fields say of its ENI, as bytes ready to write.
+    private struct InterfaceFields {
+        var account: [UInt8]
+        var id: [UInt8]
+        var vpc: [UInt8]
+        var subnet: [UInt8]
+        var zone: [UInt8]
+        var ipv4: FlowAddress?
+        var ipv6: FlowAddress?
+
+        /// The ENI's own address for `srcaddr` of egress and `dstaddr` of ingress records: of the
+        /// packet's family, else its primary private IPv4 address, as AWS writes them when the
+        /// packet's address is not the ENI's (docs/aws-behaviour.md §10).
+        func own(_ address: FlowAddress) -> FlowAddress { (address.isIPv4 ? ipv4 : ipv6) ?? ipv4 ?? address }
+
+        func owns(_ address: FlowAddress) -> Bool { (address.isIPv4 ? ipv4 : ipv6) == address }
+    }
+
     private let file: TextFile
+    private let format: FlowLogFormat
+    private let version: [UInt8]
     private let interval: Int64
     /// Added to the dataplane's times to give Unix time: 0 for a replay (a capture's times are
     /// Unix times), the wall clock's lead on the monotonic clock live.
     private let clockOffset: Int64
-    /// Each ENI's account and ID as written, made once per set of tables.
-    private var names: [(account: [UInt8], id: [UInt8])] = []
-    private var rejects: [RejectKey: (packets: UInt64, bytes: UInt64, start: Int64, end: Int64)] = [:]
+    private var region: [UInt8] = []
+    private var interfaces: [InterfaceFields] = []
+    /// The AWS services' address ranges (the gateway endpoints' prefix lists) and their names
+    /// as `pkt-src-aws-service` gives them (`S3`, `DYNAMODB`).
+    private var services: [(range: IPv4Prefix, name: [UInt8])] = []
+    private var rejects: [RejectKey: Reject] = [:]
     /// The refused flows in the order they were first refused: the order their records take.
     private var rejectOrder: [RejectKey] = []
     /// Records written so far.
     private(set) var written: UInt64 = 0
 
-    init(path: String, interval: Int64, clockOffset: Int64 = 0) throws(ForwarderError) {
+    init(path: String, format: FlowLogFormat, topology: Topology, interval: Int64, clockOffset: Int64 = 0)
+        throws(ForwarderError) {
         file = try TextFile(path: path)
+        self.format = format
+        version = Array(String(format.version).utf8)
         self.interval = interval
         self.clockOffset = clockOffset
-        file.write("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
+        use(topology)
+        file.write(format.header + "\n")
+    }
+
+    /// Names the ENIs as `topology` does (after a reload, the new one's).
+    func use(_ topology: Topology) {
+        region = Array(topology.region.utf8)
+        interfaces = topology.networkInterfaces.map { eni in
+            let subnet = topology[eni.subnet]
+            return InterfaceFields(account: Array(topology[subnet.vpc].accountID.utf8), id: Array(eni.id.utf8),
+                                   vpc: Array(topology[subnet.vpc].id.utf8), subnet: Array(subnet.id.utf8),
+                                   zone: Array(topology[subnet.zone].id.utf8), ipv4: eni.ipv4.map(FlowAddress.init),
+                                   ipv6: eni.ipv6.map(FlowAddress.init))
+        }
+        services = topology.prefixLists.flatMap { list in
+            let name = Array((list.name.split(separator: ".").last.map(String.init) ?? list.name).uppercased().utf8)
+            return list.cidrs.map { (range: $0, name: name) }
+        }
     }
 
     /// A record of the dataplane's (a session's interval), at once.
-    func write(_ record: FlowRecord, interfaces: [ForwardingTables.Interface]) {
-        if names.count != interfaces.count { names = interfaces.map { (Array($0.accountID.utf8), Array($0.id.utf8)) } }
-        var record = record
-        record.start &+= clockOffset
-        record.end &+= clockOffset
-        file.write(record: record, interface: names[record.interface])
+    func write(_ record: FlowRecord) {
+        let eni = interfaces[record.interface]
+        let key = record.key
+        let source = record.direction == .egress ? eni.own(key.source) : key.source
+        let destination = record.direction == .ingress ? eni.own(key.destination) : key.destination
+        for (index, field) in format.fields.enumerated() {
+            if index > 0 { file.write(byte: 0x20) }
+            switch field {
+            case .version: file.write(bytes: version)
+            case .accountID: file.write(bytes: eni.account)
+            case .interfaceID: file.write(bytes: eni.id)
+            case .sourceAddress: file.write(address: source)
+            case .destinationAddress: file.write(address: destination)
+            case .sourcePort: file.write(decimal: UInt64(key.sourcePort))
+            case .destinationPort: file.write(decimal: UInt64(key.destinationPort))
+            case .proto: file.write(decimal: UInt64(key.proto))
+            case .packets: file.write(decimal: record.packets)
+            case .bytes: file.write(decimal: record.bytes)
+            case .start: file.write(decimal: (record.start &+ clockOffset) / 1_000_000_000)
+            case .end: file.write(decimal: (record.end &+ clockOffset) / 1_000_000_000)
+            case .action: file.write(record.accepted ? "ACCEPT" : "REJECT")
+            case .logStatus: file.write("OK")
+            case .vpcID: file.write(bytes: eni.vpc)
+            case .subnetID: file.write(bytes: eni.subnet)
+            case .tcpFlags: file.write(decimal: UInt64(record.tcpFlags))
+            case .type: file.write(key.source.isIPv4 ? "IPv4" : "IPv6")
+            case .packetSourceAddress: file.write(address: key.source)
+            case .packetDestinationAddress: file.write(address: key.destination)
+            case .region: file.write(bytes: region)
+            case .zoneID: file.write(bytes: eni.zone)
+            case .sublocationType, .sublocationID: file.write(byte: 0x2D)
+            case .packetSourceService: writeService(of: key.source)
+            case .packetDestinationService: writeService(of: key.destination)
+            case .flowDirection: file.write(record.direction == .ingress ? "ingress" : "egress")
+            case .trafficPath:
+                if record.trafficPath == .none { file.write(byte: 0x2D) } else { file.write(decimal: UInt64(record.trafficPath.rawValue)) }
+            }
+        }
+        file.write(byte: 0x0A)
         written += 1
     }
 
-    /// A packet of `bytes` refused at ENI `interface`, of `flow` as that ENI saw it, at `time`.
-    func reject(interface: Int, flow: FlowKey, bytes: Int, time: Int64) {
+    private func writeService(of address: FlowAddress) {
+        if address.isIPv4, let service = services.first(where: { $0.range.contains(address.ipv4) }) {
+            file.write(bytes: service.name)
+        } else {
+            file.write(byte: 0x2D)
+        }
+    }
+
+    /// A packet refused at ENI `interface`, of `flow` as that ENI saw it, at `time`.
+    func reject(interface: Int, flow: FlowKey, packet: UnsafeRawBufferPointer, time: Int64) {
         let key = RejectKey(interface: interface, sourceHigh: flow.sourceHigh, sourceLow: flow.sourceLow,
                             destinationHigh: flow.destinationHigh, destinationLow: flow.destinationLow,
                             ports: UInt32(flow.sourcePort) << 16 | UInt32(flow.destinationPort), proto: flow.proto,
                             interval: time / interval)
+        let flags = FlowLogTCPFlags.bits(ofIPPacket: packet)
         if var entry = rejects[key] {
             entry.packets += 1
-            entry.bytes += UInt64(bytes)
+            entry.bytes += UInt64(packet.count)
             entry.end = time
+            entry.tcpFlags |= flags
             rejects[key] = entry
         } else {
-            rejects[key] = (1, UInt64(bytes), time, time)
+            rejects[key] = Reject(packets: 1, bytes: UInt64(packet.count), start: time, end: time, tcpFlags: flags)
             rejectOrder.append(key)
         }
     }
 
     /// Writes the REJECT records of the intervals that ended before `time` (all of them when
     /// nil, at the end), in the order their flows were first refused.
-    func writeRejects(endedBefore time: Int64?, interfaces: [ForwardingTables.Interface]) {
+    func writeRejects(endedBefore time: Int64?) {
         var kept: [RejectKey] = []
         for key in rejectOrder {
             guard let entry = rejects[key] else { continue }
@@ -78,8 +173,14 @@ final class FlowLogWriter {
                                destination: IPv6Address(high: key.destinationHigh, low: key.destinationLow),
                                sourcePort: UInt16(key.ports >> 16), destinationPort: UInt16(key.ports & 0xFFFF),
                                proto: IPProtocol(rawValue: key.proto))
+            // Refused on the way out of the ENI when it sent the packet (its egress rules),
+            // else on the way in.
+            // (A refused packet left by no path: its traffic-path is `-`.)
+            let direction: FlowRecord.Direction = interfaces[key.interface].owns(flow.source) ? .egress : .ingress
             write(FlowRecord(interface: key.interface, key: flow, packets: entry.packets, bytes: entry.bytes,
-                             start: entry.start, end: entry.end, accepted: false), interfaces: interfaces)
+                             start: entry.start, end: entry.end, accepted: false, direction: direction,
+                             tcpFlags: FlowLogTCPFlags.value(entry.tcpFlags),
+                             trafficPath: .none))
             rejects[key] = nil
         }
         rejectOrder = kept

@@ -192,32 +192,3 @@ final class TextFile {
         if let failure { throw ForwarderError(description: "\(path): \(failure)") }
     }
 }
-
-extension TextFile {
-    /// A VPC Flow Logs version 2 record (the default format), formatted in place.
-    func write(record: FlowRecord, interface: (account: [UInt8], id: [UInt8])) {
-        write(bytes: [0x32, 0x20])
-        write(bytes: interface.account)
-        write(byte: 0x20)
-        write(bytes: interface.id)
-        write(byte: 0x20)
-        write(address: record.key.source)
-        write(byte: 0x20)
-        write(address: record.key.destination)
-        write(byte: 0x20)
-        write(decimal: UInt64(record.key.sourcePort))
-        write(byte: 0x20)
-        write(decimal: UInt64(record.key.destinationPort))
-        write(byte: 0x20)
-        write(decimal: UInt64(record.key.proto))
-        write(byte: 0x20)
-        write(decimal: record.packets)
-        write(byte: 0x20)
-        write(decimal: record.bytes)
-        write(byte: 0x20)
-        write(decimal: record.start / 1_000_000_000)
-        write(byte: 0x20)
-        write(decimal: record.end / 1_000_000_000)
-        write(record.accepted ? " ACCEPT OK\n" : " REJECT OK\n")
-    }
-}

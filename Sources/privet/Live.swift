@@ -53,8 +53,14 @@ struct Up: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log debug lines too.")
     var verbose = false
 
-    @Option(help: "Write VPC Flow Logs records (version 2, as replay writes them) to this file while forwarding.")
+    @Option(help: "Write VPC Flow Logs records (as replay writes them) to this file while forwarding.")
     var flowLog: String?
+
+    @Option(help: ArgumentHelp(FlowLogFormatOption.help, valueName: "format"))
+    var flowLogFormat: String?
+
+    @Option(help: FlowLogFormatOption.intervalHelp)
+    var maxAggregationInterval: Int = 600
 
     @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics ([ADDRESS:]PORT; ADDRESS 127.0.0.1 unless given).")
     var metrics: String?
@@ -71,6 +77,9 @@ struct Up: ParsableCommand {
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if flowCapacity < 1 || flowCapacity > 1 << 30 { throw ValidationError("--flow-capacity must be from 1 to \(1 << 30)") }
+        _ = try FlowLogFormatOption.parse(flowLogFormat)
+        try FlowLogFormatOption.check(interval: maxAggregationInterval)
+        if flowLogFormat != nil && flowLog == nil { throw ValidationError("--flow-log-format needs --flow-log FILE") }
         if metrics != nil && metricsEndpoint == nil { throw ValidationError("--metrics takes [ADDRESS:]PORT, such as 127.0.0.1:9464") }
     }
 
@@ -80,6 +89,7 @@ struct Up: ParsableCommand {
         let name = liveName(topology)
         var configuration = DataplaneConfiguration()
         configuration.flowCapacity = flowCapacity
+        configuration.flowLogInterval = Int64(maxAggregationInterval) * 1_000_000_000
         let network = LiveNetwork(topology: model, name: name, configuration: configuration)
         network.offloads = !noOffloads
         let logger = LiveLog(format: logFormat, minimum: quiet ? .warning : verbose ? .debug : .info)
@@ -100,7 +110,8 @@ struct Up: ParsableCommand {
             }
         }
         if let flowLog {
-            do { try network.logFlows(to: flowLog) } catch { throw CLIError(error.description) }
+            let format = try FlowLogFormatOption.parse(flowLogFormat)
+            do { try network.logFlows(to: flowLog, format: format) } catch { throw CLIError(error.description) }
         }
         // Ctrl-C or SIGTERM at any moment: while building, what was made so far is removed;
         // once forwarding, everything is (below).

@@ -13,8 +13,8 @@ struct ReplayCommand: ParsableCommand {
             Each captured packet enters on the port of the ENI that owns its source address (or the \
             internet gateway, or a gateway endpoint's service network, for outside sources) at its \
             captured time. The output folder gets one raw-IP capture per port that sent packets, \
-            dropped.pcap with dropped.csv giving each drop's reason, flow-log.txt (VPC Flow Logs \
-            version 2), and report.txt and report.json. The same inputs give the same files, byte \
+            dropped.pcap with dropped.csv giving each drop's reason, flow-log.txt (VPC Flow Logs, \
+            version 2 unless --flow-log-format says otherwise), and report.txt and report.json. The same inputs give the same files, byte \
             for byte.
 
             Events file: one event per line, TIME EVENT SUBJECT, TIME in seconds after the first \
@@ -45,7 +45,15 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Each port's capture holds what entered by it too (both directions, as tcpdump on an interface).")
     var bothDirections = false
 
+    @Option(help: ArgumentHelp(FlowLogFormatOption.help, valueName: "format"))
+    var flowLogFormat: String?
+
+    @Option(help: FlowLogFormatOption.intervalHelp)
+    var maxAggregationInterval: Int = 600
+
     func validate() throws {
+        _ = try FlowLogFormatOption.parse(flowLogFormat)
+        try FlowLogFormatOption.check(interval: maxAggregationInterval)
         if flowCapacity < 1 || flowCapacity > 64 << 20 { throw ValidationError("--flow-capacity must be from 1 to \(64 << 20)") }
     }
 
@@ -54,6 +62,8 @@ struct ReplayCommand: ParsableCommand {
         var options = Replay.Options(input: input, output: output)
         options.configuration.flowCapacity = flowCapacity
         options.bothDirections = bothDirections
+        options.flowLogFormat = try FlowLogFormatOption.parse(flowLogFormat)
+        options.configuration.flowLogInterval = Int64(maxAggregationInterval) * 1_000_000_000
         if let events {
             guard let text = try? String(contentsOfFile: events, encoding: .utf8) else { throw CLIError("\(events): cannot read") }
             do { options.events = try ReplayEvent.parse(text, file: events, topology: model) } catch {
@@ -90,5 +100,26 @@ struct ReplayCommand: ParsableCommand {
                            + "\(topology) owns (such as \(replay.unattributedExamples.joined(separator: ", "))): the capture does not "
                            + "belong to this topology")
         }
+    }
+}
+
+/// `--flow-log-format`, alike for `replay` and `up`.
+enum FlowLogFormatOption {
+    static let help = "The flow log's fields in AWS's custom-format syntax, such as '${version} ${interface-id} "
+        + "${srcaddr} ${pkt-srcaddr} ${flow-direction} ${tcp-flags}' (version 2's fields by default; see the README)."
+
+    static let intervalHelp = ArgumentHelp(
+        "The flow log's maximum aggregation interval in seconds: 60 or 600, as AWS offers (AWS keeps ENIs of Nitro instances at 60 or less whatever is chosen).",
+        valueName: "seconds")
+
+    static func check(interval: Int) throws {
+        guard interval == 60 || interval == 600 else {
+            throw ValidationError("--max-aggregation-interval is 60 or 600 seconds, as AWS offers")
+        }
+    }
+
+    static func parse(_ text: String?) throws -> FlowLogFormat {
+        guard let text else { return .default }
+        do { return try FlowLogFormat(text) } catch { throw ValidationError(error.description) }
     }
 }

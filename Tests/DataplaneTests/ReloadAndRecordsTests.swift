@@ -40,32 +40,46 @@ struct ReloadAndRecordsTests {
         #expect(fresh.drop == .noTarget)
     }
 
-    /// Flow logs in the default version 2 format, one record per ENI per direction.
-    @Test func flowRecordsAreVPCFlowLogsVersion2() {
+    /// A session's records: one per ENI it crossed and direction, each as the packets read at
+    /// that ENI, which way they went there, the TCP flags each direction carried and the way
+    /// egress traffic left.
+    @Test func flowRecordsNameEachENIAndDirection() {
         let h = Harness()
         let (syn, natPort) = EndpointPathTests.open(h, at: 10)
         #expect(syn.port != nil)
-        let node = h.nodeENI("web-nlb", zone: "us-east-1a").ipv4!
-        _ = h.send(Packets.tcp(h.ipv4("web-a"), 80, node, natPort, [.syn, .ack], seq: 5, ack: 1001), from: h.port("web-a"), at: 11)
-        var lines: [String] = []
-        h.dataplane.endAllSessions(now: 20_000_000_000) { lines.append($0.line(tables: h.tables)) }
+        let node = h.nodeENI("web-nlb", zone: "us-east-1a")
+        _ = h.send(Packets.tcp(h.ipv4("web-a"), 80, node.ipv4!, natPort, [.syn, .ack], seq: 5, ack: 1001), from: h.port("web-a"), at: 11)
+        var records: [FlowRecord] = []
+        h.dataplane.endAllSessions(now: 20_000_000_000) { records.append($0) }
         // Forward: client, endpoint, node, target ENIs; reverse: the same four.
-        #expect(lines.count == 8)
-        let client = h.host("client-a"), endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a")
-        let first = lines[0].split(separator: " ").map(String.init)
-        #expect(first.count == 14)
-        #expect(first[0] == "2")
-        #expect(first[1] == "222222222222")
-        #expect(first[2] == client.id)
-        #expect(first[3] == client.ipv4!.description && first[4] == endpoint.ipv4!.description)
-        #expect(first[5] == "40000" && first[6] == "80" && first[7] == "6")
-        #expect(first[8] == "1" && first[9] == "40")
-        #expect(first[10] == "10" && first[11] == "11", "from the first packet to the last of the session")
-        #expect(first[12] == "ACCEPT" && first[13] == "OK")
+        #expect(records.count == 8)
+        let client = h.host("client-a"), endpoint = h.endpointENI("web-endpoint", zone: "us-east-1a"), target = h.host("web-a")
+        func index(_ id: String) -> Int { h.tables.interfaces.firstIndex { $0.id == id }! }
+        let first = records[0]
+        #expect(first.interface == index(client.id) && first.direction == .egress && first.trafficPath == .sameVPC)
+        #expect(first.key.source == FlowAddress(client.ipv4!) && first.key.destination == FlowAddress(endpoint.ipv4!))
+        #expect(first.key.sourcePort == 40000 && first.key.destinationPort == 80 && first.key.proto == 6)
+        #expect(first.packets == 1 && first.bytes == 40 && first.tcpFlags == 2 && first.accepted)
+        #expect(first.start == 10_000_000_000 && first.end == 11_000_000_000, "from the first packet to the last of the session")
+        #expect(records.map(\.direction) == [.egress, .ingress, .egress, .ingress, .egress, .egress, .ingress, .ingress])
+        #expect(records.map(\.interface) == [client.id, endpoint.id, node.id, target.id, target.id, endpoint.id, node.id, client.id].map(index))
+        #expect(records.map(\.tcpFlags) == [2, 2, 2, 2, 18, 18, 18, 18], "SYN, then SYN-ACK")
+        #expect(records.filter { $0.direction == .ingress }.allSatisfy { $0.trafficPath == FlowRecord.TrafficPath.none })
         // The target's ENI sees the NLB node's address as the source.
-        let target = h.host("web-a")
-        let atTarget = lines.first { $0.contains(" \(target.id) \(node) ") }
-        #expect(atTarget != nil, "\(lines)")
+        #expect(records[3].key.source == FlowAddress(node.ipv4!) && records[3].key.sourcePort == natPort)
+    }
+
+    @Test func reportedTCPFlagsAreAWSs() {
+        func reported(_ flags: TCPFlags...) -> UInt8 {
+            FlowLogTCPFlags.value(flags.reduce(0) { $0 | FlowLogTCPFlags.bits($1.rawValue) })
+        }
+        #expect(reported(.syn) == 2 && reported([.syn, .ack]) == 18 && reported(.rst) == 4 && reported(.fin) == 1)
+        #expect(reported(.ack) == 0 && reported([.psh, .ack]) == 0, "ACK and PSH are not reported")
+        #expect(reported(.syn, .fin) == 3 && reported([.syn, .ack], [.fin, .ack]) == 19, "OR-ed over the interval")
+        let packet = Packets.tcp(IPv4Address(10, 0, 0, 1), 1, IPv4Address(10, 0, 0, 2), 2, [.rst, .ack])
+        #expect(packet.withUnsafeBytes { FlowLogTCPFlags.value(FlowLogTCPFlags.bits(ofIPPacket: $0)) } == 4)
+        let datagram = Packets.udp(IPv4Address(10, 0, 0, 1), 1, IPv4Address(10, 0, 0, 2), 2)
+        #expect(datagram.withUnsafeBytes { FlowLogTCPFlags.bits(ofIPPacket: $0) } == 0)
     }
 }
 

@@ -131,35 +131,41 @@ extension LiveCommandTests {
 
     /// `up --flow-log`: VPC Flow Logs records of live traffic, as replay writes them: ACCEPT on
     /// the client's ENI, REJECT on the ENI whose security group refused (web-b, left in its
-    /// default group, refuses the NLB's probes), times in Unix seconds.
+    /// default group, refuses the NLB's probes) as the probes came in, times in Unix seconds;
+    /// version 2's fields and, after them, the custom format's.
     @Test func flowLogOfLiveTraffic() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let path = folder.file("flow-log.txt")
         let yaml = liveTopologyYAML().replacingOccurrences(of: "{name: web-b, subnet: provider-b, securityGroups: [web], server:",
                                                            with: "{name: web-b, subnet: provider-b, server:")
-        let run = try LiveRun(name: "live-flowlog", yaml: yaml, arguments: ["--flow-log", path])
+        let fields = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action "
+            + "log-status flow-direction tcp-flags az-id pkt-dstaddr"
+        let format = fields.split(separator: " ").map { "${\($0)}" }.joined(separator: " ")
+        let run = try LiveRun(name: "live-flowlog", yaml: yaml, arguments: ["--flow-log", path, "--flow-log-format", format])
         #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by web-a") == true)
         try run.waitForLog("target web-b:80 in zonal is unhealthy", seconds: 20)
         let down = try runProgram(privetExecutable()!, ["down", run.path])
         #expect(down.status == 0, "\(down.error)")
         run.process.waitUntilExit()
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.first == "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
+        #expect(lines.first == fields)
         let model = try #require(Topology.load(yaml: yaml).topology)
         func eni(_ host: String) -> NetworkInterface {
             guard case .vpc(let eni) = model.hosts.first(where: { $0.name == host })!.placement else { fatalError() }
             return model[eni]
         }
         let now = Int(Date().timeIntervalSince1970)
-        let accepted = lines.first { $0.contains(" \(eni("client-a").id) 10.2.1.4 ") && $0.hasSuffix(" ACCEPT OK") }
+        let accepted = lines.first { $0.contains(" \(eni("client-a").id) 10.2.1.4 ") && $0.contains(" ACCEPT OK egress ") }
         #expect(accepted != nil, "\(lines)")
-        if let fields = accepted?.split(separator: " "), fields.count == 14, let start = Int(fields[10]) {
+        if let record = accepted?.split(separator: " "), record.count == 18, let start = Int(record[10]) {
             #expect(abs(start - now) < 120, "Unix seconds: \(start) against \(now)")
+            #expect(record[0] == "5" && record[16] == "use1-az1", "\(record)")
+            #expect(Int(record[15]).map { $0 & 2 != 0 } == true, "the connection's SYN: \(record)")
         }
         let webB = eni("web-b")
         #expect(lines.contains { $0.contains(" \(webB.id) 10.1.") && $0.contains(" \(webB.ipv4!) ") && $0.contains(" 80 6 ")
-                                 && $0.hasSuffix(" REJECT OK") }, "\(lines)")
+                                 && $0.contains(" REJECT OK ingress ") }, "\(lines)")
     }
 
     /// SIGTERM while `up` is still building: what it made so far is removed, and it says so.

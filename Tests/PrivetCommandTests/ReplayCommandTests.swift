@@ -131,4 +131,32 @@ struct ReplayCommandTests {
         let listed = described.components(separatedBy: "Network interfaces")[1]
         for eni in named { #expect(listed.contains(eni), "\(eni) is in the flow log, not in describe's list") }
     }
+
+    /// `--flow-log-format` on the command line: the fields chosen, the version they make, and a
+    /// format AWS would not take refused before anything is read.
+    @Test(.enabled(if: privetExecutable() != nil, "the privet executable is not built beside the tests"))
+    func theFlowLogFormatIsChosenOnTheCommandLine() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let privet = privetExecutable()!
+        let capture = folder.file("in.pcap"), output = folder.file("out")
+        #expect(try runProgram(privet, ["gen", "default", "--output", capture, "--connections", "20"]).status == 0)
+        let format = "${version} ${interface-id} ${flow-direction} ${tcp-flags} ${action}"
+        let result = try runProgram(privet, ["replay", "default", "--input", capture, "--output", output, "--flow-log-format", format])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = try String(contentsOfFile: output + "/flow-log.txt", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "version interface-id flow-direction tcp-flags action")
+        #expect(lines.count > 20 && lines.dropFirst().allSatisfy { $0.hasPrefix("5 eni-") && $0.split(separator: " ").count == 5 })
+        #expect(lines.contains { $0.hasSuffix(" egress 3 ACCEPT") } || lines.contains { $0.hasSuffix(" egress 19 ACCEPT") },
+                "a whole connection's SYN and FIN in one record")
+
+        let refused = try runProgram(privet, ["replay", "default", "--input", capture, "--output", folder.file("other"),
+                                              "--flow-log-format", "${version} ${vpc}"])
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("unknown field ${vpc}"), "\(refused.error)")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("other")), "nothing written")
+        let interval = try runProgram(privet, ["replay", "default", "--input", capture, "--output", folder.file("other"),
+                                               "--max-aggregation-interval", "30"])
+        #expect(interval.status != 0 && interval.error.contains("60 or 600 seconds"), "\(interval.error)")
+    }
 }

@@ -62,12 +62,14 @@ extension Dataplane {
             session.pointee.idleTimeout = configuration.trackedUDPStreamTimeout
         }
         if now &- session.pointee.intervalStart >= configuration.flowLogInterval {
-            flowRecords.record(session.pointee, tables: tables, end: now)
+            flowRecords.record(session.pointee, tables: tables, end: session.pointee.lastSeen)
             session.pointee.packets = (0, 0)
             session.pointee.bytes = (0, 0)
+            session.pointee.tcpFlagsSeen = 0
             session.pointee.intervalStart = now
         }
         session.pointee.lastSeen = now
+        session.pointee.tcpFlagsSeen |= FlowLogTCPFlags.bits(packet.tcpFlags) << (direction.rawValue &* 4)
         if direction == .forward {
             session.pointee.packets.forward &+= 1
             session.pointee.bytes.forward &+= UInt64(bytes)

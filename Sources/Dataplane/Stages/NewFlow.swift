@@ -228,7 +228,7 @@ extension Dataplane {
         record.pointee.flowStart = c.now
         record.pointee.packets = (0, 0)
         record.pointee.bytes = (0, 0)
-        record.pointee.clampMSS = kind == .endpoint
+        record.pointee.tcpFlagsSeen = 0
         record.pointee.target = .none
         record.pointee.portPool = .none
         record.pointee.endpoint = .none

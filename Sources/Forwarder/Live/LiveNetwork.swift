@@ -297,11 +297,12 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Writes VPC Flow Logs records to `path` while forwarding, as replay does: each session's
     /// ACCEPT records per ENI and aggregation interval, and REJECT records of what the fabric
     /// refused, on the ENI that refused it. Call before `start`.
-    public func logFlows(to path: String) throws(ForwarderError) {
+    public func logFlows(to path: String, format: FlowLogFormat = .default) throws(ForwarderError) {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         let offset = Int64(wall.tv_sec) * 1_000_000_000 + Int64(wall.tv_nsec) - LiveNetwork.monotonic()
-        flowLog = try FlowLogWriter(path: path, interval: dataplane.configuration.flowLogInterval, clockOffset: offset)
+        flowLog = try FlowLogWriter(path: path, format: format, topology: topology, interval: dataplane.configuration.flowLogInterval,
+                                    clockOffset: offset)
     }
 
     /// The flow log's records so far to its file; at the end, the open sessions' last intervals
@@ -311,12 +312,11 @@ public final class LiveNetwork: @unchecked Sendable {
             dataplane.flowRecords.drain { _ in }
             return
         }
-        let interfaces = dataplane.tables.interfaces
-        dataplane.flowRecords.drain { flowLog.write($0, interfaces: interfaces) }
-        if final { dataplane.endAllSessions(now: now) { flowLog.write($0, interfaces: interfaces) } }
+        dataplane.flowRecords.drain { flowLog.write($0) }
+        if final { dataplane.endAllSessions(now: now) { flowLog.write($0) } }
         guard final || now - flowLogFlushed >= 1_000_000_000 else { return }
         flowLogFlushed = now
-        flowLog.writeRejects(endedBefore: final ? nil : now, interfaces: interfaces)
+        flowLog.writeRejects(endedBefore: final ? nil : now)
         flowLog.flush()
     }
 
@@ -442,7 +442,10 @@ public final class LiveNetwork: @unchecked Sendable {
             guard keepGoing else { return }
             if let reloaded {
                 current = reloaded
+                // Records of the old tables are written under the old ENI names.
+                writeFlowLog(now: LiveNetwork.monotonic(), final: false)
                 dataplane.replaceTables(reloaded.forwardingTables())
+                flowLog?.use(reloaded)
                 outputs = self.outputs(dataplane.tables)
                 healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
                 checker = HealthChecker(topology: reloaded, tables: dataplane.tables, now: LiveNetwork.monotonic(),
@@ -522,7 +525,7 @@ public final class LiveNetwork: @unchecked Sendable {
                 for index in 0..<batch.count {
                     let verdict = batch.verdicts[index]
                     guard verdict.dropReason?.isReject == true, let interface = verdict.interface else { continue }
-                    flowLog.reject(interface: interface, flow: batch.refusedFlows[index], bytes: batch.lengths[index],
+                    flowLog.reject(interface: interface, flow: batch.refusedFlows[index], packet: UnsafeRawBufferPointer(batch.bytes(index)),
                                    time: batch.times[index])
                 }
             }

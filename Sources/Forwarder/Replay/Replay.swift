@@ -18,6 +18,8 @@ public final class Replay {
         /// Each port's capture holds what entered by it too, as tcpdump on an interface shows
         /// both directions: a packet as it was sent, then what left for that port after it.
         public var bothDirections = false
+        /// The flow log's fields.
+        public var flowLogFormat = FlowLogFormat.default
 
         public init(input: String, output: String) {
             self.input = input
@@ -79,7 +81,8 @@ public final class Replay {
         do {
             dropped = try CaptureWriter(path: options.output + "/dropped.pcap", linkType: .rawIP)
             droppedCSV = try TextFile(path: options.output + "/dropped.csv")
-            flowLog = try FlowLogWriter(path: options.output + "/flow-log.txt", interval: options.configuration.flowLogInterval)
+            flowLog = try FlowLogWriter(path: options.output + "/flow-log.txt", format: options.flowLogFormat, topology: topology,
+                                        interval: options.configuration.flowLogInterval)
         } catch let error as CustomStringConvertible {
             throw ForwarderError(description: error.description)
         } catch {
@@ -129,7 +132,7 @@ public final class Replay {
         }
         report.flowRecords += closing
         let before = flowLog.written
-        flowLog.writeRejects(endedBefore: nil, interfaces: dataplane.tables.interfaces)
+        flowLog.writeRejects(endedBefore: nil)
         report.flowRecords += flowLog.written - before
         try finishFiles()
         summarise()
@@ -251,7 +254,7 @@ public final class Replay {
     }
 
     private func writeFlowRecord(_ record: FlowRecord) {
-        flowLog.write(record, interfaces: dataplane.tables.interfaces)
+        flowLog.write(record)
     }
 
     /// A packet malformed before it could enter by a port: dropped, with no port named, after
@@ -297,7 +300,7 @@ public final class Replay {
         if let refuser = topology.refuser(of: verdict) { droppedCSV.write(csvField: refuser) }
         droppedCSV.write(byte: 0x0A)
         guard reason.isReject, let interface = verdict.interface, let key = refusedFlow else { return }
-        flowLog.reject(interface: interface, flow: key, bytes: bytes.count, time: time)
+        flowLog.reject(interface: interface, flow: key, packet: bytes, time: time)
     }
 
     static func flowKey(_ bytes: UnsafeMutableRawBufferPointer) -> FlowKey? {
