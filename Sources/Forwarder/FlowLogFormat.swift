@@ -22,6 +22,7 @@ public struct FlowLogFormat: Sendable, Equatable, CustomStringConvertible {
         // Version 3.
         case vpcID = "vpc-id"
         case subnetID = "subnet-id"
+        case instanceID = "instance-id"
         case tcpFlags = "tcp-flags"
         case type
         case packetSourceAddress = "pkt-srcaddr"
@@ -43,7 +44,7 @@ public struct FlowLogFormat: Sendable, Equatable, CustomStringConvertible {
             case .version, .accountID, .interfaceID, .sourceAddress, .destinationAddress, .sourcePort, .destinationPort,
                  .proto, .packets, .bytes, .start, .end, .action, .logStatus:
                 return 2
-            case .vpcID, .subnetID, .tcpFlags, .type, .packetSourceAddress, .packetDestinationAddress: return 3
+            case .vpcID, .subnetID, .instanceID, .tcpFlags, .type, .packetSourceAddress, .packetDestinationAddress: return 3
             case .region, .zoneID, .sublocationType, .sublocationID: return 4
             case .packetSourceService, .packetDestinationService, .flowDirection, .trafficPath: return 5
             }
@@ -53,7 +54,6 @@ public struct FlowLogFormat: Sendable, Equatable, CustomStringConvertible {
     /// AWS fields Privet does not write, and why: a format naming one is refused rather than
     /// given a column of made-up values.
     static let unwritten: [String: String] = [
-        "instance-id": "hosts are not EC2 instances with instance IDs here",
         "ecs-cluster-arn": "there are no ECS tasks", "ecs-cluster-name": "there are no ECS tasks",
         "ecs-container-instance-arn": "there are no ECS tasks", "ecs-container-instance-id": "there are no ECS tasks",
         "ecs-container-id": "there are no ECS tasks", "ecs-second-container-id": "there are no ECS tasks",

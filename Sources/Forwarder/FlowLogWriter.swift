@@ -32,6 +32,8 @@ final class FlowLogWriter {
         var id: [UInt8]
         var vpc: [UInt8]
         var subnet: [UInt8]
+        /// `-` for an ENI no host owns (an endpoint's, a load balancer's: requester-managed).
+        var instance: [UInt8]
         var zone: [UInt8]
         var ipv4: FlowAddress?
         var ipv6: FlowAddress?
@@ -76,10 +78,11 @@ final class FlowLogWriter {
     /// Names the ENIs as `topology` does (after a reload, the new one's).
     func use(_ topology: Topology) {
         region = Array(topology.region.utf8)
-        interfaces = topology.networkInterfaces.map { eni in
-            let subnet = topology[eni.subnet]
+        interfaces = topology.networkInterfaces.indices.map { index in
+            let eni = topology.networkInterfaces[index], subnet = topology[eni.subnet]
             return InterfaceFields(account: Array(topology[subnet.vpc].accountID.utf8), id: Array(eni.id.utf8),
                                    vpc: Array(topology[subnet.vpc].id.utf8), subnet: Array(subnet.id.utf8),
+                                   instance: Array((topology.instanceID(of: index) ?? "-").utf8),
                                    zone: Array(topology[subnet.zone].id.utf8), ipv4: eni.ipv4.map(FlowAddress.init),
                                    ipv6: eni.ipv6.map(FlowAddress.init))
         }
@@ -114,6 +117,7 @@ final class FlowLogWriter {
             case .logStatus: file.write("OK")
             case .vpcID: file.write(bytes: eni.vpc)
             case .subnetID: file.write(bytes: eni.subnet)
+            case .instanceID: file.write(bytes: eni.instance)
             case .tcpFlags: file.write(decimal: UInt64(record.tcpFlags))
             case .type: file.write(key.source.isIPv4 ? "IPv4" : "IPv6")
             case .packetSourceAddress: file.write(address: key.source)

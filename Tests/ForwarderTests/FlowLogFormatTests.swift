@@ -31,7 +31,7 @@ struct FlowLogFormatTests {
         }
         #expect(refusal("${version} ${colour}").contains("unknown field ${colour}; the fields are version account-id"))
         #expect(refusal("version srcaddr") == "flow-log format: 'version' is not a field; write each as ${field}, separated by spaces")
-        #expect(refusal("${instance-id}").contains("${instance-id} is not written"))
+        #expect(refusal("${ecs-task-id}").contains("${ecs-task-id} is not written: there are no ECS tasks"))
         #expect(refusal("  ") == "flow-log format: no fields")
     }
 
@@ -63,7 +63,7 @@ struct FlowLogFormatTests {
         defer { folder.cleanUp() }
         let input = folder.file("in.pcap")
         try ReplayTests.writeCapture(capture, to: input)
-        let fields = "version interface-id account-id vpc-id subnet-id az-id region type srcaddr dstaddr pkt-srcaddr pkt-dstaddr "
+        let fields = "version interface-id account-id vpc-id subnet-id instance-id az-id region type srcaddr dstaddr pkt-srcaddr pkt-dstaddr "
             + "srcport dstport protocol packets bytes tcp-flags flow-direction traffic-path pkt-src-aws-service "
             + "pkt-dst-aws-service action log-status sublocation-type sublocation-id start end"
         var options = Replay.Options(input: input, output: folder.file("out"))
@@ -76,7 +76,7 @@ struct FlowLogFormatTests {
         let records = lines.dropFirst().map { line in
             Dictionary(uniqueKeysWithValues: zip(fields.split(separator: " ").map(String.init), line.split(separator: " ").map(String.init)))
         }
-        #expect(records.allSatisfy { $0.count == 28 && $0["version"] == "5" && $0["region"] == "us-east-1" && $0["log-status"] == "OK" })
+        #expect(records.allSatisfy { $0.count == 29 && $0["version"] == "5" && $0["region"] == "us-east-1" && $0["log-status"] == "OK" })
         #expect(records.allSatisfy { $0["sublocation-type"] == "-" && $0["sublocation-id"] == "-" && $0["protocol"] == "6" })
         func record(_ eni: NetworkInterface, _ direction: String, sourcePort: String) -> [String: String]? {
             records.first { $0["interface-id"] == eni.id && $0["flow-direction"] == direction
@@ -86,6 +86,8 @@ struct FlowLogFormatTests {
         // Through the endpoint: the client's SYN, data and FIN (flags 2|1), the target's SYN-ACK (18).
         let sent = try #require(record(client, "egress", sourcePort: "40000"), "\(lines)")
         #expect(sent["account-id"] == "222222222222" && sent["vpc-id"] == topology.vpcs.first { $0.name == "consumer" }!.id)
+        #expect(sent["instance-id"] == topology.hosts.first { $0.name == "client-a" }!.instanceID)
+        #expect(atEndpointInstance(records, endpoint) == "-", "an endpoint's ENI belongs to no instance")
         #expect(sent["subnet-id"] == topology[client.subnet].id && sent["az-id"] == "use1-az1" && sent["type"] == "IPv4")
         #expect(sent["srcaddr"] == "\(client.ipv4!)" && sent["pkt-dstaddr"] == "\(endpoint.ipv4!)")
         #expect(sent["tcp-flags"] == "3" && sent["packets"] == "3" && sent["traffic-path"] == "1")
@@ -149,5 +151,9 @@ struct FlowLogFormatTests {
         // what it sent in the second.
         #expect(lines.filter { $0.hasPrefix(client.id + " ") }
                 == ["\(client.id) 2 2 1000 1030", "\(client.id) 1 18 1000 1030", "\(client.id) 1 1 1090 1090"])
+    }
+
+    private func atEndpointInstance(_ records: [[String: String]], _ endpoint: NetworkInterface) -> String? {
+        records.first { $0["interface-id"] == endpoint.id }?["instance-id"]
     }
 }

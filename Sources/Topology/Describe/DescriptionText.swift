@@ -71,7 +71,8 @@ extension TopologyDescription {
         for eni in networkInterfaces {
             let addresses = [eni.ipv4, eni.ipv6].compactMap { $0 }.joined(separator: "  ")
             let groups = eni.securityGroups.isEmpty ? "" : "  groups " + eni.securityGroups.joined(separator: ", ")
-            add("  \(eni.id)  \(eni.owner)  account \(eni.account)  subnet \(eni.subnet) (\(eni.zone))  \(addresses)\(groups)")
+            let instance = eni.instance.map { " (\($0))" } ?? ""
+            add("  \(eni.id)  \(eni.owner)\(instance)  account \(eni.account)  subnet \(eni.subnet) (\(eni.zone))  \(addresses)\(groups)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -51,8 +51,8 @@ public struct TopologyDescription: Encodable {
 
     /// An ENI as flow-log records name it: its ID, what owns it, where, its addresses and groups.
     struct NetworkInterfaceView: Encodable {
-        let id: String, owner: String, account: String, subnet: String, zone: String, ipv4: String?, ipv6: String?
-        let securityGroups: [String]
+        let id: String, owner: String, instance: String?, account: String, subnet: String, zone: String, ipv4: String?
+        let ipv6: String?, securityGroups: [String]
     }
 
     struct VPCView: Encodable {
@@ -159,7 +159,8 @@ public struct TopologyDescription: Encodable {
         networkInterfaces = topology.networkInterfaces.indices.map { index in
             let eni = topology.networkInterfaces[index], subnet = topology[eni.subnet]
             return NetworkInterfaceView(
-                id: eni.id, owner: topology.owner(of: index), account: topology[subnet.vpc].accountID, subnet: subnet.name,
+                id: eni.id, owner: topology.owner(of: index), instance: topology.instanceID(of: index),
+                account: topology[subnet.vpc].accountID, subnet: subnet.name,
                 zone: topology[subnet.zone].name, ipv4: eni.ipv4?.description, ipv6: eni.ipv6?.description,
                 securityGroups: eni.securityGroups.map { "\(topology[$0].id) (\(topology[$0].name))" })
         }

@@ -41,4 +41,10 @@ extension Topology {
             return "load balancer '\(self[balancer].name)' in \(zones[subnets[interface.subnet.index].zone.index].name)"
         }
     }
+
+    /// The instance an ENI belongs to: its host's, when a host owns it.
+    public func instanceID(of eni: Int) -> String? {
+        guard case .host(let host) = networkInterfaces[eni].owner else { return nil }
+        return self[host].instanceID
+    }
 }

@@ -197,6 +197,13 @@ public struct Host: Sendable {
     public var name: String
     public var placement: Placement
     public var server: Server?
+
+    /// A host in a VPC is an EC2 instance: its ID, made from its name as other IDs are (the
+    /// flow log's `instance-id`, an instance target's ID in the ELBv2 API); none outside VPCs.
+    public var instanceID: String? {
+        guard case .vpc = placement else { return nil }
+        return Names.resourceID("i", kind: "instance", name: name)
+    }
 }
 
 public struct LoadBalancer: Sendable {
