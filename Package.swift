@@ -52,7 +52,8 @@ let package = Package(
         // The servers a topology's hosts run (`privet serve`): HTTP, TCP and UDP echo.
         .target(name: "BuiltInServers", dependencies: ["PacketIO"]),
         // Runs a topology: replay of a capture, simulated hosts, live on namespaces.
-        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "ReferenceAppliance"]),
+        .target(name: "AWSAPI", dependencies: ["Topology"]),
+        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "ReferenceAppliance", "AWSAPI"]),
         .executableTarget(
             name: "privet",
             dependencies: [
@@ -76,7 +77,7 @@ let package = Package(
                                                           "DataplaneFixtures"]),
         // The privet executable as a user runs it.
         .testTarget(name: "PrivetCommandTests", dependencies: ["PacketIO", "PacketWire", "Topology", "TestSupport"]),
-        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport",
+        .testTarget(name: "ForwarderTests", dependencies: ["Forwarder", "AWSAPI", "Topology", "Dataplane", "PacketIO", "PacketWire", "TestSupport",
                                                            "DataplaneFixtures"]),
         .testTarget(name: "ReferenceApplianceTests", dependencies: ["ReferenceAppliance", "PacketWire", "Topology", "TestSupport"]),
     ]

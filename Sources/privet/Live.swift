@@ -65,10 +65,13 @@ struct Up: ParsableCommand {
     @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics ([ADDRESS:]PORT; ADDRESS 127.0.0.1 unless given).")
     var metrics: String?
 
-    /// `--metrics` as an address and a port.
-    private var metricsEndpoint: (IPv4AddressText, UInt16)? {
-        guard let metrics else { return nil }
-        let parts = metrics.split(separator: ":", omittingEmptySubsequences: false)
+    @Option(help: "Serve the EC2 and ELBv2 API subset of PrivateLink (AWS Query protocol) at http://ADDRESS:PORT for `aws --endpoint-url` ([ADDRESS:]PORT, such as 4566; ADDRESS 127.0.0.1 unless given).")
+    var api: String?
+
+    /// `[ADDRESS:]PORT` as an address and a port (127.0.0.1 unless an address is given).
+    private static func endpoint(_ text: String?) -> (IPv4AddressText, UInt16)? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let address = parts.count == 2 && !parts[0].isEmpty ? String(parts[0]) : "127.0.0.1"
         guard parts.count <= 2, let port = UInt16(parts.last ?? ""), port > 0, let parsed = IPv4AddressText(address) else { return nil }
         return (parsed, port)
@@ -80,7 +83,8 @@ struct Up: ParsableCommand {
         _ = try FlowLogFormatOption.parse(flowLogFormat)
         try FlowLogFormatOption.check(interval: maxAggregationInterval)
         if flowLogFormat != nil && flowLog == nil { throw ValidationError("--flow-log-format needs --flow-log FILE") }
-        if metrics != nil && metricsEndpoint == nil { throw ValidationError("--metrics takes [ADDRESS:]PORT, such as 127.0.0.1:9464") }
+        if api != nil && Up.endpoint(api) == nil { throw ValidationError("--api takes [ADDRESS:]PORT, such as 127.0.0.1:4566") }
+        if metrics != nil && Up.endpoint(metrics) == nil { throw ValidationError("--metrics takes [ADDRESS:]PORT, such as 127.0.0.1:9464") }
     }
 
     func run() throws {
@@ -158,10 +162,14 @@ struct Up: ParsableCommand {
             network.teardown()
             throw CLIError(error.description)
         }
-        let metricsServer: MetricsServer?
+        let metricsServer: MetricsServer?, apiServer: APIServer?
+        let metricsEndpoint = Up.endpoint(metrics), apiEndpoint = Up.endpoint(api)
         do {
             metricsServer = try metricsEndpoint.map { (address, port) throws(ForwarderError) in
                 try MetricsServer(address: address, port: port) { network.metricsText() }
+            }
+            apiServer = try apiEndpoint.map { (address, port) throws(ForwarderError) in
+                try APIServer(address: address, port: port, network: network)
             }
         } catch {
             control.close()
@@ -171,10 +179,12 @@ struct Up: ParsableCommand {
         network.stoppedByItself = { _ in done.signal() }
         control.start()
         metricsServer?.start()
+        apiServer?.start()
         announce(LiveReport.text(model, name: name)
                  + "Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
                  + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n"
-                 + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? ""))
+                 + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? "")
+                 + (apiEndpoint.map { "AWS API: aws --endpoint-url http://\($0.0.text):\($0.1) --region \(model.region) ec2 describe-vpc-endpoints\n" } ?? ""))
 
         signal(SIGHUP, SIG_IGN)
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
@@ -194,6 +204,7 @@ struct Up: ParsableCommand {
             done.wait()
             control.close()
             metricsServer?.close()
+            apiServer?.close()
             network.teardown()
             announce(LiveReport.summary(network) + "removed the namespaces of \(name)\n")
             Glibc.exit(0)

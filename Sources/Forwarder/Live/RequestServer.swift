@@ -10,11 +10,16 @@ final class RequestServer: @unchecked Sendable {
     private let limit: Int
     private let isComplete: @Sendable ([UInt8]) -> Bool
     private let reply: @Sendable ([UInt8]) -> [UInt8]
+    /// Each connection read and answered on a thread of its own (at most `maximumConcurrent`),
+    /// so that a slow client holds up no other.
+    private let concurrent: Bool
+    private static let maximumConcurrent = 32
 
-    init(listener: Socket, limit: Int, isComplete: @escaping @Sendable ([UInt8]) -> Bool,
+    init(listener: Socket, limit: Int, concurrent: Bool = false, isComplete: @escaping @Sendable ([UInt8]) -> Bool,
          reply: @escaping @Sendable ([UInt8]) -> [UInt8]) {
         self.listener = listener
         self.limit = limit
+        self.concurrent = concurrent
         self.isComplete = isComplete
         self.reply = reply
     }
@@ -29,17 +34,37 @@ final class RequestServer: @unchecked Sendable {
     func stop() { try? listener.shutdown(Int32(SHUT_RDWR)) }
 
     private func serve() {
+        let slots = DispatchSemaphore(value: RequestServer.maximumConcurrent)
         while true {
             guard let connection = try? listener.accept() else { return }
-            try? connection.setTimeout(seconds: 5)
-            var request = [UInt8]()
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while request.count < limit, !isComplete(request) {
-                let count = chunk.withUnsafeMutableBytes { (try? connection.receive(into: $0)) ?? 0 }
-                if count <= 0 { break }
-                request += chunk[0..<count]
+            guard concurrent else {
+                answer(connection)
+                continue
             }
-            try? connection.send(reply(request))
+            slots.wait()
+            let connectionBox = ConnectionBox(connection)
+            DispatchQueue.global().async { [self] in
+                answer(connectionBox.connection)
+                slots.signal()
+            }
         }
     }
+
+    private func answer(_ connection: Socket) {
+        try? connection.setTimeout(seconds: 5)
+        var request = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while request.count < limit, !isComplete(request) {
+            let count = chunk.withUnsafeMutableBytes { (try? connection.receive(into: $0)) ?? 0 }
+            if count <= 0 { break }
+            request += chunk[0..<count]
+        }
+        try? connection.send(reply(request))
+    }
+}
+
+/// A connection handed to the thread that answers it.
+private final class ConnectionBox: @unchecked Sendable {
+    let connection: Socket
+    init(_ connection: Socket) { self.connection = connection }
 }

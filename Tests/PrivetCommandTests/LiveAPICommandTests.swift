@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+import TestSupport
+import Topology
+
+/// The AWS CLI and boto3 as scripts/test.sh installs them (a virtual environment from PyPI in
+/// .build/aws-venv); nil where they are not.
+func awsVenv() -> String? {
+    let root = #filePath.components(separatedBy: "/Tests/PrivetCommandTests/")[0]
+    let venv = root + "/.build/aws-venv/bin"
+    return FileManager.default.isExecutableFile(atPath: venv + "/aws") ? venv : nil
+}
+
+extension LiveCommandTests {
+    static let apiPort = 24566
+
+    /// Runs the AWS CLI against the running `up --api` with any credentials, as local emulators take.
+    func aws(_ arguments: [String]) throws -> ProgramResult {
+        try runProgram("env", ["AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
+                               "AWS_EC2_METADATA_DISABLED=true", awsVenv()! + "/aws",
+                               "--endpoint-url", "http://127.0.0.1:\(Self.apiPort)", "--output", "json"] + arguments)
+    }
+
+    func awsJSON(_ arguments: [String]) throws -> [String: Any] {
+        let result = try aws(arguments)
+        #expect(result.status == 0, "aws \(arguments.joined(separator: " ")): \(result.error)")
+        return (try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// The AWS CLI drives the running topology: an endpoint waiting for acceptance carries
+    /// nothing until the provider accepts it with `accept-vpc-endpoint-connections`, then curl
+    /// reaches the service by its private DNS name; a target registered with `register-targets`
+    /// shows in `describe-target-health`; a rejection stops new flows; errors are AWS's.
+    @Test(.enabled(if: awsVenv() != nil, "the AWS CLI is not installed in .build/aws-venv (scripts/test.sh installs it)"))
+    func theAWSCLIDrivesTheRunningTopology() throws {
+        let yaml = liveTopologyYAML().replacingOccurrences(of: "acceptanceRequired: false", with: "acceptanceRequired: true")
+        let model = try #require(Topology.load(yaml: yaml).topology)
+        let run = try LiveRun(name: "live-api", yaml: yaml, arguments: ["--api", "127.0.0.1:\(Self.apiPort)"])
+        #expect(run.log.contains("AWS API: aws --endpoint-url http://127.0.0.1:\(Self.apiPort)"))
+
+        let endpoints = try awsJSON(["ec2", "describe-vpc-endpoints"])["VpcEndpoints"] as? [[String: Any]] ?? []
+        let endpoint = try #require(endpoints.first, "\(endpoints)")
+        #expect(endpoints.count == 1)
+        #expect(endpoint["VpcEndpointId"] as? String == model.endpoints[0].id)
+        #expect(endpoint["State"] as? String == "pendingAcceptance")
+        #expect((endpoint["NetworkInterfaceIds"] as? [String])?.count == 2)
+        let names = (endpoint["DnsEntries"] as? [[String: Any]] ?? []).compactMap { $0["DnsName"] as? String }
+        #expect(names.contains(model.endpoints[0].dnsNames[0].name) && names.contains("api.live.example"))
+        #expect(try run.get("client-a", "http://api.live.example/") == nil, "nothing passes before acceptance")
+
+        let connections = try awsJSON(["ec2", "describe-vpc-endpoint-connections", "--filters",
+                                       "Name=vpc-endpoint-state,Values=pendingAcceptance"])["VpcEndpointConnections"] as? [[String: Any]]
+        let serviceID = try #require(connections?.first?["ServiceId"] as? String)
+        let accepted = try awsJSON(["ec2", "accept-vpc-endpoint-connections", "--service-id", serviceID,
+                                    "--vpc-endpoint-ids", model.endpoints[0].id])
+        #expect((accepted["Unsuccessful"] as? [Any])?.isEmpty == true, "\(accepted)")
+        try run.waitForLog("API: AcceptVpcEndpointConnections applied", seconds: 5)
+        #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by web-a") == true)
+        let state = try awsJSON(["ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", model.endpoints[0].id,
+                                 "--query", "VpcEndpoints[0].{State: State}"])
+        #expect(state["State"] as? String == "available")
+
+        // Targets by instance ID.
+        let groups = try awsJSON(["elbv2", "describe-target-groups", "--names", "zonal"])["TargetGroups"] as? [[String: Any]]
+        let arn = try #require(groups?.first?["TargetGroupArn"] as? String)
+        func instance(_ host: String) -> String { model.hosts.first { $0.name == host }!.instanceID! }
+        func health() throws -> [String: String] {
+            let described = try awsJSON(["elbv2", "describe-target-health", "--target-group-arn", arn])
+            var states: [String: String] = [:]
+            for entry in described["TargetHealthDescriptions"] as? [[String: Any]] ?? [] {
+                let id = (entry["Target"] as? [String: Any])?["Id"] as? String ?? "?"
+                states[id] = (entry["TargetHealth"] as? [String: Any])?["State"] as? String
+            }
+            return states
+        }
+        try run.waitForLog("target web-b:80 in zonal is healthy", seconds: 20)
+        #expect(try health() == [instance("web-a"): "healthy", instance("web-b"): "healthy"])
+        #expect(try aws(["elbv2", "register-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("web-c"))"]).status == 0)
+        try run.waitForLog("target web-c:80 in zonal is healthy", seconds: 20)
+        #expect(try health()[instance("web-c")] == "healthy")
+        #expect(try aws(["elbv2", "deregister-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("web-c"))"]).status == 0)
+        #expect(try health()[instance("web-c")] == nil)
+
+        // Errors as AWS gives them, and the server still answers after them.
+        let missing = try aws(["ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", "vpce-0000000000000000"])
+        #expect(missing.status != 0 && missing.error.contains("InvalidVpcEndpointId.NotFound"), "\(missing.error)")
+        let unsupported = try aws(["ec2", "create-vpc", "--cidr-block", "10.9.0.0/16"])
+        #expect(unsupported.error.contains("UnsupportedOperation"), "\(unsupported.error)")
+        let outside = try aws(["elbv2", "register-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("client-a"))"])
+        #expect(outside.error.contains("InvalidTarget"), "a host of another VPC: \(outside.error)")
+
+        // A rejection stops new flows.
+        #expect(try aws(["ec2", "reject-vpc-endpoint-connections", "--service-id", serviceID,
+                         "--vpc-endpoint-ids", model.endpoints[0].id]).status == 0)
+        try run.waitForLog("API: RejectVpcEndpointConnections applied", seconds: 5)
+        #expect(try run.get("client-a", "http://api.live.example/") == nil)
+        run.stop()
+    }
+
+    /// boto3 with paginators against `up --api`, and the error codes it expects; then a burst of
+    /// malformed requests (bounded in count and time) after which the server still answers.
+    @Test(.enabled(if: awsVenv() != nil, "boto3 is not installed in .build/aws-venv (scripts/test.sh installs it)"))
+    func boto3PaginatesAndMalformedRequestsAreRefused() throws {
+        let run = try LiveRun(name: "live-boto", yaml: liveTopologyYAML(), arguments: ["--api", "\(Self.apiPort + 1)"])
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let script = folder.file("client.py")
+        try """
+            import random, socket, sys, time
+            import boto3
+            from botocore.exceptions import ClientError
+            url = "http://127.0.0.1:\(Self.apiPort + 1)"
+            ec2 = boto3.client("ec2", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+            elb = boto3.client("elbv2", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+            pages = list(elb.get_paginator("describe_target_groups").paginate(PaginationConfig={"PageSize": 1}))
+            print("pages", len(pages), sum(len(p["TargetGroups"]) for p in pages))
+            subnets = list(ec2.get_paginator("describe_subnets").paginate(PaginationConfig={"PageSize": 5}))
+            print("subnets", sum(len(p["Subnets"]) for p in subnets))
+            try:
+                ec2.describe_vpc_endpoints(VpcEndpointIds=["vpce-0000000000000000"])
+            except ClientError as error:
+                print("error", error.response["Error"]["Code"])
+            try:
+                elb.describe_target_health(TargetGroupArn="arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/none/0")
+            except ClientError as error:
+                print("error", error.response["Error"]["Code"])
+            random.seed(7)
+            shapes = [b"GET / HTTP/1.1\\r\\n\\r\\n", b"\\x00\\xff" * 40, b"POST / HTTP/1.1\\r\\nContent-Length: 5\\r\\n\\r\\nAct",
+                      b"POST / HTTP/1.1\\r\\nContent-Length: 99999999\\r\\n\\r\\n", b"POST / HTTP/1.1\\r\\n\\r\\nAction=%zz",
+                      b"POST / HTTP/1.1\\r\\n\\r\\nAction=DescribeVpcs&Version=1999-01-01", b"BREW /pot HTCPCP/1.0\\r\\n\\r\\n"]
+            answered = 0
+            deadline = time.time() + 30
+            for index in range(300):
+                if time.time() > deadline:
+                    break
+                request = random.choice(shapes) if index % 2 else bytes(random.getrandbits(8) for _ in range(random.randint(1, 300))) + b"\\r\\n\\r\\n"
+                with socket.create_connection(("127.0.0.1", \(Self.apiPort + 1)), timeout=10) as connection:
+                    connection.sendall(request)
+                    connection.shutdown(socket.SHUT_WR)
+                    if connection.recv(100).startswith(b"HTTP/1.1 "):
+                        answered += 1
+            print("answered", answered)
+            print("after", len(ec2.describe_vpcs()["Vpcs"]))
+            """.write(toFile: script, atomically: false, encoding: .utf8)
+        let result = try runProgram(awsVenv()! + "/python", [script])
+        #expect(result.status == 0, "\(result.error)")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        let model = try #require(Topology.load(yaml: liveTopologyYAML()).topology)
+        let groups = model.targetGroups.count
+        #expect(lines.contains("pages \(groups) \(groups)"), "a target group a page: \(lines)")
+        #expect(lines.contains("subnets \(model.subnets.count)"), "\(lines)")
+        #expect(lines.contains("error InvalidVpcEndpointId.NotFound") && lines.contains("error TargetGroupNotFound"), "\(lines)")
+        #expect(lines.contains("answered 300"), "every malformed request answered: \(lines)")
+        #expect(lines.contains("after 3"), "the server answers after them: \(lines)")
+        #expect(run.process.isRunning)
+        run.stop()
+    }
+}
