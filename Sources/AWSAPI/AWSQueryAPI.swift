@@ -31,12 +31,16 @@ public struct APISnapshot: Sendable {
     }
 
     public var topology: Topology
+    /// What `topology` was resolved from: what writes edit. Nil when it came from no spec (then
+    /// only reads are served).
+    public var spec: TopologySpec?
     public var targetHealth: [TargetKey: TargetHealth]
     /// Unix seconds: every resource's creation time (they were all made when `up` started).
     public var started: Double
 
-    public init(topology: Topology, targetHealth: [TargetKey: TargetHealth], started: Double) {
+    public init(topology: Topology, spec: TopologySpec?, targetHealth: [TargetKey: TargetHealth], started: Double) {
         self.topology = topology
+        self.spec = spec
         self.targetHealth = targetHealth
         self.started = started
     }
@@ -47,7 +51,8 @@ public struct APISnapshot: Sendable {
 public struct APIAnswer: Sendable {
     public var status: Int
     public var body: String
-    public var changed: Topology?
+    /// The topology a write leaves, and the spec it was resolved from.
+    public var changed: (topology: Topology, spec: TopologySpec)?
 
     /// An error's answer, in `service`'s error document.
     public static func failure(_ error: APIError, service: AWSService = .ec2, requestID: String) -> APIAnswer {
@@ -113,9 +118,27 @@ public enum AWSQueryAPI {
 struct ActionContext {
     let request: QueryRequest
     let snapshot: APISnapshot
-    var topology: Topology { changed ?? snapshot.topology }
-    /// The topology after the action, when it changed anything.
-    var changed: Topology?
+    var topology: Topology { changed?.topology ?? snapshot.topology }
+    /// The topology after the action, when it changed anything, and its spec.
+    var changed: (topology: Topology, spec: TopologySpec)?
+
+    /// Where a value the API wrote stands in the spec: no place in any file.
+    static let apiPosition = FilePosition(line: 0, column: 0)
+
+    /// Edits the spec as a change to the file would, and resolves it: the edit stands only when
+    /// the result is a valid topology, as a reload of the edited file would; else the
+    /// resolver's first errors are the API's error, and nothing changed.
+    mutating func edit(_ change: (inout TopologySpec, Topology) throws(APIError) -> Void) throws(APIError) {
+        guard var spec = changed?.spec ?? snapshot.spec else {
+            throw APIError(.unsupportedOperation, "this topology was not read from a file; it can be read, not changed")
+        }
+        try change(&spec, topology)
+        let load = Topology.resolve(spec)
+        guard let resolved = load.topology else {
+            throw APIError(.invalidParameterValue, load.errors.prefix(3).map(\.message).joined(separator: "; "))
+        }
+        changed = (resolved, spec)
+    }
 
     /// `Name`'s value, or the error AWS gives when it is missing.
     func required(_ name: String) -> Result<String, APIError> {

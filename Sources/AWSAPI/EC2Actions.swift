@@ -259,7 +259,7 @@ enum EC2Actions {
     /// moves (`pendingAcceptance` → `available` or `rejected`; `available` → `rejected`); the
     /// others are listed as unsuccessful, as EC2 lists them.
     static func decide(_ event: ConnectionState.Event, _ context: inout ActionContext) throws(APIError) -> (inout XMLWriter) -> Void {
-        var topology = context.topology
+        let topology = context.topology
         let serviceID = try context.required("ServiceId").get()
         guard let service = topology.endpointServices.firstIndex(where: { $0.id == serviceID }) else {
             throw APIError(.vpcEndpointServiceNotFound, "The Vpc Endpoint Service Id '\(serviceID)' does not exist")
@@ -267,22 +267,29 @@ enum EC2Actions {
         let ids = context.request.list("VpcEndpointId")
         guard !ids.isEmpty else { throw APIError(.missingParameter, "The request must contain the parameter VpcEndpointId") }
         var unsuccessful: [(id: String, code: String, message: String)] = []
+        var decided: [String] = []
         for id in ids {
-            guard let index = topology.endpoints.firstIndex(where: { $0.id == id }),
-                  topology.endpoints[index].service == .endpointService(Ref(service)) else {
+            guard let endpoint = topology.endpoints.first(where: { $0.id == id }),
+                  endpoint.service == .endpointService(Ref(service)) else {
                 unsuccessful.append((id, APIError.Code.vpcEndpointNotFound.rawValue, "The Vpc Endpoint Id '\(id)' does not exist"))
                 continue
             }
-            let state = topology.endpoints[index].state
-            guard let next = state.after(event) else {
+            guard endpoint.state.after(event) != nil else {
                 unsuccessful.append((id, APIError.Code.invalidState.rawValue,
-                                     "Vpc Endpoint \(id) is in state \(state.rawValue) and cannot be \(event == .accept ? "accepted" : "rejected")"))
+                                     "Vpc Endpoint \(id) is in state \(endpoint.state.rawValue) and cannot be \(event == .accept ? "accepted" : "rejected")"))
                 continue
             }
-            // An accepted endpoint is provisioned at once: `pending` is AWS's time to do so.
-            topology.endpoints[index].state = next.after(.provisioned) ?? next
+            decided.append(endpoint.name)
         }
-        if unsuccessful.count < ids.count { context.changed = topology }
+        if !decided.isEmpty {
+            // The provider's decision, as the file writes it: an accepted endpoint is provisioned
+            // at once (`pending` is AWS's time to do so).
+            try context.edit { spec, _ throws(APIError) in
+                for index in spec.endpoints.indices where decided.contains(spec.endpoints[index].name.value) {
+                    spec.endpoints[index].decision = Located(event == .accept ? "accepted" : "rejected", at: ActionContext.apiPosition)
+                }
+            }
+        }
         return { xml in
             xml.list("unsuccessful", member: "item", unsuccessful) { xml, failure in
                 xml.element("error") { xml in

@@ -241,12 +241,13 @@ enum ELBv2Actions {
     /// Registers or deregisters targets: instances by ID (hosts of the group's VPC), or addresses
     /// of an `ip` group; a registered target gets the group's port unless one is given.
     static func register(_ registering: Bool, _ context: inout ActionContext) throws(APIError) -> (inout XMLWriter) -> Void {
-        var topology = context.topology
+        let topology = context.topology
         let ref = try group(arn: try context.required("TargetGroupArn").get(), topology)
+        let group = topology[ref]
         let asked = try targets(context)
         guard !asked.isEmpty else { throw APIError(.validationError, "Targets must be specified") }
+        var changes: [(host: String, port: UInt16)] = []
         for (id, port) in asked {
-            let group = topology[ref]
             let port = port ?? group.port
             if registering {
                 guard let host = topology.hosts.indices.first(where: { hostMatches(Ref($0), id: id, group: group, topology) }),
@@ -254,19 +255,32 @@ enum ELBv2Actions {
                       group.vpc == nil || topology[topology[interface].subnet].vpc == group.vpc else {
                     throw APIError(.invalidTarget, "The following targets are not in a running state or not in the target group's VPC: '\(id)'")
                 }
-                guard !group.targets.contains(where: { $0.host.index == host && $0.port == port }) else { continue }
-                let zone = topology[topology[interface].subnet].zone
-                topology.targetGroups[ref.index].targets.append(
-                    TargetGroup.Target(host: Ref(host), interface: interface, port: port, zone: zone))
+                changes.append((topology.hosts[host].name, port))
             } else {
-                let kept = group.targets.filter { !(targetID($0, of: group, topology) == id && $0.port == port) }
-                guard kept.count < group.targets.count else {
+                guard let target = group.targets.first(where: { targetID($0, of: group, topology) == id && $0.port == port }) else {
                     throw APIError(.invalidTarget, "The specified target does not exist, or is not registered to the target group: '\(id)'")
                 }
-                topology.targetGroups[ref.index].targets = kept
+                changes.append((topology[target.host].name, port))
             }
         }
-        context.changed = topology
+        try context.edit { spec, _ throws(APIError) in
+            guard let index = spec.targetGroups.firstIndex(where: { $0.name.value == group.name }) else { return }
+            for (host, port) in changes {
+                // The file's own way of naming a target: by host, with its port only where it is
+                // not the group's.
+                func same(_ target: TargetSpec) -> Bool {
+                    target.host.value == host && UInt16(target.port?.value ?? Int(group.port)) == port
+                }
+                if registering {
+                    guard !spec.targetGroups[index].targets.contains(where: same) else { continue }
+                    spec.targetGroups[index].targets.append(TargetSpec(
+                        location: ActionContext.apiPosition, host: Located(host, at: ActionContext.apiPosition),
+                        port: port == group.port ? nil : Located(Int(port), at: ActionContext.apiPosition)))
+                } else {
+                    spec.targetGroups[index].targets.removeAll(where: same)
+                }
+            }
+        }
         return { _ in }
     }
 
@@ -277,8 +291,4 @@ enum ELBv2Actions {
         }
         return topology[host].instanceID == id
     }
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

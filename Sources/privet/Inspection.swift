@@ -53,8 +53,20 @@ struct Status: ParsableCommand {
     @Flag(help: "Refresh every second in place, as `top` does, until Ctrl-C.")
     var watch = false
 
+    @Flag(help: "Print the running topology as a topology file, with what the AWS API (`up --api`) changed: save it to bring the same network up again.")
+    var yaml = false
+
+    func validate() throws {
+        if yaml && (json || watch) { throw ValidationError("--yaml goes alone") }
+    }
+
     func run() throws {
         let name = try runningTopology(topology)
+        if yaml {
+            struct Saved: Decodable { let yaml: String }
+            print(try askRunning(name, .spec, as: Saved.self).yaml, terminator: "")
+            return
+        }
         repeat {
             let status = try askRunning(name, .status, as: LiveStatus.self)
             if watch { print("\u{1B}[H\u{1B}[2J", terminator: "") }

@@ -89,12 +89,12 @@ struct Up: ParsableCommand {
 
     func run() throws {
         guard geteuid() == 0 else { throw CLIError("privet up needs root: it makes network namespaces and TUN devices") }
-        let model = try loadTopology(topology, purpose: "built")
+        let (model, spec) = try loadTopologyAndSpec(topology, purpose: "built")
         let name = liveName(topology)
         var configuration = DataplaneConfiguration()
         configuration.flowCapacity = flowCapacity
         configuration.flowLogInterval = Int64(maxAggregationInterval) * 1_000_000_000
-        let network = LiveNetwork(topology: model, name: name, configuration: configuration)
+        let network = LiveNetwork(topology: model, spec: spec, name: name, configuration: configuration)
         network.offloads = !noOffloads
         let logger = LiveLog(format: logFormat, minimum: quiet ? .warning : verbose ? .debug : .info)
         let log: @Sendable (LogLevel, String) -> Void = { level, message in
@@ -153,6 +153,7 @@ struct Up: ParsableCommand {
                 switch request {
                 case .status: return network.status().flatMap { try? encoder.encode($0) } ?? Data("{\"error\":\"not forwarding\"}".utf8)
                 case .flows(let filter): return network.flows(filter).flatMap { try? encoder.encode($0) } ?? Data("{\"error\":\"not forwarding\"}".utf8)
+                case .spec: return network.specYAML().flatMap { try? encoder.encode(["yaml": $0]) } ?? Data("{\"error\":\"not forwarding\"}".utf8)
                 case .stop:
                     done.signal()
                     return Data("{\"stopping\":true}".utf8)
@@ -190,8 +191,8 @@ struct Up: ParsableCommand {
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .main)
         reload.setEventHandler {
             do {
-                let reloaded = try loadTopology(topology, purpose: "reloaded")
-                try network.reload(reloaded)
+                let reloaded = try loadTopologyAndSpec(topology, purpose: "reloaded")
+                try network.reload(reloaded.topology, spec: reloaded.spec)
                 log(.info, "reloaded \(topology)")
             } catch {
                 log(.error, "reload refused, the running tables stay: \(error)")

@@ -4,10 +4,15 @@ import Topology
 /// Reads a topology file (or, for `default`, the embedded one) for a command that needs a valid
 /// one: diagnostics go to standard error, and errors stop the command.
 func loadTopology(_ path: String, purpose: String) throws -> Topology {
+    try loadTopologyAndSpec(path, purpose: purpose).topology
+}
+
+/// `loadTopology`, with the spec it was resolved from (what the AWS API of `up` edits).
+func loadTopologyAndSpec(_ path: String, purpose: String) throws -> (topology: Topology, spec: TopologySpec?) {
     let load = try readTopology(path)
     printDiagnostics(load.diagnostics, file: path)
     guard let topology = load.topology else { throw CLIError("\(path): \(load.errors.count) error(s); nothing \(purpose)") }
-    return topology
+    return (topology, load.spec)
 }
 
 /// The file at `path`, read and resolved; `default` names the embedded default topology, as it

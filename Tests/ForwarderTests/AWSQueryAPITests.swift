@@ -7,7 +7,8 @@ import Topology
 /// what a request reads as, what the answer says, and the errors AWS would give.
 @Suite("AWS API")
 struct AWSQueryAPITests {
-    static let topology = Topology.load(yaml: Topology.defaultYAML).topology!
+    static let load = Topology.load(yaml: Topology.defaultYAML)
+    static let topology = load.topology!
 
     static func request(_ form: String, service: String? = "ec2", region: String = "us-east-1") -> QueryRequest {
         var head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
@@ -24,7 +25,7 @@ struct AWSQueryAPITests {
     static func answer(_ form: String, service: String? = "ec2", region: String = "us-east-1",
                        health: [APISnapshot.TargetKey: APISnapshot.TargetHealth] = [:]) -> APIAnswer {
         AWSQueryAPI.answer(request(form, service: service, region: region),
-                           snapshot: APISnapshot(topology: topology, targetHealth: health, started: 1_764_662_400),
+                           snapshot: APISnapshot(topology: topology, spec: load.spec, targetHealth: health, started: 1_764_662_400),
                            requestID: "req-1")
     }
 
@@ -106,7 +107,8 @@ struct AWSQueryAPITests {
         #expect(rejected.status == 200)
         #expect(rejected.body.contains("<resourceId>\(partner.id)</resourceId>"), "already rejected: unsuccessful")
         let changed = try #require(rejected.changed)
-        #expect(changed.endpoints.first { $0.id == web.id }?.state == .rejected)
+        #expect(changed.topology.endpoints.first { $0.id == web.id }?.state == .rejected)
+        #expect(changed.spec.endpoints.first { $0.name.value == web.name }?.decision?.value == "rejected", "as the file would say it")
 
         let group = Self.topology.targetGroups.firstIndex { $0.name == "web-targets" }!
         let arn = Self.topology.arn(of: Ref<TargetGroup>(group))
@@ -118,7 +120,7 @@ struct AWSQueryAPITests {
         let webB = Self.topology.hosts.first { $0.name == "web-b" }!.instanceID!
         let moved = Self.answer("Action=RegisterTargets&TargetGroupArn=\(arn)&Targets.member.1.Id=\(webB)&Targets.member.1.Port=8080",
                                 service: "elasticloadbalancing")
-        #expect(moved.changed?.targetGroups[group].targets.map(\.port) == [80, 80, 8080])
+        #expect(moved.changed?.topology.targetGroups[group].targets.map(\.port) == [80, 80, 8080])
     }
 
     @Test func whatIsNotServedSaysSo() {

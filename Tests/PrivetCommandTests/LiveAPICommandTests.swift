@@ -94,6 +94,14 @@ extension LiveCommandTests {
                          "--vpc-endpoint-ids", model.endpoints[0].id]).status == 0)
         try run.waitForLog("API: RejectVpcEndpointConnections applied", seconds: 5)
         #expect(try run.get("client-a", "http://api.live.example/") == nil)
+
+        // What the API changed is saved as a topology file that brings the same network up.
+        let saved = try runProgram(privetExecutable()!, ["status", "live-api", "--yaml"])
+        #expect(saved.status == 0, "\(saved.error)")
+        let reloaded = Topology.load(yaml: saved.output)
+        #expect(reloaded.errors.isEmpty, "\(reloaded.errors.map(\.description))")
+        #expect(reloaded.topology?.endpoints.first?.state == .rejected)
+        #expect(reloaded.topology?.endpoints.first?.id == model.endpoints[0].id, "the same IDs")
         run.stop()
     }
 

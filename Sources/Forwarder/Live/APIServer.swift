@@ -35,7 +35,7 @@ extension LiveNetwork {
         var wall = timespec()
         clock_gettime(CLOCK_REALTIME, &wall)
         let started = Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9 - Double(LiveNetwork.monotonic() - self.started) / 1e9
-        return APISnapshot(topology: current, targetHealth: health, started: started)
+        return APISnapshot(topology: current, spec: currentSpec, targetHealth: health, started: started)
     }
 }
 
@@ -96,7 +96,7 @@ public final class APIServer: @unchecked Sendable {
     private static func applied(_ answer: APIAnswer, network: LiveNetwork, request: QueryRequest, requestID: String) -> APIAnswer {
         guard let changed = answer.changed else { return answer }
         do {
-            try network.reload(changed)
+            try network.reload(changed.topology, spec: changed.spec)
             network.log(.info, "API: \(request.action ?? "") applied")
             return answer
         } catch {

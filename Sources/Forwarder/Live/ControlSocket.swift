@@ -14,12 +14,15 @@ public final class ControlSocket: @unchecked Sendable {
     public enum Request: Sendable {
         case status
         case flows(LiveFlow.Filter)
+        /// The running topology as a topology file, API changes included (JSON: `{"yaml": ...}`).
+        case spec
         /// End the `up` as Ctrl-C would (what `privet down` asks of a running `up`).
         case stop
 
         var line: String {
             switch self {
             case .status: return "status"
+            case .spec: return "spec"
             case .stop: return "stop"
             case .flows(let filter):
                 let json = (try? JSONEncoder().encode(filter)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -31,6 +34,7 @@ public final class ControlSocket: @unchecked Sendable {
             let words = line.split(separator: " ", maxSplits: 1)
             switch words.first {
             case "status": self = .status
+            case "spec": self = .spec
             case "stop": self = .stop
             case "flows":
                 let json = words.count > 1 ? Data(words[1].utf8) : Data("{}".utf8)

@@ -31,6 +31,10 @@ public final class LiveNetwork: @unchecked Sendable {
     private var plumbingOfOutsideHost: [Int: Int] = [:]
     private let lock = NSLock()
     private var pendingTopology: Topology?
+    private var pendingSpec: TopologySpec?
+    /// The spec of the topology the forwarding thread runs, when it came from one (a file, or
+    /// the API's edits of it): what the AWS API edits. Owned by the forwarding thread.
+    private(set) var currentSpec: TopologySpec?
     /// Questions for the forwarding thread (`ask`), answered between batches.
     private var pendingQuestions: [(LiveNetwork, Topology, Int64) -> Void] = []
     private var running = true
@@ -74,8 +78,10 @@ public final class LiveNetwork: @unchecked Sendable {
 
     /// `name` names the namespaces (`privet-NAME-HOST`) and TUN devices; it comes from the
     /// topology file's name.
-    public init(topology: Topology, name: String, configuration: DataplaneConfiguration = DataplaneConfiguration()) {
+    public init(topology: Topology, spec: TopologySpec? = nil, name: String,
+                configuration: DataplaneConfiguration = DataplaneConfiguration()) {
         self.topology = topology
+        currentSpec = spec
         self.name = name
         var configuration = configuration
         configuration.prefaultFlowTable = true
@@ -342,6 +348,10 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Where the forwarding thread leaves an answer for the asking one.
     private final class AnswerBox<Answer>: @unchecked Sendable { var answer: Answer? }
 
+    /// The running topology as a topology file (`privet status --yaml`): the file `up` read,
+    /// with what the AWS API changed; nil when not forwarding or read from no file.
+    public func specYAML() -> String? { ask { network, _, _ in network.currentSpec?.yaml } ?? nil }
+
     /// The status, as `privet status` shows it.
     public func status() -> LiveStatus? { ask { network, topology, now in network.status(topology: topology, now: now) } }
 
@@ -350,9 +360,10 @@ public final class LiveNetwork: @unchecked Sendable {
         ask { network, topology, now in network.flows(topology: topology, filter: filter, now: now) }
     }
 
-    /// Swaps in the tables of `topology` between batches (SIGHUP), keeping established flows.
-    /// The hosts must stay as they are: they are namespaces and devices, made once by `up`.
-    public func reload(_ topology: Topology) throws(ForwarderError) {
+    /// Swaps in the tables of `topology` between batches (SIGHUP, the AWS API), keeping
+    /// established flows; `spec` is what it was resolved from. The hosts must stay as they are:
+    /// they are namespaces and devices, made once by `up`.
+    public func reload(_ topology: Topology, spec: TopologySpec?) throws(ForwarderError) {
         func plumbed(_ topology: Topology) -> [String] {
             topology.hosts.map { "\($0.name) \(topology.addresses(of: $0).joined(separator: " "))" }
         }
@@ -361,6 +372,7 @@ public final class LiveNetwork: @unchecked Sendable {
         }
         lock.lock()
         pendingTopology = topology
+        pendingSpec = spec
         self.topology = topology
         lock.unlock()
     }
@@ -434,14 +446,16 @@ public final class LiveNetwork: @unchecked Sendable {
         while true {
             lock.lock()
             let keepGoing = running
-            let reloaded = pendingTopology
+            let reloaded = pendingTopology, reloadedSpec = pendingSpec
             pendingTopology = nil
+            pendingSpec = nil
             let questions = pendingQuestions
             pendingQuestions.removeAll()
             lock.unlock()
             guard keepGoing else { return }
             if let reloaded {
                 current = reloaded
+                currentSpec = reloadedSpec
                 // Records of the old tables are written under the old ENI names.
                 writeFlowLog(now: LiveNetwork.monotonic(), final: false)
                 dataplane.replaceTables(reloaded.forwardingTables())

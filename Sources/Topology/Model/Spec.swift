@@ -3,7 +3,7 @@
 // `Resolver` turns a spec into a `Topology`, checking it as it goes.
 
 /// The whole file.
-public struct TopologySpec {
+public struct TopologySpec: Sendable {
     public var region: Located<String>
     public var zones: [ZoneSpec] = []
     public var accounts: [AccountSpec] = []
@@ -18,21 +18,53 @@ public struct TopologySpec {
     public var endpointServices: [EndpointServiceSpec] = []
     public var endpoints: [EndpointSpec] = []
     public var hostedZones: [HostedZoneSpec] = []
+
+    public init(region: Located<String>, zones: [ZoneSpec] = [], accounts: [AccountSpec] = [], vpcs: [VPCSpec] = [],
+                subnets: [SubnetSpec] = [], routeTables: [RouteTableSpec] = [], prefixLists: [PrefixListSpec] = [],
+                securityGroups: [SecurityGroupSpec] = [], hosts: [HostSpec] = [],
+                loadBalancers: [LoadBalancerSpec] = [], targetGroups: [TargetGroupSpec] = [],
+                endpointServices: [EndpointServiceSpec] = [], endpoints: [EndpointSpec] = [],
+                hostedZones: [HostedZoneSpec] = []) {
+        self.region = region
+        self.zones = zones
+        self.accounts = accounts
+        self.vpcs = vpcs
+        self.subnets = subnets
+        self.routeTables = routeTables
+        self.prefixLists = prefixLists
+        self.securityGroups = securityGroups
+        self.hosts = hosts
+        self.loadBalancers = loadBalancers
+        self.targetGroups = targetGroups
+        self.endpointServices = endpointServices
+        self.endpoints = endpoints
+        self.hostedZones = hostedZones
+    }
 }
 
 /// An Availability Zone: its name in this region, and its AZ ID, which is what matches zones
 /// between accounts (docs/aws-behaviour.md §4).
-public struct ZoneSpec {
+public struct ZoneSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>
+
+    public init(name: Located<String>, id: Located<String>) {
+        self.name = name
+        self.id = id
+    }
 }
 
-public struct AccountSpec {
+public struct AccountSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>
+
+    public init(name: Located<String>, id: Located<String>) {
+        self.name = name
+        self.id = id
+    }
 }
 
-public struct VPCSpec {
+public struct VPCSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>?
     public var account: Located<String>?
@@ -41,17 +73,33 @@ public struct VPCSpec {
     public var enableDnsSupport = true
     public var enableDnsHostnames = true
     public var internetGateway: InternetGatewaySpec?
+
+    public init(name: Located<String>, id: Located<String>? = nil, account: Located<String>? = nil,
+                cidr: Located<String>, ipv6Cidr: Located<String>? = nil, internetGateway: InternetGatewaySpec? = nil) {
+        self.name = name
+        self.id = id
+        self.account = account
+        self.cidr = cidr
+        self.ipv6Cidr = ipv6Cidr
+        self.internetGateway = internetGateway
+    }
 }
 
-public struct InternetGatewaySpec {
+public struct InternetGatewaySpec: Sendable {
     public var location: FilePosition
     public var id: Located<String>?
     /// The route table associated with the gateway itself (an edge association), which routes
     /// traffic coming in from the internet (docs/aws-behaviour.md §6, typical GWLB routing).
     public var edgeRouteTable: Located<String>?
+
+    public init(location: FilePosition, id: Located<String>? = nil, edgeRouteTable: Located<String>? = nil) {
+        self.location = location
+        self.id = id
+        self.edgeRouteTable = edgeRouteTable
+    }
 }
 
-public struct SubnetSpec {
+public struct SubnetSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>?
     public var vpc: Located<String>
@@ -59,40 +107,79 @@ public struct SubnetSpec {
     public var cidr: Located<String>?
     public var ipv6Cidr: Located<String>?
     public var routeTable: Located<String>?
+
+    public init(name: Located<String>, id: Located<String>? = nil, vpc: Located<String>, zone: Located<String>,
+                cidr: Located<String>? = nil, ipv6Cidr: Located<String>? = nil, routeTable: Located<String>? = nil) {
+        self.name = name
+        self.id = id
+        self.vpc = vpc
+        self.zone = zone
+        self.cidr = cidr
+        self.ipv6Cidr = ipv6Cidr
+        self.routeTable = routeTable
+    }
 }
 
-public struct RouteTableSpec {
+public struct RouteTableSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>?
     public var vpc: Located<String>
     public var routes: [RouteSpec] = []
+
+    public init(name: Located<String>, id: Located<String>? = nil, vpc: Located<String>, routes: [RouteSpec] = []) {
+        self.name = name
+        self.id = id
+        self.vpc = vpc
+        self.routes = routes
+    }
 }
 
-public struct RouteSpec {
+public struct RouteSpec: Sendable {
     public var location: FilePosition
     /// A CIDR, or a prefix list ID (`pl-...`).
     public var destination: Located<String>
     /// `local`, `internetGateway`, or the name of a Gateway Load Balancer endpoint.
     public var target: Located<String>
+
+    public init(location: FilePosition, destination: Located<String>, target: Located<String>) {
+        self.location = location
+        self.destination = destination
+        self.target = target
+    }
 }
 
-public struct PrefixListSpec {
+public struct PrefixListSpec: Sendable {
     public var id: Located<String>
     /// The AWS service name the list stands for (`com.amazonaws.us-east-1.s3`).
     public var name: Located<String>
     public var cidrs: [Located<String>]
+
+    public init(id: Located<String>, name: Located<String>, cidrs: [Located<String>]) {
+        self.id = id
+        self.name = name
+        self.cidrs = cidrs
+    }
 }
 
-public struct SecurityGroupSpec {
+public struct SecurityGroupSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>?
     public var vpc: Located<String>
     public var ingress: [RuleSpec] = []
     /// Nil when not written: AWS's default egress rule allows everything.
     public var egress: [RuleSpec]?
+
+    public init(name: Located<String>, id: Located<String>? = nil, vpc: Located<String>, ingress: [RuleSpec] = [],
+                egress: [RuleSpec]? = nil) {
+        self.name = name
+        self.id = id
+        self.vpc = vpc
+        self.ingress = ingress
+        self.egress = egress
+    }
 }
 
-public struct RuleSpec {
+public struct RuleSpec: Sendable {
     public var location: FilePosition
     /// `tcp`, `udp`, `icmp`, `icmpv6` or `all`.
     public var protocolName: Located<String>
@@ -102,9 +189,19 @@ public struct RuleSpec {
     public var cidr: Located<String>?
     public var securityGroup: Located<String>?
     public var prefixList: Located<String>?
+
+    public init(location: FilePosition, protocolName: Located<String>, ports: Located<String>? = nil,
+                cidr: Located<String>? = nil, securityGroup: Located<String>? = nil, prefixList: Located<String>? = nil) {
+        self.location = location
+        self.protocolName = protocolName
+        self.ports = ports
+        self.cidr = cidr
+        self.securityGroup = securityGroup
+        self.prefixList = prefixList
+    }
 }
 
-public struct HostSpec {
+public struct HostSpec: Sendable {
     public var name: Located<String>
     /// The subnet of a host inside a VPC.
     public var subnet: Located<String>?
@@ -115,9 +212,19 @@ public struct HostSpec {
     public var securityGroups: [Located<String>] = []
     public var sourceDestCheck = true
     public var server: ServerSpec?
+
+    public init(name: Located<String>, subnet: Located<String>? = nil, network: Located<String>? = nil,
+                addresses: [Located<String>] = [], securityGroups: [Located<String>] = [], server: ServerSpec? = nil) {
+        self.name = name
+        self.subnet = subnet
+        self.network = network
+        self.addresses = addresses
+        self.securityGroups = securityGroups
+        self.server = server
+    }
 }
 
-public struct ServerSpec {
+public struct ServerSpec: Sendable {
     public var location: FilePosition
     /// `http`, `tcp-echo`, `udp-echo` or `appliance` (the reference GWLB appliance; `port` is its
     /// HTTP health-check port).
@@ -126,9 +233,18 @@ public struct ServerSpec {
     /// The appliance's rules on inner packets: `tcp`, `udp:53`, ...
     public var drop: [Located<String>] = []
     public var count: [Located<String>] = []
+
+    public init(location: FilePosition, kind: Located<String>, port: Located<Int>, drop: [Located<String>] = [],
+                count: [Located<String>] = []) {
+        self.location = location
+        self.kind = kind
+        self.port = port
+        self.drop = drop
+        self.count = count
+    }
 }
 
-public struct LoadBalancerSpec {
+public struct LoadBalancerSpec: Sendable {
     public var name: Located<String>
     public var type: Located<String>
     public var subnets: [Located<String>]
@@ -137,9 +253,21 @@ public struct LoadBalancerSpec {
     public var ipAddressType: Located<String>?
     public var securityGroups: [Located<String>] = []
     public var listeners: [ListenerSpec] = []
+
+    public init(name: Located<String>, type: Located<String>, subnets: [Located<String>],
+                crossZone: Located<Bool>? = nil, ipAddressType: Located<String>? = nil,
+                securityGroups: [Located<String>] = [], listeners: [ListenerSpec] = []) {
+        self.name = name
+        self.type = type
+        self.subnets = subnets
+        self.crossZone = crossZone
+        self.ipAddressType = ipAddressType
+        self.securityGroups = securityGroups
+        self.listeners = listeners
+    }
 }
 
-public struct ListenerSpec {
+public struct ListenerSpec: Sendable {
     public var location: FilePosition
     public var protocolName: Located<String>?
     public var port: Located<Int>?
@@ -148,9 +276,20 @@ public struct ListenerSpec {
     public var idleTimeout: Located<Int>?
     /// GWLB `send_tcp_reset.on_idle_timeout.enabled`, default false (docs/aws-behaviour.md §6).
     public var sendTcpResetOnIdleTimeout: Located<Bool>?
+
+    public init(location: FilePosition, protocolName: Located<String>? = nil, port: Located<Int>? = nil,
+                targetGroup: Located<String>, idleTimeout: Located<Int>? = nil,
+                sendTcpResetOnIdleTimeout: Located<Bool>? = nil) {
+        self.location = location
+        self.protocolName = protocolName
+        self.port = port
+        self.targetGroup = targetGroup
+        self.idleTimeout = idleTimeout
+        self.sendTcpResetOnIdleTimeout = sendTcpResetOnIdleTimeout
+    }
 }
 
-public struct TargetGroupSpec {
+public struct TargetGroupSpec: Sendable {
     public var name: Located<String>
     public var protocolName: Located<String>
     public var port: Located<Int>?
@@ -173,15 +312,44 @@ public struct TargetGroupSpec {
     public var targetType: Located<String>?
     /// `preserve_client_ip.enabled`; its default follows the target type and protocol.
     public var preserveClientIp: Located<Bool>?
+
+    public init(name: Located<String>, protocolName: Located<String>, port: Located<Int>? = nil,
+                targets: [TargetSpec] = [], healthCheck: HealthCheckSpec? = nil,
+                deregistrationDelay: Located<Int>? = nil, connectionTermination: Located<Bool>? = nil,
+                crossZone: Located<String>? = nil, stickiness: Located<GatewayStickiness>? = nil,
+                targetFailover: Located<TargetFailover>? = nil, proxyProtocolV2: Located<Bool>? = nil,
+                ipAddressType: Located<String>? = nil, targetType: Located<String>? = nil,
+                preserveClientIp: Located<Bool>? = nil) {
+        self.name = name
+        self.protocolName = protocolName
+        self.port = port
+        self.targets = targets
+        self.healthCheck = healthCheck
+        self.deregistrationDelay = deregistrationDelay
+        self.connectionTermination = connectionTermination
+        self.crossZone = crossZone
+        self.stickiness = stickiness
+        self.targetFailover = targetFailover
+        self.proxyProtocolV2 = proxyProtocolV2
+        self.ipAddressType = ipAddressType
+        self.targetType = targetType
+        self.preserveClientIp = preserveClientIp
+    }
 }
 
-public struct TargetSpec {
+public struct TargetSpec: Sendable {
     public var location: FilePosition
     public var host: Located<String>
     public var port: Located<Int>?
+
+    public init(location: FilePosition, host: Located<String>, port: Located<Int>? = nil) {
+        self.location = location
+        self.host = host
+        self.port = port
+    }
 }
 
-public struct HealthCheckSpec {
+public struct HealthCheckSpec: Sendable {
     public var location: FilePosition
     public var protocolName: Located<String>?
     /// A port, or `traffic-port`.
@@ -191,9 +359,22 @@ public struct HealthCheckSpec {
     public var timeout: Located<Int>?
     public var healthyThreshold: Located<Int>?
     public var unhealthyThreshold: Located<Int>?
+
+    public init(location: FilePosition, protocolName: Located<String>? = nil, port: Located<String>? = nil,
+                path: Located<String>? = nil, interval: Located<Int>? = nil, timeout: Located<Int>? = nil,
+                healthyThreshold: Located<Int>? = nil, unhealthyThreshold: Located<Int>? = nil) {
+        self.location = location
+        self.protocolName = protocolName
+        self.port = port
+        self.path = path
+        self.interval = interval
+        self.timeout = timeout
+        self.healthyThreshold = healthyThreshold
+        self.unhealthyThreshold = unhealthyThreshold
+    }
 }
 
-public struct EndpointServiceSpec {
+public struct EndpointServiceSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>?
     public var account: Located<String>?
@@ -205,9 +386,24 @@ public struct EndpointServiceSpec {
     public var privateDnsNameVerification: Located<String>?
     public var supportedIpAddressTypes: [Located<String>] = []
     public var supportedRegions: [Located<String>] = []
+
+    public init(name: Located<String>, id: Located<String>? = nil, account: Located<String>? = nil,
+                loadBalancers: [Located<String>], allowedPrincipals: [Located<String>] = [],
+                privateDnsName: Located<String>? = nil, privateDnsNameVerification: Located<String>? = nil,
+                supportedIpAddressTypes: [Located<String>] = [], supportedRegions: [Located<String>] = []) {
+        self.name = name
+        self.id = id
+        self.account = account
+        self.loadBalancers = loadBalancers
+        self.allowedPrincipals = allowedPrincipals
+        self.privateDnsName = privateDnsName
+        self.privateDnsNameVerification = privateDnsNameVerification
+        self.supportedIpAddressTypes = supportedIpAddressTypes
+        self.supportedRegions = supportedRegions
+    }
 }
 
-public struct EndpointSpec {
+public struct EndpointSpec: Sendable {
     public var name: Located<String>
     public var id: Located<String>?
     public var type: Located<String>
@@ -226,27 +422,71 @@ public struct EndpointSpec {
     public var decision: Located<String>?
     /// Gateway endpoints: the route tables associated with the endpoint.
     public var routeTables: [Located<String>] = []
+
+    public init(name: Located<String>, id: Located<String>? = nil, type: Located<String>, vpc: Located<String>,
+                service: Located<String>? = nil, serviceName: Located<String>? = nil,
+                subnets: [SubnetConfigurationSpec] = [], securityGroups: [Located<String>] = [],
+                privateDnsEnabled: Located<Bool>? = nil, ipAddressType: Located<String>? = nil,
+                dnsRecordIpType: Located<String>? = nil, principal: Located<String>? = nil,
+                decision: Located<String>? = nil, routeTables: [Located<String>] = []) {
+        self.name = name
+        self.id = id
+        self.type = type
+        self.vpc = vpc
+        self.service = service
+        self.serviceName = serviceName
+        self.subnets = subnets
+        self.securityGroups = securityGroups
+        self.privateDnsEnabled = privateDnsEnabled
+        self.ipAddressType = ipAddressType
+        self.dnsRecordIpType = dnsRecordIpType
+        self.principal = principal
+        self.decision = decision
+        self.routeTables = routeTables
+    }
 }
 
 /// A subnet of an endpoint, with the addresses the consumer designated for its ENI (optional).
-public struct SubnetConfigurationSpec {
+public struct SubnetConfigurationSpec: Sendable {
     public var subnet: Located<String>
     public var ipv4: Located<String>?
     public var ipv6: Located<String>?
+
+    public init(subnet: Located<String>, ipv4: Located<String>? = nil, ipv6: Located<String>? = nil) {
+        self.subnet = subnet
+        self.ipv4 = ipv4
+        self.ipv6 = ipv6
+    }
 }
 
-public struct HostedZoneSpec {
+public struct HostedZoneSpec: Sendable {
     public var name: Located<String>
     public var isPrivate: Bool
     public var vpcs: [Located<String>] = []
     public var records: [RecordSpec] = []
+
+    public init(name: Located<String>, isPrivate: Bool, vpcs: [Located<String>] = [], records: [RecordSpec] = []) {
+        self.name = name
+        self.isPrivate = isPrivate
+        self.vpcs = vpcs
+        self.records = records
+    }
 }
 
-public struct RecordSpec {
+public struct RecordSpec: Sendable {
     public var location: FilePosition
     public var name: Located<String>
     /// `A`, `AAAA`, `CNAME` or `TXT`.
     public var type: Located<String>
     public var ttl: Located<Int>?
     public var values: [Located<String>]
+
+    public init(location: FilePosition, name: Located<String>, type: Located<String>, ttl: Located<Int>? = nil,
+                values: [Located<String>]) {
+        self.location = location
+        self.name = name
+        self.type = type
+        self.ttl = ttl
+        self.values = values
+    }
 }

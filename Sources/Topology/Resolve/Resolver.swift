@@ -5,6 +5,9 @@ import PacketWire
 public struct TopologyLoad: Sendable {
     public let topology: Topology?
     public let diagnostics: [Diagnostic]
+    /// The file as read, before it was checked: what a change made at run time (the AWS API)
+    /// edits and resolves again, as it would edit the file.
+    public var spec: TopologySpec?
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
@@ -17,14 +20,22 @@ extension Topology {
         let document = YAMLDocument(bytes: bytes, log: log)
         guard let root = document.root else {
             if !log.hasErrors { log.error(FilePosition(line: 1, column: 1), "the file is empty; a topology needs at least 'region'") }
-            return TopologyLoad(topology: nil, diagnostics: log.sorted)
+            return TopologyLoad(topology: nil, diagnostics: log.sorted, spec: nil)
         }
         guard let spec = SpecParser(log: log).parse(root) else {
-            return TopologyLoad(topology: nil, diagnostics: log.sorted)
+            return TopologyLoad(topology: nil, diagnostics: log.sorted, spec: nil)
         }
         var resolver = Resolver(spec: spec, log: log)
         let topology = resolver.resolve()
-        return TopologyLoad(topology: log.hasErrors ? nil : topology, diagnostics: log.sorted)
+        return TopologyLoad(topology: log.hasErrors ? nil : topology, diagnostics: log.sorted, spec: spec)
+    }
+
+    /// Checks and resolves a spec as `load` does the file's.
+    public static func resolve(_ spec: TopologySpec) -> TopologyLoad {
+        let log = DiagnosticLog()
+        var resolver = Resolver(spec: spec, log: log)
+        let topology = resolver.resolve()
+        return TopologyLoad(topology: log.hasErrors ? nil : topology, diagnostics: log.sorted, spec: spec)
     }
 
     public static func load(yaml text: String) -> TopologyLoad { load(yaml: Array(text.utf8)) }
