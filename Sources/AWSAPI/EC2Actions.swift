@@ -7,6 +7,12 @@ enum EC2Actions {
     static let names: Set<String> = [
         "DescribeAvailabilityZones", "DescribeVpcs", "DescribeSubnets", "DescribeVpcEndpoints",
         "DescribeVpcEndpointConnections", "AcceptVpcEndpointConnections", "RejectVpcEndpointConnections",
+        "DescribeRouteTables", "DescribeSecurityGroups", "DescribeNetworkInterfaces", "DescribePrefixLists",
+        "DescribeManagedPrefixLists", "DescribeVpcEndpointServices", "DescribeVpcEndpointServiceConfigurations",
+        "DescribeVpcEndpointServicePermissions", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
+        "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "CreateRoute", "ReplaceRoute", "DeleteRoute",
+        "CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints", "CreateVpcEndpointServiceConfiguration",
+        "ModifyVpcEndpointServiceConfiguration", "ModifyVpcEndpointServicePermissions", "DeleteVpcEndpointServiceConfigurations",
     ]
 
     typealias Outcome = Result<(inout XMLWriter) -> Void, APIError>
@@ -19,6 +25,28 @@ enum EC2Actions {
             case "DescribeSubnets": return .success(try subnets(context))
             case "DescribeVpcEndpoints": return .success(try vpcEndpoints(context))
             case "DescribeVpcEndpointConnections": return .success(try connections(context))
+            case "DescribeRouteTables": return .success(try routeTables(context))
+            case "DescribeSecurityGroups": return .success(try securityGroups(context))
+            case "DescribeNetworkInterfaces": return .success(try networkInterfaces(context))
+            case "DescribePrefixLists": return .success(try prefixLists(context, managed: false))
+            case "DescribeManagedPrefixLists": return .success(try prefixLists(context, managed: true))
+            case "DescribeVpcEndpointServices": return .success(try endpointServices(context))
+            case "DescribeVpcEndpointServiceConfigurations": return .success(try serviceConfigurations(context))
+            case "DescribeVpcEndpointServicePermissions": return .success(try servicePermissions(context))
+            case "AuthorizeSecurityGroupIngress": return .success(try changeRules(ingress: true, adding: true, &context))
+            case "AuthorizeSecurityGroupEgress": return .success(try changeRules(ingress: false, adding: true, &context))
+            case "RevokeSecurityGroupIngress": return .success(try changeRules(ingress: true, adding: false, &context))
+            case "RevokeSecurityGroupEgress": return .success(try changeRules(ingress: false, adding: false, &context))
+            case "CreateRoute": return .success(try changeRoute("create", &context))
+            case "ReplaceRoute": return .success(try changeRoute("replace", &context))
+            case "DeleteRoute": return .success(try changeRoute("delete", &context))
+            case "CreateVpcEndpoint": return .success(try createEndpoint(&context))
+            case "ModifyVpcEndpoint": return .success(try modifyEndpoint(&context))
+            case "DeleteVpcEndpoints": return .success(try deleteEndpoints(&context))
+            case "CreateVpcEndpointServiceConfiguration": return .success(try createService(&context))
+            case "ModifyVpcEndpointServiceConfiguration": return .success(try modifyService(&context))
+            case "ModifyVpcEndpointServicePermissions": return .success(try modifyPermissions(&context))
+            case "DeleteVpcEndpointServiceConfigurations": return .success(try deleteServices(&context))
             case "AcceptVpcEndpointConnections": return .success(try decide(.accept, &context))
             case "RejectVpcEndpointConnections": return .success(try decide(.reject, &context))
             default: return .failure(APIError(.unsupportedOperation, "Privet does not implement the EC2 action \(action)"))
@@ -28,7 +56,7 @@ enum EC2Actions {
         }
     }
 
-    private static func nameTag(_ xml: inout XMLWriter, _ name: String) {
+    static func nameTag(_ xml: inout XMLWriter, _ name: String) {
         xml.list("tagSet", member: "item", [name]) { xml, name in
             xml.value("key", "Name")
             xml.value("value", name)
@@ -36,7 +64,7 @@ enum EC2Actions {
     }
 
     /// The resources `ids` names (all when none), or the NotFound error of the first unknown.
-    private static func selected<Element>(_ all: [Element], ids: [String], id: (Element) -> String,
+    static func selected<Element>(_ all: [Element], ids: [String], id: (Element) -> String,
                                           notFound: APIError.Code, kind: String) throws(APIError) -> [Element] {
         guard !ids.isEmpty else { return all }
         for wanted in ids where !all.contains(where: { id($0) == wanted }) {
@@ -45,7 +73,7 @@ enum EC2Actions {
         return all.filter { ids.contains(id($0)) }
     }
 
-    private static func page<Element>(_ all: [Element], _ context: ActionContext) throws(APIError) -> Page<Element> {
+    static func page<Element>(_ all: [Element], _ context: ActionContext) throws(APIError) -> Page<Element> {
         try Page(all, size: context.request.parameters["MaxResults"], token: context.request.parameters["NextToken"],
                  smallest: 5, largest: 1000)
     }
@@ -169,34 +197,39 @@ enum EC2Actions {
         let created = context.creationTime
         return { xml in
             xml.list("vpcEndpointSet", member: "item", page.elements) { xml, endpoint in
-                xml.value("vpcEndpointId", endpoint.id)
-                xml.value("vpcEndpointType", endpoint.kind.rawValue)
-                xml.value("vpcId", topology[endpoint.vpc].id)
-                xml.value("serviceName", endpoint.serviceName)
-                xml.value("state", endpoint.state.rawValue)
-                xml.strings("routeTableIdSet", member: "item", endpoint.routeTables.map { topology[$0].id })
-                xml.strings("subnetIdSet", member: "item", endpoint.interfaces.map { topology[topology[$0].subnet].id })
-                xml.list("groupSet", member: "item", endpoint.securityGroups.map { topology[$0] }) { xml, group in
-                    xml.value("groupId", group.id)
-                    xml.value("groupName", group.name)
-                }
-                if endpoint.kind != .gateway {
-                    xml.value("ipAddressType", endpoint.ipAddressType)
-                    xml.element("dnsOptions") { $0.value("dnsRecordIpType", endpoint.dnsRecordIpType) }
-                }
-                xml.value("privateDnsEnabled", endpoint.privateDnsEnabled)
-                xml.value("requesterManaged", false)
-                xml.strings("networkInterfaceIdSet", member: "item", endpoint.interfaces.map { topology[$0].id })
-                xml.list("dnsEntrySet", member: "item", dnsNames(endpoint)) { xml, name in
-                    xml.value("dnsName", name)
-                    xml.value("hostedZoneId", hostedZoneID(topology.region))
-                }
-                xml.value("creationTimestamp", created)
-                nameTag(&xml, endpoint.name)
-                xml.value("ownerId", topology[endpoint.vpc].accountID)
+                endpointItem(&xml, endpoint, topology, created: created)
             }
             xml.value("nextToken", page.next)
         }
+    }
+
+    /// One endpoint, as the describe and the create calls give it.
+    static func endpointItem(_ xml: inout XMLWriter, _ endpoint: Endpoint, _ topology: Topology, created: String) {
+        xml.value("vpcEndpointId", endpoint.id)
+        xml.value("vpcEndpointType", endpoint.kind.rawValue)
+        xml.value("vpcId", topology[endpoint.vpc].id)
+        xml.value("serviceName", endpoint.serviceName)
+        xml.value("state", endpoint.state.rawValue)
+        xml.strings("routeTableIdSet", member: "item", endpoint.routeTables.map { topology[$0].id })
+        xml.strings("subnetIdSet", member: "item", endpoint.interfaces.map { topology[topology[$0].subnet].id })
+        xml.list("groupSet", member: "item", endpoint.securityGroups.map { topology[$0] }) { xml, group in
+            xml.value("groupId", group.id)
+            xml.value("groupName", group.name)
+        }
+        if endpoint.kind != .gateway {
+            xml.value("ipAddressType", endpoint.ipAddressType)
+            xml.element("dnsOptions") { $0.value("dnsRecordIpType", endpoint.dnsRecordIpType) }
+        }
+        xml.value("privateDnsEnabled", endpoint.privateDnsEnabled)
+        xml.value("requesterManaged", false)
+        xml.strings("networkInterfaceIdSet", member: "item", endpoint.interfaces.map { topology[$0].id })
+        xml.list("dnsEntrySet", member: "item", dnsNames(endpoint)) { xml, name in
+            xml.value("dnsName", name)
+            xml.value("hostedZoneId", hostedZoneID(topology.region))
+        }
+        xml.value("creationTimestamp", created)
+        nameTag(&xml, endpoint.name)
+        xml.value("ownerId", topology[endpoint.vpc].accountID)
     }
 
     /// An endpoint's DNS names as the API lists them: regional, zonal, then the private name.
@@ -290,14 +323,6 @@ enum EC2Actions {
                 }
             }
         }
-        return { xml in
-            xml.list("unsuccessful", member: "item", unsuccessful) { xml, failure in
-                xml.element("error") { xml in
-                    xml.value("code", failure.code)
-                    xml.value("message", failure.message)
-                }
-                xml.value("resourceId", failure.id)
-            }
-        }
+        return { xml in unsuccessfulItems(&xml, unsuccessful) }
     }
 }

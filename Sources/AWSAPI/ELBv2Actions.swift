@@ -6,7 +6,8 @@ import Topology
 enum ELBv2Actions {
     static let names: Set<String> = [
         "DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups", "DescribeTargetHealth",
-        "RegisterTargets", "DeregisterTargets",
+        "RegisterTargets", "DeregisterTargets", "DescribeTargetGroupAttributes", "ModifyTargetGroupAttributes",
+        "DescribeLoadBalancerAttributes", "ModifyLoadBalancerAttributes",
     ]
 
     typealias Outcome = Result<(inout XMLWriter) -> Void, APIError>
@@ -18,6 +19,10 @@ enum ELBv2Actions {
             case "DescribeListeners": return .success(try listeners(context))
             case "DescribeTargetGroups": return .success(try targetGroups(context))
             case "DescribeTargetHealth": return .success(try targetHealth(context))
+            case "DescribeTargetGroupAttributes": return .success(try targetGroupAttributes(context))
+            case "ModifyTargetGroupAttributes": return .success(try modifyTargetGroupAttributes(&context))
+            case "DescribeLoadBalancerAttributes": return .success(try loadBalancerAttributes(context))
+            case "ModifyLoadBalancerAttributes": return .success(try modifyLoadBalancerAttributes(&context))
             case "RegisterTargets": return .success(try register(true, &context))
             case "DeregisterTargets": return .success(try register(false, &context))
             default: return .failure(APIError(.unsupportedOperation, "Privet does not implement the ELBv2 action \(action)"))
@@ -32,14 +37,14 @@ enum ELBv2Actions {
                  smallest: 1, largest: 400)
     }
 
-    private static func balancer(arn: String, _ topology: Topology) throws(APIError) -> Ref<LoadBalancer> {
+    static func balancer(arn: String, _ topology: Topology) throws(APIError) -> Ref<LoadBalancer> {
         guard let index = topology.loadBalancers.indices.first(where: { topology.arn(of: Ref<LoadBalancer>($0)) == arn }) else {
             throw APIError(.loadBalancerNotFound, "Load balancer '\(arn)' not found")
         }
         return Ref(index)
     }
 
-    private static func group(arn: String, _ topology: Topology) throws(APIError) -> Ref<TargetGroup> {
+    static func group(arn: String, _ topology: Topology) throws(APIError) -> Ref<TargetGroup> {
         guard let index = topology.targetGroups.indices.first(where: { topology.arn(of: Ref<TargetGroup>($0)) == arn }) else {
             throw APIError(.targetGroupNotFound, "Target groups '\(arn)' not found")
         }

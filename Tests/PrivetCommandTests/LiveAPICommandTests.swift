@@ -29,8 +29,10 @@ extension LiveCommandTests {
 
     /// The AWS CLI drives the running topology: an endpoint waiting for acceptance carries
     /// nothing until the provider accepts it with `accept-vpc-endpoint-connections`, then curl
-    /// reaches the service by its private DNS name; a target registered with `register-targets`
-    /// shows in `describe-target-health`; a rejection stops new flows; errors are AWS's.
+    /// reaches the service by its private DNS name; an endpoint created with
+    /// `create-vpc-endpoint` in another VPC waits too, then answers by its own DNS name; a target
+    /// registered with `register-targets` takes new connections while an iperf3 stream runs on
+    /// uninterrupted; a rejection stops new flows; errors are AWS's; what changed is saved.
     @Test(.enabled(if: awsVenv() != nil, "the AWS CLI is not installed in .build/aws-venv (scripts/test.sh installs it)"))
     func theAWSCLIDrivesTheRunningTopology() throws {
         let yaml = liveTopologyYAML().replacingOccurrences(of: "acceptanceRequired: false", with: "acceptanceRequired: true")
@@ -48,19 +50,34 @@ extension LiveCommandTests {
         #expect(names.contains(model.endpoints[0].dnsNames[0].name) && names.contains("api.live.example"))
         #expect(try run.get("client-a", "http://api.live.example/") == nil, "nothing passes before acceptance")
 
+        // A second endpoint, made with the CLI in the other VPC.
+        let outside = model.vpcs.first { $0.name == "outside" }!
+        let subnet = model.subnets.first { $0.name == "outside-a" }!
+        let made = try awsJSON(["ec2", "create-vpc-endpoint", "--vpc-endpoint-type", "Interface", "--vpc-id", outside.id,
+                                "--service-name", model.endpointServices[0].serviceName, "--subnet-ids", subnet.id,
+                                "--no-private-dns-enabled", "--tag-specifications",
+                                "ResourceType=vpc-endpoint,Tags=[{Key=Name,Value=stranger-endpoint}]"])["VpcEndpoint"] as? [String: Any]
+        let madeID = try #require(made?["VpcEndpointId"] as? String, "\(String(describing: made))")
+        #expect(made?["State"] as? String == "pendingAcceptance")
+        let madeName = try #require((made?["DnsEntries"] as? [[String: Any]])?.first?["DnsName"] as? String)
+        #expect(try run.run("stranger", "dig", ["+short", madeName]).output.hasPrefix("10.3.1."), "its name answers in its VPC at once")
+        #expect(try run.get("stranger", "http://\(madeName)/") == nil, "nothing passes before acceptance")
+
         let connections = try awsJSON(["ec2", "describe-vpc-endpoint-connections", "--filters",
                                        "Name=vpc-endpoint-state,Values=pendingAcceptance"])["VpcEndpointConnections"] as? [[String: Any]]
+        #expect(connections?.count == 2)
         let serviceID = try #require(connections?.first?["ServiceId"] as? String)
         let accepted = try awsJSON(["ec2", "accept-vpc-endpoint-connections", "--service-id", serviceID,
-                                    "--vpc-endpoint-ids", model.endpoints[0].id])
+                                    "--vpc-endpoint-ids", model.endpoints[0].id, madeID])
         #expect((accepted["Unsuccessful"] as? [Any])?.isEmpty == true, "\(accepted)")
         try run.waitForLog("API: AcceptVpcEndpointConnections applied", seconds: 5)
         #expect(try run.get("client-a", "http://api.live.example/")?.hasPrefix("served by web-a") == true)
+        #expect(try run.get("stranger", "http://\(madeName)/")?.hasPrefix("served by web-a") == true)
         let state = try awsJSON(["ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", model.endpoints[0].id,
                                  "--query", "VpcEndpoints[0].{State: State}"])
         #expect(state["State"] as? String == "available")
 
-        // Targets by instance ID.
+        // Targets by instance ID: web-c registered while a stream runs through web-a.
         let groups = try awsJSON(["elbv2", "describe-target-groups", "--names", "zonal"])["TargetGroups"] as? [[String: Any]]
         let arn = try #require(groups?.first?["TargetGroupArn"] as? String)
         func instance(_ host: String) -> String { model.hosts.first { $0.name == host }!.instanceID! }
@@ -75,9 +92,23 @@ extension LiveCommandTests {
         }
         try run.waitForLog("target web-b:80 in zonal is healthy", seconds: 20)
         #expect(try health() == [instance("web-a"): "healthy", instance("web-b"): "healthy"])
+        let server = try run.start("web-a", "iperf3", ["-s", "-1", "-p", "5201"])
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        usleep(500_000)
+        let stream = try run.start("client-a", "iperf3", ["-c", endpointAddresses[0], "-p", "5201", "-t", "6", "-J"])
+        sleep(2)
         #expect(try aws(["elbv2", "register-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("web-c"))"]).status == 0)
+        let output = (stream.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        stream.waitUntilExit()
+        let report = try JSONSerialization.jsonObject(with: output) as? [String: Any]
+        let intervals = (report?["intervals"] as? [[String: Any]] ?? []).map { (($0["sum"] as? [String: Any])?["bytes"] as? Int) ?? 0 }
+        #expect(stream.terminationStatus == 0 && intervals.count >= 6 && intervals.allSatisfy { $0 > 100_000 },
+                "iperf3 bytes per second: \(intervals)")
         try run.waitForLog("target web-c:80 in zonal is healthy", seconds: 20)
         #expect(try health()[instance("web-c")] == "healthy")
+        var zonal: Set<String> = []
+        for _ in 0..<24 { zonal.insert(try run.get("client-a", "http://\(zonalName("us-east-1a"))/") ?? "failed") }
+        #expect(zonal == ["served by web-a in us-east-1a", "served by web-c in us-east-1a"])
         #expect(try aws(["elbv2", "deregister-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("web-c"))"]).status == 0)
         #expect(try health()[instance("web-c")] == nil)
 
@@ -86,8 +117,8 @@ extension LiveCommandTests {
         #expect(missing.status != 0 && missing.error.contains("InvalidVpcEndpointId.NotFound"), "\(missing.error)")
         let unsupported = try aws(["ec2", "create-vpc", "--cidr-block", "10.9.0.0/16"])
         #expect(unsupported.error.contains("UnsupportedOperation"), "\(unsupported.error)")
-        let outside = try aws(["elbv2", "register-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("client-a"))"])
-        #expect(outside.error.contains("InvalidTarget"), "a host of another VPC: \(outside.error)")
+        let wrong = try aws(["elbv2", "register-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("client-a"))"])
+        #expect(wrong.error.contains("InvalidTarget"), "a host of another VPC: \(wrong.error)")
 
         // A rejection stops new flows.
         #expect(try aws(["ec2", "reject-vpc-endpoint-connections", "--service-id", serviceID,
@@ -100,8 +131,8 @@ extension LiveCommandTests {
         #expect(saved.status == 0, "\(saved.error)")
         let reloaded = Topology.load(yaml: saved.output)
         #expect(reloaded.errors.isEmpty, "\(reloaded.errors.map(\.description))")
-        #expect(reloaded.topology?.endpoints.first?.state == .rejected)
-        #expect(reloaded.topology?.endpoints.first?.id == model.endpoints[0].id, "the same IDs")
+        #expect(reloaded.topology?.endpoints.map(\.state) == [.rejected, .available])
+        #expect(reloaded.topology?.endpoints.map(\.id) == [model.endpoints[0].id, madeID], "the same IDs")
         run.stop()
     }
 
