@@ -188,9 +188,13 @@ enum ELBv2Actions {
             guard asked.isEmpty || asked.contains(where: { $0.id == id && ($0.port == nil || $0.port == target.port) }) else { continue }
             let key = APISnapshot.TargetKey(group: ref.index, host: topology[target.host].name, port: target.port)
             let health: APISnapshot.TargetHealth
-            if topology.loadBalancers(of: ref).isEmpty {
+            let balancers = topology.loadBalancers(of: ref)
+            if balancers.isEmpty {
                 health = .init(state: "unused", reason: "Target.NotInUse",
                                description: "Target group is not configured to receive traffic from the load balancer")
+            } else if !balancers.contains(where: { topology[$0].nodes.contains { $0.zone == target.zone } }) {
+                health = .init(state: "unused", reason: "Target.NotInUse",
+                               description: "Target is in an Availability Zone that is not enabled for the load balancer")
             } else {
                 health = context.snapshot.targetHealth[key]
                     ?? .init(state: "initial", reason: "Elb.RegistrationInProgress", description: "Target registration is in progress")
