@@ -28,6 +28,7 @@ public struct APIError: Error, Sendable, Equatable {
         case routeAlreadyExists = "RouteAlreadyExists"
         case routeNotFound = "InvalidRoute.NotFound"
         case existingConnections = "ExistingVpcEndpointConnections"
+        case invalidID = "InvalidID"
         case invalidServiceName = "InvalidServiceName"
         case zoneNotFound = "InvalidAvailabilityZone"
         case invalidState = "IncorrectState"

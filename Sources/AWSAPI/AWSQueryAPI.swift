@@ -190,7 +190,7 @@ struct Filters {
 
     init(_ request: QueryRequest, known: Set<String>) throws(APIError) {
         filters = request.filters()
-        for filter in filters where !known.contains(filter.name) && !filter.name.hasPrefix("tag:") {
+        for filter in filters where !known.contains(filter.name) && !filter.name.hasPrefix("tag:") && filter.name != "tag-key" {
             throw APIError(.invalidParameterValue, "The filter '\(filter.name)' is invalid")
         }
     }
@@ -201,6 +201,8 @@ struct Filters {
             let values: [String]
             if filter.name.hasPrefix("tag:") {
                 values = tags[String(filter.name.dropFirst(4))].map { [$0] } ?? []
+            } else if filter.name == "tag-key" {
+                values = Array(tags.keys)
             } else {
                 values = attributes[filter.name] ?? []
             }

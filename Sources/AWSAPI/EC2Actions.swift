@@ -13,6 +13,7 @@ enum EC2Actions {
         "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "CreateRoute", "ReplaceRoute", "DeleteRoute",
         "CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints", "CreateVpcEndpointServiceConfiguration",
         "ModifyVpcEndpointServiceConfiguration", "ModifyVpcEndpointServicePermissions", "DeleteVpcEndpointServiceConfigurations",
+        "CreateTags", "DeleteTags", "DescribeTags",
     ]
 
     typealias Outcome = Result<(inout XMLWriter) -> Void, APIError>
@@ -47,6 +48,9 @@ enum EC2Actions {
             case "ModifyVpcEndpointServiceConfiguration": return .success(try modifyService(&context))
             case "ModifyVpcEndpointServicePermissions": return .success(try modifyPermissions(&context))
             case "DeleteVpcEndpointServiceConfigurations": return .success(try deleteServices(&context))
+            case "CreateTags": return .success(try createTags(&context))
+            case "DeleteTags": return .success(try deleteTags(&context))
+            case "DescribeTags": return .success(try describeTags(context))
             case "AcceptVpcEndpointConnections": return .success(try decide(.accept, &context))
             case "RejectVpcEndpointConnections": return .success(try decide(.reject, &context))
             default: return .failure(APIError(.unsupportedOperation, "Privet does not implement the EC2 action \(action)"))
@@ -56,11 +60,19 @@ enum EC2Actions {
         }
     }
 
-    static func nameTag(_ xml: inout XMLWriter, _ name: String) {
-        xml.list("tagSet", member: "item", [name]) { xml, name in
-            xml.value("key", "Name")
-            xml.value("value", name)
+    /// A resource's `tagSet`: its name as the `Name` tag, then its other tags.
+    static func tagSet(_ xml: inout XMLWriter, _ name: String, _ tags: [Tag]) {
+        xml.list("tagSet", member: "item", [Tag(key: "Name", value: name)] + tags) { xml, tag in
+            xml.value("key", tag.key)
+            xml.value("value", tag.value)
         }
+    }
+
+    /// The tags a filter reads: `Name` and the others.
+    static func tagValues(_ name: String, _ tags: [Tag]) -> [String: String] {
+        var values = ["Name": name]
+        for tag in tags { values[tag.key] = tag.value }
+        return values
     }
 
     /// The resources `ids` names (all when none), or the NotFound error of the first unknown.
@@ -114,7 +126,7 @@ enum EC2Actions {
             .filter { vpc in
                 filters.admit(["vpc-id": [vpc.id], "cidr": ["\(vpc.cidr)"], "cidr-block-association.cidr-block": ["\(vpc.cidr)"],
                                "owner-id": [vpc.accountID], "state": ["available"], "is-default": ["false"]],
-                              tags: ["Name": vpc.name])
+                              tags: tagValues(vpc.name, vpc.tags))
             }
         let page = try page(chosen, context)
         return { xml in
@@ -135,7 +147,7 @@ enum EC2Actions {
                 }
                 xml.value("instanceTenancy", "default")
                 xml.value("isDefault", false)
-                nameTag(&xml, vpc.name)
+                tagSet(&xml, vpc.name, vpc.tags)
             }
             xml.value("nextToken", page.next)
         }
@@ -152,7 +164,7 @@ enum EC2Actions {
                 return filters.admit(["subnet-id": [subnet.id], "vpc-id": [vpc.id], "availability-zone": [zone.name],
                                       "availability-zone-id": [zone.id], "cidr-block": subnet.cidr.map { ["\($0)"] } ?? [],
                                       "owner-id": [vpc.accountID], "state": ["available"]],
-                                     tags: ["Name": subnet.name])
+                                     tags: tagValues(subnet.name, subnet.tags))
             }
         let page = try page(chosen, context)
         return { xml in
@@ -175,7 +187,7 @@ enum EC2Actions {
                 xml.value("defaultForAz", false)
                 xml.value("mapPublicIpOnLaunch", false)
                 xml.value("ipv6Native", subnet.cidr == nil)
-                nameTag(&xml, subnet.name)
+                tagSet(&xml, subnet.name, subnet.tags)
             }
             xml.value("nextToken", page.next)
         }
@@ -191,7 +203,7 @@ enum EC2Actions {
                 filters.admit(["vpc-endpoint-id": [endpoint.id], "vpc-id": [topology[endpoint.vpc].id],
                                "service-name": [endpoint.serviceName], "vpc-endpoint-state": [endpoint.state.rawValue],
                                "vpc-endpoint-type": [endpoint.kind.rawValue], "ip-address-type": [endpoint.ipAddressType]],
-                              tags: ["Name": endpoint.name])
+                              tags: tagValues(endpoint.name, endpoint.tags))
             }
         let page = try page(chosen, context)
         let created = context.creationTime
@@ -228,7 +240,7 @@ enum EC2Actions {
             xml.value("hostedZoneId", hostedZoneID(topology.region))
         }
         xml.value("creationTimestamp", created)
-        nameTag(&xml, endpoint.name)
+        tagSet(&xml, endpoint.name, endpoint.tags)
         xml.value("ownerId", topology[endpoint.vpc].accountID)
     }
 

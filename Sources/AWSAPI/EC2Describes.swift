@@ -28,7 +28,7 @@ extension EC2Actions {
                                           if case .ipv4(let prefix) = route.destination { return "\(prefix)" } else { return nil }
                                       },
                                       "route.gateway-id": table.routes.map { gateway($0, vpc) }],
-                                     tags: ["Name": table.name])
+                                     tags: tagValues(table.name, table.tags))
             }
         let page = try page(chosen, context)
         return { xml in
@@ -59,7 +59,7 @@ extension EC2Actions {
                     xml.element("associationState") { $0.value("state", "associated") }
                 }
                 xml.element("propagatingVgwSet") { _ in }
-                nameTag(&xml, table.name)
+                tagSet(&xml, table.name, table.tags)
             }
             xml.value("nextToken", page.next)
         }
@@ -74,7 +74,7 @@ extension EC2Actions {
             .filter { group in
                 (names.isEmpty || names.contains(group.name))
                     && filters.admit(["group-id": [group.id], "group-name": [group.name], "vpc-id": [topology[group.vpc].id],
-                                      "owner-id": [topology[group.vpc].accountID]], tags: ["Name": group.name])
+                                      "owner-id": [topology[group.vpc].accountID]], tags: tagValues(group.name, group.tags))
             }
         let page = try page(chosen, context)
         func permissions(_ xml: inout XMLWriter, _ name: String, _ rules: [SecurityGroupRule], owner: String) {
@@ -107,7 +107,7 @@ extension EC2Actions {
                 xml.value("securityGroupArn", "arn:aws:ec2:\(topology.region):\(vpc.accountID):security-group/\(group.id)")
                 permissions(&xml, "ipPermissions", group.ingress, owner: vpc.accountID)
                 permissions(&xml, "ipPermissionsEgress", group.egress, owner: vpc.accountID)
-                nameTag(&xml, group.name)
+                tagSet(&xml, group.name, group.tags)
             }
             xml.value("nextToken", page.next)
         }
@@ -182,7 +182,7 @@ extension EC2Actions {
                     xml.value("primary", true)
                 }
                 xml.list("ipv6AddressesSet", member: "item", eni.ipv6.map { [$0] } ?? []) { $0.value("ipv6Address", "\($1)") }
-                nameTag(&xml, topology.owner(of: index))
+                tagSet(&xml, topology.owner(of: index), [])
             }
             xml.value("nextToken", page.next)
         }
@@ -290,7 +290,7 @@ extension EC2Actions {
         let chosen = try selected(topology.endpointServices, ids: context.request.list("ServiceId"), id: \.id,
                                   notFound: .vpcEndpointServiceNotFound, kind: "VpcEndpointService")
             .filter { filters.admit(["service-name": [$0.serviceName], "service-id": [$0.id], "service-state": ["Available"]],
-                                    tags: ["Name": $0.name]) }
+                                    tags: tagValues($0.name, $0.tags)) }
         let page = try page(chosen, context)
         return { xml in
             xml.list("serviceConfigurationSet", member: "item", page.elements) { xml, service in
@@ -323,7 +323,7 @@ extension EC2Actions {
                 xml.value("name", "_" + service.id.suffix(8) + "." + name)
             }
         }
-        nameTag(&xml, service.name)
+        tagSet(&xml, service.name, service.tags)
     }
 
     static func servicePermissions(_ context: ActionContext) throws(APIError) -> (inout XMLWriter) -> Void {

@@ -96,6 +96,7 @@ extension EC2Actions {
         endpoint.privateDnsEnabled = try bool(context, "PrivateDnsEnabled").map { Located($0, at: here) }
         endpoint.ipAddressType = request.parameters["IpAddressType"].map { Located($0, at: here) }
         endpoint.dnsRecordIpType = request.parameters["DnsOptions.DnsRecordIpType"].map { Located($0, at: here) }
+        endpoint.tags = tagSpecs(creationTags(context))
         try context.edit { spec, topology throws(APIError) in
             pinEndpointAddresses(&spec, topology)
             spec.endpoints.append(endpoint)
@@ -206,6 +207,7 @@ extension EC2Actions {
         service.acceptanceRequired = try bool(context, "AcceptanceRequired") ?? true
         service.privateDnsName = request.parameters["PrivateDnsName"].map { Located($0, at: here) }
         service.supportedIpAddressTypes = request.list("SupportedIpAddressType").map { Located($0, at: here) }
+        service.tags = tagSpecs(creationTags(context))
         try context.edit { spec, _ throws(APIError) in spec.endpointServices.append(service) }
         let created = context.topology
         return { xml in

@@ -10,8 +10,7 @@ extension EC2Actions {
     /// A name for a resource the API creates: its `Name` tag when given (from
     /// `TagSpecification.N.Tag.M`), else `prefix-N`, the first N no resource of the kind has.
     static func newName(_ context: ActionContext, prefix: String, taken: [String]) throws(APIError) -> String {
-        for (key, value) in context.request.parameters where key.hasPrefix("TagSpecification.") && key.hasSuffix(".Key") && value == "Name" {
-            let name = context.request.parameters[String(key.dropLast(".Key".count)) + ".Value"] ?? ""
+        if let name = creationTags(context).first(where: { $0.key == "Name" })?.value {
             guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
                 throw APIError(.invalidParameterValue, "the Name tag '\(name)' is not a name Privet can give (letters, digits, - _ .)")
             }
@@ -105,6 +104,18 @@ extension EC2Actions {
             && a.securityGroup?.value == b.securityGroup?.value && a.prefixList?.value == b.prefixList?.value
     }
 
+    /// The index of `group`'s entry in the spec. A VPC's default group, which the file need not
+    /// write, is written out with AWS's default rules (ingress from itself; egress left out, so
+    /// everything) to be changed.
+    static func securityGroupSpec(_ spec: inout TopologySpec, _ group: SecurityGroup, _ topology: Topology) -> Int {
+        let vpcName = topology[group.vpc].name
+        if let index = spec.securityGroups.firstIndex(where: { $0.name.value == group.name && $0.vpc.value == vpcName }) { return index }
+        spec.securityGroups.append(SecurityGroupSpec(
+            name: Located(group.name, at: here), vpc: Located(vpcName, at: here),
+            ingress: [RuleSpec(location: here, protocolName: Located("all", at: here), securityGroup: Located(group.name, at: here))]))
+        return spec.securityGroups.count - 1
+    }
+
     /// Adds or removes rules of a group. A VPC's default group, which the file need not write,
     /// is written out with AWS's default rules first.
     static func changeRules(ingress: Bool, adding: Bool, _ context: inout ActionContext) throws(APIError) -> (inout XMLWriter) -> Void {
@@ -114,16 +125,8 @@ extension EC2Actions {
             throw APIError(.securityGroupNotFound, "The security group '\(groupID)' does not exist")
         }
         let rules = try requestedRules(context, vpc: group.vpc)
-        let vpcName = topology[group.vpc].name
-        try context.edit { spec, _ throws(APIError) in
-            var index = spec.securityGroups.firstIndex { $0.name.value == group.name && $0.vpc.value == vpcName }
-            if index == nil {
-                spec.securityGroups.append(SecurityGroupSpec(
-                    name: Located(group.name, at: here), vpc: Located(vpcName, at: here),
-                    ingress: [RuleSpec(location: here, protocolName: Located("all", at: here), securityGroup: Located(group.name, at: here))]))
-                index = spec.securityGroups.count - 1
-            }
-            guard let index else { return }
+        try context.edit { spec, topology throws(APIError) in
+            let index = securityGroupSpec(&spec, group, topology)
             var list = ingress ? spec.securityGroups[index].ingress
                 : spec.securityGroups[index].egress ?? [RuleSpec(location: here, protocolName: Located("all", at: here), cidr: Located("0.0.0.0/0", at: here)),
                                                         RuleSpec(location: here, protocolName: Located("all", at: here), cidr: Located("::/0", at: here))]

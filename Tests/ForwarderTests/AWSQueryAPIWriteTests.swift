@@ -169,4 +169,29 @@ struct AWSQueryAPIWriteTests {
         #expect(try #require(crossZone.changed).topology.loadBalancers[0].crossZone)
         #expect(crossZone.body.contains("<Key>load_balancing.cross_zone.enabled</Key><Value>true</Value>"))
     }
+
+    @Test func tagsAreKeptShownAndFiltered() throws {
+        let consumer = Self.topology.vpcs.first { $0.name == "consumer" }!
+        let web = Self.topology.endpoints[0]
+        let tagged = API.answer("Action=CreateTags&ResourceId.1=\(consumer.id)&ResourceId.2=\(web.id)&Tag.1.Key=team&Tag.1.Value=web")
+        let after = try #require(tagged.changed, "\(tagged.body)")
+        #expect(after.topology.vpcs.first { $0.id == consumer.id }?.tags == [Tag(key: "team", value: "web")])
+        #expect(after.spec.endpoints[0].tags.map(\.key.value) == ["team"], "kept as the file would keep it")
+        let snapshot = APISnapshot(topology: after.topology, spec: after.spec, targetHealth: [:], started: 0)
+        func answer(_ form: String) -> APIAnswer { AWSQueryAPI.answer(API.request(form), snapshot: snapshot, requestID: "r") }
+        let vpcs = answer("Action=DescribeVpcs&Filter.1.Name=tag:team&Filter.1.Value.1=web")
+        #expect(vpcs.body.components(separatedBy: "<vpcId>").count == 2)
+        #expect(vpcs.body.contains("<tagSet><item><key>Name</key><value>consumer</value></item><item><key>team</key><value>web</value></item></tagSet>"))
+        let described = answer("Action=DescribeTags&Filter.1.Name=key&Filter.1.Value.1=team")
+        #expect(described.body.contains("<resourceId>\(web.id)</resourceId><resourceType>vpc-endpoint</resourceType><key>team</key>"))
+        let deleted = AWSQueryAPI.answer(API.request("Action=DeleteTags&ResourceId.1=\(consumer.id)&Tag.1.Key=team"), snapshot: snapshot,
+                                         requestID: "r")
+        #expect(try #require(deleted.changed).topology.vpcs.first { $0.id == consumer.id }?.tags.isEmpty == true)
+
+        #expect(API.answer("Action=CreateTags&ResourceId.1=\(consumer.id)&Tag.1.Key=Name&Tag.1.Value=renamed").body.contains("not changed"))
+        #expect(API.answer("Action=CreateTags&ResourceId.1=\(consumer.id)&Tag.1.Key=Name&Tag.1.Value=consumer").status == 200, "its own name")
+        #expect(API.answer("Action=CreateTags&ResourceId.1=i-0123&Tag.1.Key=a&Tag.1.Value=b").body.contains("<Code>InvalidID</Code>"))
+        #expect(API.answer("Action=CreateTags&ResourceId.1=\(consumer.id)&Tag.1.Key=aws:x&Tag.1.Value=b").body.contains("aws:"),
+                "checked as the file's tags are")
+    }
 }

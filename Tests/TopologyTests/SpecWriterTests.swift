@@ -35,4 +35,15 @@ struct SpecWriterTests {
         let again = try #require(Topology.load(yaml: spec.yaml).spec)
         #expect(again.hostedZones[0].records[0].values.map(\.value) == ["say \"hi\" \\ # not a comment: [x]"])
     }
+
+    @Test func tagsAreReadCheckedAndWritten() throws {
+        let yaml = Topology.defaultYAML.replacingOccurrences(of: "  - name: consumer\n", with: "  - name: consumer\n    tags: {team: web, \"cost centre\": \"42: x\"}\n")
+        let load = Topology.load(yaml: yaml)
+        #expect(load.errors.isEmpty, "\(load.errors.map(\.description))")
+        #expect(load.topology?.vpcs.first { $0.name == "consumer" }?.tags == [Tag(key: "team", value: "web"), Tag(key: "cost centre", value: "42: x")])
+        let again = Topology.load(yaml: try #require(load.spec).yaml)
+        #expect(again.topology?.vpcs.first { $0.name == "consumer" }?.tags == load.topology?.vpcs.first { $0.name == "consumer" }?.tags)
+        let named = Topology.load(yaml: Topology.defaultYAML.replacingOccurrences(of: "  - name: consumer\n", with: "  - name: consumer\n    tags: {Name: other}\n"))
+        #expect(named.errors.map(\.message) == ["the Name tag of VPC 'consumer' is its name: write 'name', not a Name tag"])
+    }
 }

@@ -73,6 +73,8 @@ public struct VPCSpec: Sendable {
     public var enableDnsSupport = true
     public var enableDnsHostnames = true
     public var internetGateway: InternetGatewaySpec?
+    /// The resource's tags but `Name` (its name): `tags: {team: web}`.
+    public var tags: [TagSpec] = []
 
     public init(name: Located<String>, id: Located<String>? = nil, account: Located<String>? = nil,
                 cidr: Located<String>, ipv6Cidr: Located<String>? = nil, internetGateway: InternetGatewaySpec? = nil) {
@@ -107,6 +109,8 @@ public struct SubnetSpec: Sendable {
     public var cidr: Located<String>?
     public var ipv6Cidr: Located<String>?
     public var routeTable: Located<String>?
+    /// The resource's tags but `Name` (its name): `tags: {team: web}`.
+    public var tags: [TagSpec] = []
 
     public init(name: Located<String>, id: Located<String>? = nil, vpc: Located<String>, zone: Located<String>,
                 cidr: Located<String>? = nil, ipv6Cidr: Located<String>? = nil, routeTable: Located<String>? = nil) {
@@ -125,6 +129,8 @@ public struct RouteTableSpec: Sendable {
     public var id: Located<String>?
     public var vpc: Located<String>
     public var routes: [RouteSpec] = []
+    /// The resource's tags but `Name` (its name): `tags: {team: web}`.
+    public var tags: [TagSpec] = []
 
     public init(name: Located<String>, id: Located<String>? = nil, vpc: Located<String>, routes: [RouteSpec] = []) {
         self.name = name
@@ -168,6 +174,8 @@ public struct SecurityGroupSpec: Sendable {
     public var ingress: [RuleSpec] = []
     /// Nil when not written: AWS's default egress rule allows everything.
     public var egress: [RuleSpec]?
+    /// The resource's tags but `Name` (its name): `tags: {team: web}`.
+    public var tags: [TagSpec] = []
 
     public init(name: Located<String>, id: Located<String>? = nil, vpc: Located<String>, ingress: [RuleSpec] = [],
                 egress: [RuleSpec]? = nil) {
@@ -386,6 +394,8 @@ public struct EndpointServiceSpec: Sendable {
     public var privateDnsNameVerification: Located<String>?
     public var supportedIpAddressTypes: [Located<String>] = []
     public var supportedRegions: [Located<String>] = []
+    /// The resource's tags but `Name` (its name): `tags: {team: web}`.
+    public var tags: [TagSpec] = []
 
     public init(name: Located<String>, id: Located<String>? = nil, account: Located<String>? = nil,
                 loadBalancers: [Located<String>], allowedPrincipals: [Located<String>] = [],
@@ -422,6 +432,8 @@ public struct EndpointSpec: Sendable {
     public var decision: Located<String>?
     /// Gateway endpoints: the route tables associated with the endpoint.
     public var routeTables: [Located<String>] = []
+    /// The resource's tags but `Name` (its name): `tags: {team: web}`.
+    public var tags: [TagSpec] = []
 
     public init(name: Located<String>, id: Located<String>? = nil, type: Located<String>, vpc: Located<String>,
                 service: Located<String>? = nil, serviceName: Located<String>? = nil,
@@ -488,5 +500,16 @@ public struct RecordSpec: Sendable {
         self.type = type
         self.ttl = ttl
         self.values = values
+    }
+}
+
+/// One tag of a resource, as the file writes it.
+public struct TagSpec: Sendable {
+    public var key: Located<String>
+    public var value: Located<String>
+
+    public init(key: Located<String>, value: Located<String>) {
+        self.key = key
+        self.value = value
     }
 }

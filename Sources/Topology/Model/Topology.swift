@@ -41,6 +41,17 @@ public struct Topology: Sendable {
     public subscript(ref: Ref<Endpoint>) -> Endpoint { endpoints[ref.index] }
 }
 
+/// A resource's tag (EC2's `Key` and `Value`).
+public struct Tag: Sendable, Equatable {
+    public var key: String
+    public var value: String
+
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
 public struct Zone: Sendable, Equatable {
     public var name: String
     /// The AZ ID (`use1-az1`): zones of different accounts match by it.
@@ -63,6 +74,8 @@ public struct VPC: Sendable {
     public var internetGateway: InternetGateway?
     /// The table of subnets that name none.
     public var mainRouteTable: Ref<RouteTable>
+    /// Its tags but `Name` (which is `name`), in the file's order.
+    public var tags: [Tag] = []
     /// The Amazon-provided DNS server: the VPC CIDR's base plus two.
     public var resolver: IPv4Address { cidr.address(at: 2) }
 }
@@ -80,6 +93,8 @@ public struct Subnet: Sendable {
     public var cidr: IPv4Prefix?
     public var ipv6Cidr: IPv6Prefix?
     public var routeTable: Ref<RouteTable>
+    /// Its tags but `Name` (which is `name`), in the file's order.
+    public var tags: [Tag] = []
 }
 
 public struct RouteTable: Sendable {
@@ -89,6 +104,8 @@ public struct RouteTable: Sendable {
     public var isMain: Bool
     /// The routes, `local` ones and gateway endpoints' prefix-list routes included.
     public var routes: [Route]
+    /// Its tags but `Name` (which is `name`), in the file's order.
+    public var tags: [Tag] = []
 }
 
 public struct Route: Sendable {
@@ -122,6 +139,8 @@ public struct SecurityGroup: Sendable {
     public var vpc: Ref<VPC>
     public var ingress: [SecurityGroupRule]
     public var egress: [SecurityGroupRule]
+    /// Its tags but `Name` (which is `name`), in the file's order.
+    public var tags: [Tag] = []
 }
 
 public struct SecurityGroupRule: Sendable, Equatable {
@@ -321,6 +340,8 @@ public struct EndpointService: Sendable {
     public var supportedRegions: [String]
     /// `<vpce-svc-id>.<region>.vpce.amazonaws.com`.
     public var dnsName: String
+    /// Its tags but `Name` (which is `name`), in the file's order.
+    public var tags: [Tag] = []
 }
 
 public struct Endpoint: Sendable {
@@ -361,6 +382,8 @@ public struct Endpoint: Sendable {
     /// The service's private DNS name when it answers in this VPC: enabled here, and verified.
     public var privateDnsName: String?
     public var routeTables: [Ref<RouteTable>]
+    /// Its tags but `Name` (which is `name`), in the file's order.
+    public var tags: [Tag] = []
 }
 
 public struct HostedZone: Sendable {

@@ -153,7 +153,7 @@ struct Resolver {
             { $0.resolveSubnets() }, { $0.resolvePrefixLists() }, { $0.resolveSecurityGroups() }, { $0.declareNames() },
             { $0.resolveHosts() }, { $0.resolveLoadBalancers() }, { $0.resolveTargetGroups() },
             { $0.resolveEndpointServices() }, { $0.resolveEndpoints() }, { $0.resolveRoutes() },
-            { $0.allocateAddresses() }, { $0.resolveHostedZones() },
+            { $0.allocateAddresses() }, { $0.resolveHostedZones() }, { $0.resolveTags() },
         ]
         for phase in phases {
             phase(&self)
@@ -162,6 +162,43 @@ struct Resolver {
         // Only a topology without errors compiles: what it would carry is asked of it then.
         if !dangling && !log.hasErrors { checkReachability() }
         return topology
+    }
+
+    /// Tags, each resource's from its spec (the file's resources come first in every list, in
+    /// file order), checked as EC2 checks them.
+    mutating func resolveTags() {
+        func tags(_ specs: [TagSpec], of subject: String) -> [Tag] {
+            specs.compactMap { tag in
+                if tag.key.value == "Name" {
+                    log.error(tag.key.location, "the Name tag of \(subject) is its name: write 'name', not a Name tag")
+                } else if tag.key.value.isEmpty || tag.key.value.count > 128 || tag.key.value.lowercased().hasPrefix("aws:") {
+                    log.error(tag.key.location, "tag key '\(tag.key.value)' of \(subject) must be 1 to 128 characters, not starting with 'aws:'")
+                } else if tag.value.value.count > 256 {
+                    log.error(tag.value.location, "the value of tag '\(tag.key.value)' of \(subject) is over 256 characters")
+                } else {
+                    return Tag(key: tag.key.value, value: tag.value.value)
+                }
+                return nil
+            }
+        }
+        for (index, vpc) in spec.vpcs.enumerated() where index < topology.vpcs.count {
+            topology.vpcs[index].tags = tags(vpc.tags, of: "VPC '\(vpc.name.value)'")
+        }
+        for (index, subnet) in spec.subnets.enumerated() where index < topology.subnets.count {
+            topology.subnets[index].tags = tags(subnet.tags, of: "subnet '\(subnet.name.value)'")
+        }
+        for (index, table) in spec.routeTables.enumerated() where index < topology.routeTables.count {
+            topology.routeTables[index].tags = tags(table.tags, of: "route table '\(table.name.value)'")
+        }
+        for (index, group) in spec.securityGroups.enumerated() where index < topology.securityGroups.count {
+            topology.securityGroups[index].tags = tags(group.tags, of: "security group '\(group.name.value)'")
+        }
+        for (index, service) in spec.endpointServices.enumerated() where index < topology.endpointServices.count {
+            topology.endpointServices[index].tags = tags(service.tags, of: "endpoint service '\(service.name.value)'")
+        }
+        for (index, endpoint) in spec.endpoints.enumerated() where index < topology.endpoints.count {
+            topology.endpoints[index].tags = tags(endpoint.tags, of: "endpoint '\(endpoint.name.value)'")
+        }
     }
 
     /// A stand-in for a reference that did not resolve (already reported).

@@ -22,8 +22,9 @@ struct SpecParser {
         spec.subnets = items(&top, "subnets", "subnet") { reader in
             guard let name = reader.string("name", required: true), let vpc = reader.string("vpc", required: true),
                   let zone = reader.string("zone", required: true) else { return nil }
-            let subnet = SubnetSpec(name: name, id: reader.string("id"), vpc: vpc, zone: zone, cidr: reader.string("cidr"),
+            var subnet = SubnetSpec(name: name, id: reader.string("id"), vpc: vpc, zone: zone, cidr: reader.string("cidr"),
                                     ipv6Cidr: reader.string("ipv6Cidr"), routeTable: reader.string("routeTable"))
+            subnet.tags = reader.tags()
             if subnet.cidr == nil && subnet.ipv6Cidr == nil {
                 log.error(reader.location, "\(reader.subject) needs 'cidr', 'ipv6Cidr' or both")
             }
@@ -32,6 +33,7 @@ struct SpecParser {
         spec.routeTables = items(&top, "routeTables", "route table") { reader in
             guard let name = reader.string("name", required: true), let vpc = reader.string("vpc", required: true) else { return nil }
             var table = RouteTableSpec(name: name, id: reader.string("id"), vpc: vpc)
+            table.tags = reader.tags()
             table.routes = items(&reader, "routes", "route", of: "route table '\(name.value)'") { route in
                 guard let destination = route.string("destination", required: true),
                       let target = route.string("target", required: true) else { return nil }
@@ -46,6 +48,7 @@ struct SpecParser {
         spec.securityGroups = items(&top, "securityGroups", "security group") { reader in
             guard let name = reader.string("name", required: true), let vpc = reader.string("vpc", required: true) else { return nil }
             var group = SecurityGroupSpec(name: name, id: reader.string("id"), vpc: vpc)
+            group.tags = reader.tags()
             group.ingress = items(&reader, "ingress", "ingress rule", of: "security group '\(name.value)'") { rule(&$0) }
             if reader.has("egress") {
                 group.egress = items(&reader, "egress", "egress rule", of: "security group '\(name.value)'") { rule(&$0) }
@@ -92,6 +95,7 @@ struct SpecParser {
         guard let name = reader.string("name", required: true), let cidr = reader.string("cidr", required: true) else { return nil }
         var vpc = VPCSpec(name: name, id: reader.string("id"), account: reader.string("account"), cidr: cidr,
                           ipv6Cidr: reader.string("ipv6Cidr"))
+        vpc.tags = reader.tags()
         vpc.enableDnsSupport = reader.bool("enableDnsSupport")?.value ?? true
         vpc.enableDnsHostnames = reader.bool("enableDnsHostnames")?.value ?? true
         if let node = reader.node("internetGateway") {
@@ -200,6 +204,7 @@ struct SpecParser {
         guard let name = reader.string("name", required: true) else { return nil }
         var service = EndpointServiceSpec(name: name, id: reader.string("id"), account: reader.string("account"),
                                           loadBalancers: reader.strings("loadBalancers", required: true))
+        service.tags = reader.tags()
         service.acceptanceRequired = reader.bool("acceptanceRequired")?.value ?? true
         service.allowedPrincipals = reader.strings("allowedPrincipals")
         service.privateDnsName = reader.string("privateDnsName")
@@ -229,6 +234,7 @@ struct SpecParser {
                 configuration.finish()
             }
         }
+        endpoint.tags = reader.tags()
         endpoint.securityGroups = reader.strings("securityGroups")
         endpoint.privateDnsEnabled = reader.bool("privateDnsEnabled")
         endpoint.ipAddressType = reader.choice("ipAddressType", ["ipv4", "dualstack", "ipv6"])

@@ -11,6 +11,10 @@ indirect enum YAMLValue {
     case strings([String])
     case mapping([(String, YAMLValue?)])
     case mappings([[(String, YAMLValue?)]])
+    /// A flow mapping of the file's own keys, each quoted (tags).
+    case pairs([(String, String)])
+
+    static func tags(_ tags: [TagSpec]) -> YAMLValue? { tags.isEmpty ? nil : .pairs(tags.map { ($0.key.value, $0.value.value) }) }
 
     static func string(_ value: Located<String>?) -> YAMLValue? { value.map { .string($0.value) } }
     static func int(_ value: Located<Int>?) -> YAMLValue? { value.map { .int($0.value) } }
@@ -31,6 +35,8 @@ extension TopologySpec {
             case .int(let number): lines.append("\(indent)\(key): \(number)")
             case .bool(let flag): lines.append("\(indent)\(key): \(flag)")
             case .strings(let texts): lines.append("\(indent)\(key): [" + texts.map(Self.quoted).joined(separator: ", ") + "]")
+            case .pairs(let pairs):
+                lines.append("\(indent)\(key): {" + pairs.map { Self.quoted($0.0) + ": " + Self.quoted($0.1) }.joined(separator: ", ") + "}")
             case .mapping(let fields):
                 lines.append("\(indent)\(key):")
                 for (name, field) in fields { emit(name, field, indent: indent + "  ") }
@@ -52,7 +58,7 @@ extension TopologySpec {
         emit("vpcs", .items(vpcs.map { vpc in
             [("name", .string(vpc.name)), ("id", .string(vpc.id)), ("account", .string(vpc.account)), ("cidr", .string(vpc.cidr)),
              ("ipv6Cidr", .string(vpc.ipv6Cidr)), ("enableDnsSupport", vpc.enableDnsSupport ? nil : .bool(false)),
-             ("enableDnsHostnames", vpc.enableDnsHostnames ? nil : .bool(false)),
+             ("enableDnsHostnames", vpc.enableDnsHostnames ? nil : .bool(false)), ("tags", .tags(vpc.tags)),
              ("internetGateway", vpc.internetGateway.map { gateway in
                  gateway.id == nil && gateway.edgeRouteTable == nil ? .bool(true)
                      : .mapping([("id", .string(gateway.id)), ("edgeRouteTable", .string(gateway.edgeRouteTable))])
@@ -60,10 +66,11 @@ extension TopologySpec {
         }), indent: "")
         emit("subnets", .items(subnets.map { subnet in
             [("name", .string(subnet.name)), ("id", .string(subnet.id)), ("vpc", .string(subnet.vpc)), ("zone", .string(subnet.zone)),
-             ("cidr", .string(subnet.cidr)), ("ipv6Cidr", .string(subnet.ipv6Cidr)), ("routeTable", .string(subnet.routeTable))]
+             ("cidr", .string(subnet.cidr)), ("ipv6Cidr", .string(subnet.ipv6Cidr)), ("routeTable", .string(subnet.routeTable)),
+             ("tags", .tags(subnet.tags))]
         }), indent: "")
         emit("routeTables", .items(routeTables.map { table in
-            [("name", .string(table.name)), ("id", .string(table.id)), ("vpc", .string(table.vpc)),
+            [("name", .string(table.name)), ("id", .string(table.id)), ("vpc", .string(table.vpc)), ("tags", .tags(table.tags)),
              ("routes", .items(table.routes.map { [("destination", .string($0.destination)), ("target", .string($0.target))] }))]
         }), indent: "")
         emit("prefixLists", .items(prefixLists.map { list in
@@ -74,7 +81,7 @@ extension TopologySpec {
              ("securityGroup", .string(rule.securityGroup)), ("prefixList", .string(rule.prefixList))]
         }
         emit("securityGroups", .items(securityGroups.map { group in
-            [("name", .string(group.name)), ("id", .string(group.id)), ("vpc", .string(group.vpc)),
+            [("name", .string(group.name)), ("id", .string(group.id)), ("vpc", .string(group.vpc)), ("tags", .tags(group.tags)),
              ("ingress", .items(group.ingress.map(rule))), ("egress", group.egress.map { $0.isEmpty ? .strings([]) : .mappings($0.map(rule)) })]
         }), indent: "")
         emit("hosts", .items(hosts.map { host in
@@ -116,7 +123,8 @@ extension TopologySpec {
              ("loadBalancers", .strings(service.loadBalancers.map(\.value))), ("acceptanceRequired", .bool(service.acceptanceRequired)),
              ("allowedPrincipals", .strings(service.allowedPrincipals)), ("privateDnsName", .string(service.privateDnsName)),
              ("privateDnsNameVerification", .string(service.privateDnsNameVerification)),
-             ("supportedIpAddressTypes", .strings(service.supportedIpAddressTypes)), ("supportedRegions", .strings(service.supportedRegions))]
+             ("supportedIpAddressTypes", .strings(service.supportedIpAddressTypes)), ("supportedRegions", .strings(service.supportedRegions)),
+             ("tags", .tags(service.tags))]
         }), indent: "")
         emit("endpoints", .items(endpoints.map { endpoint in
             [("name", .string(endpoint.name)), ("id", .string(endpoint.id)), ("type", .string(endpoint.type)), ("vpc", .string(endpoint.vpc)),
@@ -125,7 +133,7 @@ extension TopologySpec {
              ("securityGroups", .strings(endpoint.securityGroups)), ("privateDnsEnabled", .bool(endpoint.privateDnsEnabled)),
              ("ipAddressType", .string(endpoint.ipAddressType)), ("dnsRecordIpType", .string(endpoint.dnsRecordIpType)),
              ("principal", .string(endpoint.principal)), ("decision", .string(endpoint.decision)),
-             ("routeTables", .strings(endpoint.routeTables))]
+             ("routeTables", .strings(endpoint.routeTables)), ("tags", .tags(endpoint.tags))]
         }), indent: "")
         emit("hostedZones", .items(hostedZones.map { zone in
             [("name", .string(zone.name)), ("private", zone.isPrivate ? .bool(true) : nil), ("vpcs", .strings(zone.vpcs)),

@@ -288,6 +288,15 @@ struct MappingReader {
         return Array(sequence)
     }
 
+    /// A mapping of the file's own keys to single values (tags): each key with its value.
+    mutating func tags(_ key: String = "tags") -> [TagSpec] {
+        guard let node = node(key) else { return [] }
+        guard let mapping = MappingReader(node, subject: "'\(key)' of \(subject)", log: log) else { return [] }
+        return mapping.pairs.compactMap { pair in
+            mapping.scalar(pair.value, key: pair.key).map { TagSpec(key: Located(pair.key, at: pair.keyLocation), value: $0) }
+        }
+    }
+
     /// Reports every field that was not asked for, suggesting the nearest known one.
     func finish() {
         for pair in pairs where !asked.contains(pair.key) {
