@@ -112,6 +112,15 @@ extension LiveCommandTests {
         #expect(try aws(["elbv2", "deregister-targets", "--target-group-arn", arn, "--targets", "Id=\(instance("web-c"))"]).status == 0)
         #expect(try health()[instance("web-c")] == nil)
 
+        // A target whose server is killed turns unhealthy, with AWS's reason.
+        let pids = try runProgram("ip", ["netns", "pids", run.namespace("web-b")]).output
+        for pid in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        try run.waitForLog("target web-b:80 in zonal is unhealthy", seconds: 20)
+        let webB = try awsJSON(["elbv2", "describe-target-health", "--target-group-arn", arn, "--targets", "Id=\(instance("web-b"))"])
+        let described = (webB["TargetHealthDescriptions"] as? [[String: Any]])?.first?["TargetHealth"] as? [String: Any]
+        #expect(described?["State"] as? String == "unhealthy" && described?["Reason"] as? String == "Target.FailedHealthChecks",
+                "\(String(describing: described))")
+
         // Errors as AWS gives them, and the server still answers after them.
         let missing = try aws(["ec2", "describe-vpc-endpoints", "--vpc-endpoint-ids", "vpce-0000000000000000"])
         #expect(missing.status != 0 && missing.error.contains("InvalidVpcEndpointId.NotFound"), "\(missing.error)")
@@ -140,7 +149,9 @@ extension LiveCommandTests {
     /// malformed requests (bounded in count and time) after which the server still answers.
     @Test(.enabled(if: awsVenv() != nil, "boto3 is not installed in .build/aws-venv (scripts/test.sh installs it)"))
     func boto3PaginatesAndMalformedRequestsAreRefused() throws {
-        let run = try LiveRun(name: "live-boto", yaml: liveTopologyYAML(), arguments: ["--api", "\(Self.apiPort + 1)"])
+        let yaml = liveTopologyYAML().replacingOccurrences(of: "acceptanceRequired: false", with: "acceptanceRequired: true")
+        let model = try #require(Topology.load(yaml: yaml).topology)
+        let run = try LiveRun(name: "live-boto", yaml: yaml, arguments: ["--api", "\(Self.apiPort + 1)"])
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let script = folder.file("client.py")
@@ -163,6 +174,23 @@ extension LiveCommandTests {
                 elb.describe_target_health(TargetGroupArn="arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/none/0")
             except ClientError as error:
                 print("error", error.response["Error"]["Code"])
+            # The round trip: an endpoint made, polled until it waits for acceptance, accepted,
+            # polled until available (as a waiter polls).
+            def wait_for(endpoint_id, state):
+                for _ in range(50):
+                    found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]["State"]
+                    if found == state:
+                        return found
+                    time.sleep(0.1)
+                return found
+            made = ec2.create_vpc_endpoint(VpcEndpointType="Interface", VpcId="\(model.vpcs.first { $0.name == "outside" }!.id)",
+                                           ServiceName="\(model.endpointServices[0].serviceName)",
+                                           SubnetIds=["\(model.subnets.first { $0.name == "outside-a" }!.id)"], PrivateDnsEnabled=False)
+            endpoint_id = made["VpcEndpoint"]["VpcEndpointId"]
+            print("made", wait_for(endpoint_id, "pendingAcceptance"))
+            service_id = ec2.describe_vpc_endpoint_service_configurations()["ServiceConfigurations"][0]["ServiceId"]
+            print("unsuccessful", len(ec2.accept_vpc_endpoint_connections(ServiceId=service_id, VpcEndpointIds=[endpoint_id])["Unsuccessful"]))
+            print("accepted", wait_for(endpoint_id, "available"))
             random.seed(7)
             shapes = [b"GET / HTTP/1.1\\r\\n\\r\\n", b"\\x00\\xff" * 40, b"POST / HTTP/1.1\\r\\nContent-Length: 5\\r\\n\\r\\nAct",
                       b"POST / HTTP/1.1\\r\\nContent-Length: 99999999\\r\\n\\r\\n", b"POST / HTTP/1.1\\r\\n\\r\\nAction=%zz",
@@ -184,9 +212,9 @@ extension LiveCommandTests {
         let result = try runProgram(awsVenv()! + "/python", [script])
         #expect(result.status == 0, "\(result.error)")
         let lines = result.output.split(separator: "\n").map(String.init)
-        let model = try #require(Topology.load(yaml: liveTopologyYAML()).topology)
         let groups = model.targetGroups.count
         #expect(lines.contains("pages \(groups) \(groups)"), "a target group a page: \(lines)")
+        #expect(lines.contains("made pendingAcceptance") && lines.contains("unsuccessful 0") && lines.contains("accepted available"), "\(lines)")
         #expect(lines.contains("subnets \(model.subnets.count)"), "\(lines)")
         #expect(lines.contains("error InvalidVpcEndpointId.NotFound") && lines.contains("error TargetGroupNotFound"), "\(lines)")
         #expect(lines.contains("answered 300"), "every malformed request answered: \(lines)")
