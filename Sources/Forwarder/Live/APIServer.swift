@@ -44,15 +44,7 @@ public final class APIServer: @unchecked Sendable {
 
     /// Listens on `address:port` (IPv4) for `network`.
     public init(address: IPv4AddressText, port: UInt16, network: LiveNetwork) throws(ForwarderError) {
-        let listener: Socket
-        do {
-            listener = try Socket.tcp()
-            try listener.setOption(SOL_SOCKET, SO_REUSEADDR, Int32(1))
-            try listener.bind(SocketAddress(address.address, port: port))
-            try listener.listen(backlog: 64)
-        } catch {
-            throw ForwarderError(description: "--api \(address.text):\(port): \(error)")
-        }
+        let listener = try listeningSocket(address, port, backlog: 64, option: "--api")
         let answering = NSLock()
         let sequence = RequestCounter()
         server = RequestServer(listener: listener, limit: QueryRequest.bodyLimit + 16384, concurrent: true,

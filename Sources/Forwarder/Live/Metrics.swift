@@ -171,15 +171,7 @@ public final class MetricsServer: @unchecked Sendable {
 
     /// Listens on `address:port` (IPv4).
     public init(address: IPv4AddressText, port: UInt16, exposition: @escaping @Sendable () -> String?) throws(ForwarderError) {
-        let listener: Socket
-        do {
-            listener = try Socket.tcp()
-            try listener.setOption(SOL_SOCKET, SO_REUSEADDR, Int32(1))
-            try listener.bind(SocketAddress(address.address, port: port))
-            try listener.listen(backlog: 16)
-        } catch {
-            throw ForwarderError(description: "--metrics \(address.text):\(port): \(error)")
-        }
+        let listener = try listeningSocket(address, port, backlog: 16, option: "--metrics")
         // The request's head ends at its blank line.
         server = RequestServer(listener: listener, limit: 16384,
                                isComplete: { $0.ends(with: [13, 10, 13, 10]) || $0.ends(with: [10, 10]) }) {

@@ -63,6 +63,20 @@ final class RequestServer: @unchecked Sendable {
     }
 }
 
+/// A TCP socket listening on `address:port`; `option` names the command-line option that asked
+/// for it, for the message when the address cannot be had.
+func listeningSocket(_ address: IPv4AddressText, _ port: UInt16, backlog: Int32, option: String) throws(ForwarderError) -> Socket {
+    do {
+        let listener = try Socket.tcp()
+        try listener.setOption(SOL_SOCKET, SO_REUSEADDR, Int32(1))
+        try listener.bind(SocketAddress(address.address, port: port))
+        try listener.listen(backlog: backlog)
+        return listener
+    } catch {
+        throw ForwarderError(description: "\(option) \(address.text):\(port): \(error)")
+    }
+}
+
 /// A connection handed to the thread that answers it.
 private final class ConnectionBox: @unchecked Sendable {
     let connection: Socket

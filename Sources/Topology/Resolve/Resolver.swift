@@ -181,24 +181,18 @@ struct Resolver {
                 return nil
             }
         }
-        for (index, vpc) in spec.vpcs.enumerated() where index < topology.vpcs.count {
-            topology.vpcs[index].tags = tags(vpc.tags, of: "VPC '\(vpc.name.value)'")
+        func assign<Spec, Model>(_ specs: [Spec], _ models: inout [Model], _ kind: String, name: (Spec) -> Located<String>,
+                                  from: (Spec) -> [TagSpec], to: WritableKeyPath<Model, [Tag]>) {
+            for (index, spec) in specs.enumerated() where index < models.count {
+                models[index][keyPath: to] = tags(from(spec), of: "\(kind) '\(name(spec).value)'")
+            }
         }
-        for (index, subnet) in spec.subnets.enumerated() where index < topology.subnets.count {
-            topology.subnets[index].tags = tags(subnet.tags, of: "subnet '\(subnet.name.value)'")
-        }
-        for (index, table) in spec.routeTables.enumerated() where index < topology.routeTables.count {
-            topology.routeTables[index].tags = tags(table.tags, of: "route table '\(table.name.value)'")
-        }
-        for (index, group) in spec.securityGroups.enumerated() where index < topology.securityGroups.count {
-            topology.securityGroups[index].tags = tags(group.tags, of: "security group '\(group.name.value)'")
-        }
-        for (index, service) in spec.endpointServices.enumerated() where index < topology.endpointServices.count {
-            topology.endpointServices[index].tags = tags(service.tags, of: "endpoint service '\(service.name.value)'")
-        }
-        for (index, endpoint) in spec.endpoints.enumerated() where index < topology.endpoints.count {
-            topology.endpoints[index].tags = tags(endpoint.tags, of: "endpoint '\(endpoint.name.value)'")
-        }
+        assign(spec.vpcs, &topology.vpcs, "VPC", name: \.name, from: \.tags, to: \.tags)
+        assign(spec.subnets, &topology.subnets, "subnet", name: \.name, from: \.tags, to: \.tags)
+        assign(spec.routeTables, &topology.routeTables, "route table", name: \.name, from: \.tags, to: \.tags)
+        assign(spec.securityGroups, &topology.securityGroups, "security group", name: \.name, from: \.tags, to: \.tags)
+        assign(spec.endpointServices, &topology.endpointServices, "endpoint service", name: \.name, from: \.tags, to: \.tags)
+        assign(spec.endpoints, &topology.endpoints, "endpoint", name: \.name, from: \.tags, to: \.tags)
     }
 
     /// A stand-in for a reference that did not resolve (already reported).
