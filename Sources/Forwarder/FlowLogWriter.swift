@@ -26,17 +26,30 @@ final class FlowLogWriter {
         var tcpFlags: UInt8
     }
 
-    /// What a record's fields say of its ENI, as bytes ready to write.
-    private struct InterfaceFields {
-        var account: [UInt8]
-        var id: [UInt8]
-        var vpc: [UInt8]
-        var subnet: [UInt8]
+    /// What a record's fields say of its ENI, as bytes ready to write. A class: a record reads
+    /// it through one reference, not a copy of six arrays.
+    private final class InterfaceFields {
+        let account: [UInt8]
+        let id: [UInt8]
+        let vpc: [UInt8]
+        let subnet: [UInt8]
         /// `-` for an ENI no host owns (an endpoint's, a load balancer's: requester-managed).
-        var instance: [UInt8]
-        var zone: [UInt8]
-        var ipv4: FlowAddress?
-        var ipv6: FlowAddress?
+        let instance: [UInt8]
+        let zone: [UInt8]
+        let ipv4: FlowAddress?
+        let ipv6: FlowAddress?
+
+        init(account: [UInt8], id: [UInt8], vpc: [UInt8], subnet: [UInt8], instance: [UInt8], zone: [UInt8],
+             ipv4: FlowAddress?, ipv6: FlowAddress?) {
+            self.account = account
+            self.id = id
+            self.vpc = vpc
+            self.subnet = subnet
+            self.instance = instance
+            self.zone = zone
+            self.ipv4 = ipv4
+            self.ipv6 = ipv6
+        }
 
         /// The ENI's own address for `srcaddr` of egress and `dstaddr` of ingress records: of the
         /// packet's family, else its primary private IPv4 address, as AWS writes them when the
@@ -113,13 +126,13 @@ final class FlowLogWriter {
             case .bytes: file.write(decimal: record.bytes)
             case .start: file.write(decimal: (record.start &+ clockOffset) / 1_000_000_000)
             case .end: file.write(decimal: (record.end &+ clockOffset) / 1_000_000_000)
-            case .action: file.write(record.accepted ? "ACCEPT" : "REJECT")
-            case .logStatus: file.write("OK")
+            case .action: file.write(bytes: record.accepted ? FlowLogWriter.accept : FlowLogWriter.reject)
+            case .logStatus: file.write(bytes: FlowLogWriter.ok)
             case .vpcID: file.write(bytes: eni.vpc)
             case .subnetID: file.write(bytes: eni.subnet)
             case .instanceID: file.write(bytes: eni.instance)
             case .tcpFlags: file.write(decimal: UInt64(record.tcpFlags))
-            case .type: file.write(key.source.isIPv4 ? "IPv4" : "IPv6")
+            case .type: file.write(bytes: key.source.isIPv4 ? FlowLogWriter.ipv4 : FlowLogWriter.ipv6)
             case .packetSourceAddress: file.write(address: key.source)
             case .packetDestinationAddress: file.write(address: key.destination)
             case .region: file.write(bytes: region)
@@ -127,7 +140,7 @@ final class FlowLogWriter {
             case .sublocationType, .sublocationID: file.write(byte: 0x2D)
             case .packetSourceService: writeService(of: key.source)
             case .packetDestinationService: writeService(of: key.destination)
-            case .flowDirection: file.write(record.direction == .ingress ? "ingress" : "egress")
+            case .flowDirection: file.write(bytes: record.direction == .ingress ? FlowLogWriter.ingress : FlowLogWriter.egress)
             case .trafficPath:
                 if record.trafficPath == .none { file.write(byte: 0x2D) } else { file.write(decimal: UInt64(record.trafficPath.rawValue)) }
             }
@@ -135,6 +148,10 @@ final class FlowLogWriter {
         file.write(byte: 0x0A)
         written += 1
     }
+
+    private static let accept = Array("ACCEPT".utf8), reject = Array("REJECT".utf8), ok = Array("OK".utf8)
+    private static let ipv4 = Array("IPv4".utf8), ipv6 = Array("IPv6".utf8)
+    private static let ingress = Array("ingress".utf8), egress = Array("egress".utf8)
 
     private func writeService(of address: FlowAddress) {
         if address.isIPv4, let service = services.first(where: { $0.range.contains(address.ipv4) }) {

@@ -156,7 +156,7 @@ public final class Replay {
         // A frame or IP header that cannot be read is a malformed packet, dropped and counted as
         // the dataplane counts one (so `inspect` and `replay` agree); it enters by no port.
         guard let link = try? LinkFrame(linkType, frame) else {
-            dropUnadmitted(UnsafeRawBufferPointer(frame), number: packet.number, time: time)
+            dropUnadmitted(frame, number: packet.number, time: time)
             return
         }
         guard link.etherType == .ipv4 || link.etherType == .ipv6 else {
@@ -167,13 +167,13 @@ public final class Replay {
         let length = copied - link.networkOffset
         let bytes = UnsafeMutableRawBufferPointer(start: start, count: length)
         guard let addresses = FlowAddress.addresses(ofPacket: bytes) else {
-            dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
+            dropUnadmitted(bytes, number: packet.number, time: time)
             return
         }
         guard let port = dataplane.tables.ingressPort(source: addresses.source, destination: addresses.destination) else {
             // Attributed or not, a packet that does not dissect is malformed first.
             if (try? PacketDissection(etherType: link.etherType, bytes: bytes)) == nil {
-                dropUnadmitted(UnsafeRawBufferPointer(bytes), number: packet.number, time: time)
+                dropUnadmitted(bytes, number: packet.number, time: time)
             } else {
                 report.unattributed += 1
                 if unattributedExamples.count < 5 {
@@ -219,7 +219,7 @@ public final class Replay {
                 dropped.write(bytes, timestampNanoseconds: time)
                 recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name,
                            verdict: verdict, refusedFlow: verdict.interface != nil ? batch.refusedFlows[index] : nil,
-                           bytes: bytes, time: time)
+                           bytes: batch.bytes(index), time: time)
             case .toResolver:
                 report.forwarded.packets += 1
                 report.forwarded.bytes += UInt64(bytes.count)
@@ -259,12 +259,12 @@ public final class Replay {
 
     /// A packet malformed before it could enter by a port: dropped, with no port named, after
     /// the packets before it (the files keep capture order).
-    private func dropUnadmitted(_ bytes: UnsafeRawBufferPointer, number: Int, time: Int64) {
+    private func dropUnadmitted(_ bytes: UnsafeMutableRawBufferPointer, number: Int, time: Int64) {
         flush()
         malformedUnadmitted += 1
         report.dropped.packets += 1
         report.dropped.bytes += UInt64(bytes.count)
-        dropped.write(bytes, timestampNanoseconds: time)
+        dropped.write(UnsafeRawBufferPointer(bytes), timestampNanoseconds: time)
         recordDrop(number: number, ingress: "", verdict: .dropped(.malformed), refusedFlow: nil, bytes: bytes, time: time)
     }
 
@@ -273,16 +273,18 @@ public final class Replay {
     /// also a REJECT record in the flow log of that ENI, of the flow as the ENI saw it
     /// (`refusedFlow`, from the dataplane), as VPC Flow Logs record it.
     private func recordDrop(number: Int, ingress port: String, verdict: Verdict, refusedFlow: FlowKey?,
-                            bytes: UnsafeRawBufferPointer, time: Int64) {
+                            bytes: UnsafeMutableRawBufferPointer, time: Int64) {
         let reason = verdict.dropReason ?? .malformed
-        var copy = Array(bytes)
-        let key = copy.withUnsafeMutableBytes { Replay.flowKey($0) }
+        // Read only: the packet is written as it is.
+        let key = Replay.flowKey(bytes)
         droppedCSV.write(decimal: UInt64(number))
         droppedCSV.write(byte: 0x2C)
         droppedCSV.write(time: time)
         droppedCSV.write(byte: 0x2C)
         droppedCSV.write(csvField: port)
-        droppedCSV.write("," + reason.name + ",")
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(reason.name)
+        droppedCSV.write(byte: 0x2C)
         if let key {
             droppedCSV.write(address: key.source)
             droppedCSV.write(byte: 0x2C)
@@ -290,17 +292,38 @@ public final class Replay {
         } else {
             droppedCSV.write(byte: 0x2C)
         }
-        for value in [UInt64(key?.proto ?? 0), UInt64(key?.sourcePort ?? 0), UInt64(key?.destinationPort ?? 0), UInt64(bytes.count)] {
-            droppedCSV.write(byte: 0x2C)
-            droppedCSV.write(decimal: value)
-        }
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(decimal: UInt64(key?.proto ?? 0))
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(decimal: UInt64(key?.sourcePort ?? 0))
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(decimal: UInt64(key?.destinationPort ?? 0))
+        droppedCSV.write(byte: 0x2C)
+        droppedCSV.write(decimal: UInt64(bytes.count))
         droppedCSV.write(byte: 0x2C)
         if let interface = verdict.interface { droppedCSV.write(dataplane.tables.interfaces[interface].id) }
         droppedCSV.write(byte: 0x2C)
-        if let refuser = topology.refuser(of: verdict) { droppedCSV.write(csvField: refuser) }
+        if let refuser = refuser(of: verdict) { droppedCSV.write(csvField: refuser) }
         droppedCSV.write(byte: 0x0A)
         guard reason.isReject, let interface = verdict.interface, let key = refusedFlow else { return }
-        flowLog.reject(interface: interface, flow: key, packet: bytes, time: time)
+        flowLog.reject(interface: interface, flow: key, packet: UnsafeRawBufferPointer(bytes), time: time)
+    }
+
+    /// Who refused, by the verdict's reason, route table and ENI: made once for each, since a
+    /// capture's drops repeat a few refusals many times.
+    private struct RefusalKey: Hashable {
+        var reason: UInt16
+        var table: Int?
+        var interface: Int?
+    }
+    private var refusers: [RefusalKey: String?] = [:]
+
+    private func refuser(of verdict: Verdict) -> String? {
+        let key = RefusalKey(reason: verdict.dropReason?.rawValue ?? 0, table: verdict.routeTable, interface: verdict.interface)
+        if let known = refusers[key] { return known }
+        let refuser = topology.refuser(of: verdict)
+        refusers[key] = refuser
+        return refuser
     }
 
     static func flowKey(_ bytes: UnsafeMutableRawBufferPointer) -> FlowKey? {
@@ -374,6 +397,7 @@ public final class Replay {
             // Endpoint states set by events survive the reload.
             let states = dataplane.endpointStates
             dataplane.replaceTables(topology.forwardingTables())
+            refusers.removeAll()
             resolver = VPCResolver(topology)
             for (index, state) in states.enumerated() { dataplane.setEndpointState(index, state) }
         }
