@@ -7,28 +7,20 @@ import PacketWire
 /// addresses without building Strings): the flow log of a long replay has millions of fields.
 final class TextFile {
     let path: String
-    private let descriptor: Int32
-    private let buffer: UnsafeMutablePointer<UInt8>
+    private let file: BackgroundFile
+    /// The file's current buffer, and how much of it is filled.
+    private var buffer: UnsafeMutablePointer<UInt8>
     private var used = 0
     private var closed = false
     static let capacity = 1 << 20
 
-
-    /// The first write that failed; the rest of the file is not written, and `close` throws it.
-    private var failure: IOError?
-
     init(path: String) throws(ForwarderError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ForwarderError(IOError.systemCall("cannot write \(path)", errno: errno)) }
+        do { file = try BackgroundFile(path: path, capacity: TextFile.capacity) } catch { throw ForwarderError(error) }
         self.path = path
-        self.descriptor = descriptor
-        buffer = .allocate(capacity: TextFile.capacity)
+        buffer = file.buffer
     }
 
-    deinit {
-        try? close()
-        buffer.deallocate()
-    }
+    deinit { try? close() }
 
     /// Makes room for `count` bytes.
     @inline(__always)
@@ -36,26 +28,26 @@ final class TextFile {
         if used + count > TextFile.capacity { flush() }
     }
 
+    /// What is buffered, to the file (written on another thread; a live log is read while it
+    /// grows, so it is handed over every second).
     func flush() {
-        if failure == nil {
-            do { try writeAll(descriptor, UnsafeRawBufferPointer(start: buffer, count: used)) } catch { failure = error }
-        }
+        file.handOff(count: used)
+        buffer = file.buffer
         used = 0
     }
 
     func write(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
-            reserve(bytes.count)
-            if bytes.count > TextFile.capacity {
-                flush()
-                if failure == nil {
-                    do throws(IOError) { try writeAll(descriptor, UnsafeRawBufferPointer(bytes)) } catch { failure = error }
-                }
-                return
+            // Longer than a buffer: in buffer-sized pieces.
+            var offset = 0
+            while offset < bytes.count {
+                let piece = min(bytes.count - offset, TextFile.capacity)
+                reserve(piece)
+                (buffer + used).update(from: bytes.baseAddress! + offset, count: piece)
+                used += piece
+                offset += piece
             }
-            (buffer + used).update(from: bytes.baseAddress!, count: bytes.count)
-            used += bytes.count
         }
     }
 
@@ -188,7 +180,6 @@ final class TextFile {
         guard !closed else { return }
         closed = true
         flush()
-        Glibc.close(descriptor)
-        if let failure { throw ForwarderError(description: "\(path): \(failure)") }
+        do { try file.close() } catch { throw ForwarderError(description: "\(path): \(error)") }
     }
 }

@@ -173,7 +173,12 @@ extension LiveCommandTests {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let path = folder.file("live-interrupted.yaml")
-        try liveTopologyYAML().write(toFile: path, atomically: false, encoding: .utf8)
+        // Sixty more hosts, so that the build lasts long enough (about 1.5 s) for the signal to
+        // come in the middle of it: with a few hosts it is over in a tenth of a second.
+        let extra = (1...60).map { "  - {name: extra-\($0), subnet: consumer-a}\n" }.joined()
+        try liveTopologyYAML().replacingOccurrences(of: "  - {name: stranger, subnet: outside-a}\n",
+                                                   with: "  - {name: stranger, subnet: outside-a}\n" + extra)
+            .write(toFile: path, atomically: false, encoding: .utf8)
         let up = Process()
         up.executableURL = URL(fileURLWithPath: privetExecutable()!)
         up.arguments = ["up", path]
