@@ -1,12 +1,16 @@
 // swift-tools-version: 6.1
 // Privet: a userspace dataplane that plays AWS PrivateLink on Linux network namespaces.
 // Module graph and its rules: docs/ARCHITECTURE.md ("Modules"). Arrows only point down:
-//   privet → Forwarder → ReferenceAppliance → Topology, PacketIO → Dataplane → PacketWire
+//   privet → Forwarder → ReferenceAppliance, AWSAPI → Topology, PacketIO → Dataplane → PacketWire
 //   (privet → BuiltInServers → PacketIO; Topology → Dataplane; PacketIO → CPcap, CLinux; Dataplane → CPrefetch)
 import PackageDescription
 
 /// Settings of the per-packet modules: no run-time exclusivity checks (see Dataplane below).
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+/// The modules a replay runs per packet besides those (captures read and written, text files
+/// formatted): without the checks in release builds only, so that the tests, built for debugging,
+/// still check them. Measured on `privet replay` of 1M packets: 890 → 650 ms.
+let perPacketIO: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "privet",
@@ -38,7 +42,7 @@ let package = Package(
         .target(name: "PacketWire", swiftSettings: hotPath),
         // Ports and files: capture files (libpcap), TUN devices with their offloads, network
         // namespaces, and the checked system calls under them.
-        .target(name: "PacketIO", dependencies: ["CPcap", "CLinux", "PacketWire"]),
+        .target(name: "PacketIO", dependencies: ["CPcap", "CLinux", "PacketWire"], swiftSettings: perPacketIO),
         // The hot path: flow table, NAT, NLB target choice, LPM routing, filters. No I/O, no clock,
         // no Foundation.
         // Exclusivity is checked at compile time; the run-time checks on class properties cost a
@@ -51,9 +55,11 @@ let package = Package(
         .target(name: "ReferenceAppliance", dependencies: ["PacketWire", "PacketIO", "Topology"]),
         // The servers a topology's hosts run (`privet serve`): HTTP, TCP and UDP echo.
         .target(name: "BuiltInServers", dependencies: ["PacketIO"]),
-        // Runs a topology: replay of a capture, simulated hosts, live on namespaces.
+        // The EC2 and ELBv2 API subset in the AWS Query protocol (`up --api`), over the model.
         .target(name: "AWSAPI", dependencies: ["Topology"]),
-        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "ReferenceAppliance", "AWSAPI"]),
+        // Runs a topology: replay of a capture, simulated hosts, live on namespaces.
+        .target(name: "Forwarder", dependencies: ["Topology", "Dataplane", "PacketIO", "PacketWire", "ReferenceAppliance", "AWSAPI"],
+                swiftSettings: perPacketIO),
         .executableTarget(
             name: "privet",
             dependencies: [
