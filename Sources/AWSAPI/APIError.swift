@@ -14,6 +14,7 @@ public struct APIError: Error, Sendable, Equatable {
         case invalidClientTokenRegion = "AuthFailure"
         case invalidVersion = "NoSuchVersion"
         case serviceUnavailable = "ServiceUnavailable"
+        case dryRunOperation = "DryRunOperation"
         // EC2.
         case vpcNotFound = "InvalidVpcID.NotFound"
         case subnetNotFound = "InvalidSubnetID.NotFound"
@@ -47,7 +48,14 @@ public struct APIError: Error, Sendable, Equatable {
         self.message = message
     }
 
-    public var status: Int { code == .serviceUnavailable ? 503 : code == .requestTooLarge ? 413 : 400 }
+    public var status: Int {
+        switch code {
+        case .serviceUnavailable: return 503
+        case .requestTooLarge: return 413
+        case .dryRunOperation: return 412
+        default: return 400
+        }
+    }
 
     /// The error document: EC2's `Response/Errors/Error`, ELBv2's `ErrorResponse`.
     func document(service: AWSService, requestID: String) -> String {

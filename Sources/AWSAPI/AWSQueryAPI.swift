@@ -85,6 +85,9 @@ public enum AWSQueryAPI {
         switch result {
         case .failure(let error):
             return failure(error)
+        case .success where service == .ec2 && request.parameters["DryRun"]?.lowercased() == "true":
+            // EC2's dry run: checked as the call would be, and nothing done.
+            return failure(APIError(.dryRunOperation, "Request would have succeeded, but DryRun flag is set."))
         case .success(let fill):
             var xml = XMLWriter()
             xml.element("\(action)Response", namespace: service.xmlNamespace) { xml in

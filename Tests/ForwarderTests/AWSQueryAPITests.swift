@@ -123,6 +123,15 @@ struct AWSQueryAPITests {
         #expect(moved.changed?.topology.targetGroups[group].targets.map(\.port) == [80, 80, 8080])
     }
 
+    /// EC2's `DryRun`: the call is checked and nothing is done.
+    @Test func aDryRunChangesNothing() {
+        let service = Self.topology.endpointServices[0], web = Self.topology.endpoints[0]
+        let dry = Self.answer("Action=RejectVpcEndpointConnections&ServiceId=\(service.id)&VpcEndpointId.1=\(web.id)&DryRun=true")
+        #expect(dry.status == 412 && dry.body.contains("<Code>DryRunOperation</Code>") && dry.changed == nil)
+        let wrong = Self.answer("Action=RejectVpcEndpointConnections&ServiceId=vpce-svc-0nothing&VpcEndpointId.1=\(web.id)&DryRun=true")
+        #expect(wrong.body.contains("<Code>InvalidVpcEndpointServiceId.NotFound</Code>"), "a call that would fail says why")
+    }
+
     @Test func whatIsNotServedSaysSo() {
         #expect(Self.answer("Action=CreateVpc&CidrBlock=10.0.0.0/16").body.contains("<Code>UnsupportedOperation</Code>"))
         #expect(Self.answer("Version=2016-11-15").body.contains("<Code>MissingAction</Code>"))

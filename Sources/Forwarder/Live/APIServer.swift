@@ -78,7 +78,8 @@ public final class APIServer: @unchecked Sendable {
             }
         }
         let body = Array(answer.body.utf8)
-        let reason = answer.status == 200 ? "OK" : answer.status == 413 ? "Payload Too Large" : answer.status == 503 ? "Service Unavailable" : "Bad Request"
+        let reasons = [200: "OK", 412: "Precondition Failed", 413: "Payload Too Large", 503: "Service Unavailable"]
+        let reason = reasons[answer.status] ?? "Bad Request"
         let head = "HTTP/1.1 \(answer.status) \(reason)\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: \(body.count)\r\n"
             + "x-amzn-RequestId: \(requestID)\r\nConnection: close\r\n\r\n"
         return Array(head.utf8) + body
