@@ -74,6 +74,7 @@ extension EC2Actions {
         guard let vpc = topology.vpcs.firstIndex(where: { $0.id == vpcID }) else {
             throw APIError(.vpcNotFound, "The vpc ID '\(vpcID)' does not exist")
         }
+        try refusePolicy(context)
         let type = request.parameters["VpcEndpointType"] ?? "Gateway"
         guard ["Interface", "Gateway", "GatewayLoadBalancer"].contains(type) else {
             throw APIError(.invalidParameterValue, "VpcEndpointType is Interface, Gateway or GatewayLoadBalancer, not '\(type)'")
@@ -91,6 +92,20 @@ extension EC2Actions {
             endpoint.serviceName = Located(serviceName, at: here)
         }
         endpoint.subnets = try subnetNames(request.list("SubnetId"), topology).map { SubnetConfigurationSpec(subnet: Located($0, at: here)) }
+        // Designated addresses: `SubnetConfiguration.N.SubnetId` with `.Ipv4` and `.Ipv6`.
+        var number = 1
+        while let subnetID = request.parameters["SubnetConfiguration.\(number).SubnetId"] {
+            let name = try subnetNames([subnetID], topology)[0]
+            let configuration = SubnetConfigurationSpec(
+                subnet: Located(name, at: here), ipv4: request.parameters["SubnetConfiguration.\(number).Ipv4"].map { Located($0, at: here) },
+                ipv6: request.parameters["SubnetConfiguration.\(number).Ipv6"].map { Located($0, at: here) })
+            if let index = endpoint.subnets.firstIndex(where: { $0.subnet.value == name }) {
+                endpoint.subnets[index] = configuration
+            } else {
+                endpoint.subnets.append(configuration)
+            }
+            number += 1
+        }
         endpoint.securityGroups = try groupNames(request.list("SecurityGroupId"), vpc: Ref(vpc), topology).map { Located($0, at: here) }
         endpoint.routeTables = try routeTableNames(request.list("RouteTableId"), topology).map { Located($0, at: here) }
         endpoint.privateDnsEnabled = try bool(context, "PrivateDnsEnabled").map { Located($0, at: here) }
@@ -110,6 +125,14 @@ extension EC2Actions {
         }
     }
 
+    /// Endpoint policies act at layer 7, above a packet dataplane: a call that sets one is
+    /// refused rather than taken and not enforced.
+    static func refusePolicy(_ context: ActionContext) throws(APIError) {
+        if context.request.parameters["PolicyDocument"] != nil {
+            throw APIError(.invalidParameterValue, "Privet does not model endpoint policies (they act at layer 7); leave PolicyDocument out")
+        }
+    }
+
     static func modifyEndpoint(_ context: inout ActionContext) throws(APIError) -> (inout XMLWriter) -> Void {
         let topology = context.topology, request = context.request
         let id = try context.required("VpcEndpointId").get()
@@ -123,6 +146,8 @@ extension EC2Actions {
         let addTables = try routeTableNames(request.list("AddRouteTableId"), topology)
         let removeTables = try routeTableNames(request.list("RemoveRouteTableId"), topology)
         let privateDns = try bool(context, "PrivateDnsEnabled")
+        try refusePolicy(context)
+        let ipAddressType = request.parameters["IpAddressType"], recordType = request.parameters["DnsOptions.DnsRecordIpType"]
         try context.edit { spec, topology throws(APIError) in
             pinEndpointAddresses(&spec, topology)
             guard let index = spec.endpoints.firstIndex(where: { $0.name.value == endpoint.name }) else { return }
@@ -140,6 +165,8 @@ extension EC2Actions {
             changed.routeTables.removeAll { removeTables.contains($0.value) }
             changed.routeTables += addTables.filter { table in !changed.routeTables.contains { $0.value == table } }.map { Located($0, at: here) }
             if let privateDns { changed.privateDnsEnabled = Located(privateDns, at: here) }
+            if let ipAddressType { changed.ipAddressType = Located(ipAddressType, at: here) }
+            if let recordType { changed.dnsRecordIpType = Located(recordType, at: here) }
             spec.endpoints[index] = changed
         }
         return { xml in returnTrue(&xml) }
@@ -207,6 +234,7 @@ extension EC2Actions {
         service.acceptanceRequired = try bool(context, "AcceptanceRequired") ?? true
         service.privateDnsName = request.parameters["PrivateDnsName"].map { Located($0, at: here) }
         service.supportedIpAddressTypes = request.list("SupportedIpAddressType").map { Located($0, at: here) }
+        service.supportedRegions = request.list("SupportedRegion").map { Located($0, at: here) }
         service.tags = tagSpecs(creationTags(context))
         try context.edit { spec, _ throws(APIError) in spec.endpointServices.append(service) }
         let created = context.topology
@@ -234,6 +262,7 @@ extension EC2Actions {
         let remove = try balancerNames(request.list("RemoveNetworkLoadBalancerArn") + request.list("RemoveGatewayLoadBalancerArn"), topology)
         let acceptance = try bool(context, "AcceptanceRequired"), removeName = try bool(context, "RemovePrivateDnsName") ?? false
         let addTypes = request.list("AddSupportedIpAddressType"), removeTypes = request.list("RemoveSupportedIpAddressType")
+        let addRegions = request.list("AddSupportedRegion"), removeRegions = request.list("RemoveSupportedRegion")
         try context.edit { spec, _ throws(APIError) in
             guard let index = spec.endpointServices.firstIndex(where: { $0.name.value == service.name }) else { return }
             var changed = spec.endpointServices[index]
@@ -252,6 +281,13 @@ extension EC2Actions {
                 types.removeAll { removeTypes.contains($0) }
                 types += addTypes.filter { !types.contains($0) }
                 changed.supportedIpAddressTypes = types.map { Located($0, at: here) }
+            }
+            if !addRegions.isEmpty || !removeRegions.isEmpty {
+                var regions = changed.supportedRegions.map(\.value)
+                if regions.isEmpty { regions = service.supportedRegions }
+                regions.removeAll { removeRegions.contains($0) }
+                regions += addRegions.filter { !regions.contains($0) }
+                changed.supportedRegions = regions.map { Located($0, at: here) }
             }
             spec.endpointServices[index] = changed
         }

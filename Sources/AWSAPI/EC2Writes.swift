@@ -71,6 +71,12 @@ extension EC2Actions {
                 found.append(rule(group: group.name))
             }
             if prefix.isEmpty, let cidr = parameters["CidrIp"] { found.append(rule(cidr: cidr)) }
+            if prefix.isEmpty, let name = parameters["SourceSecurityGroupName"] {
+                guard topology.securityGroups.contains(where: { $0.name == name && $0.vpc == vpc }) else {
+                    throw APIError(.securityGroupNotFound, "The security group '\(name)' does not exist in this VPC")
+                }
+                found.append(rule(group: name))
+            }
             return found
         }
         var found = try rules(prefix: "")

@@ -93,6 +93,12 @@ struct AWSQueryAPIWriteTests {
         }
         #expect(after.topology[made.interfaces[0]].ipv4 != nil)
 
+        let designated = API.answer("Action=CreateVpcEndpoint&VpcEndpointType=Interface&VpcId=\(partner.id)&ServiceName=\(service.serviceName)"
+                                    + "&SubnetConfiguration.1.SubnetId=\(subnet.id)&SubnetConfiguration.1.Ipv4=10.30.1.200")
+        let third = try #require(designated.changed, "\(designated.body)").topology.endpoints.last!
+        #expect(designated.changed?.topology[third.interfaces[0]].ipv4 == IPv4Address(10, 30, 1, 200), "the address the consumer designated")
+        #expect(API.answer("Action=CreateVpcEndpoint&VpcEndpointType=Interface&VpcId=\(partner.id)&ServiceName=\(service.serviceName)"
+                           + "&SubnetId.1=\(subnet.id)&PolicyDocument=%7B%7D").body.contains("endpoint policies"))
         let unknown = API.answer("Action=CreateVpcEndpoint&VpcEndpointType=Interface&VpcId=\(partner.id)&ServiceName=com.amazonaws.vpce.us-east-1.vpce-svc-0nothing")
         #expect(unknown.body.contains("<Code>InvalidServiceName</Code>"))
         let web = Self.topology.endpoints[0]
