@@ -53,7 +53,7 @@ struct Up: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Log debug lines too.")
     var verbose = false
 
-    @Option(help: "Write VPC Flow Logs records (as replay writes them) to this file while forwarding.")
+    @Option(help: ArgumentHelp("Write VPC Flow Logs records (as replay writes them) to this file while forwarding.", valueName: "file"))
     var flowLog: String?
 
     @Option(help: ArgumentHelp(FlowLogFormatOption.help, valueName: "format"))
@@ -62,10 +62,12 @@ struct Up: ParsableCommand {
     @Option(help: FlowLogFormatOption.intervalHelp)
     var maxAggregationInterval: Int = 600
 
-    @Option(help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics ([ADDRESS:]PORT; ADDRESS 127.0.0.1 unless given).")
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://ADDRESS:PORT/metrics ([ADDRESS:]PORT; ADDRESS 127.0.0.1 unless given).",
+                               valueName: "[address:]port"))
     var metrics: String?
 
-    @Option(help: "Serve the EC2 and ELBv2 API subset of PrivateLink (AWS Query protocol) at http://ADDRESS:PORT for `aws --endpoint-url` ([ADDRESS:]PORT, such as 4566; ADDRESS 127.0.0.1 unless given).")
+    @Option(help: ArgumentHelp("Serve the EC2 and ELBv2 API subset of PrivateLink (AWS Query protocol) at http://ADDRESS:PORT for `aws --endpoint-url` ([ADDRESS:]PORT, such as 4566; ADDRESS 127.0.0.1 unless given).",
+                               valueName: "[address:]port"))
     var api: String?
 
     /// `[ADDRESS:]PORT` as an address and a port (127.0.0.1 unless an address is given).
