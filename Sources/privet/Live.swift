@@ -183,7 +183,7 @@ struct Up: ParsableCommand {
         control.start()
         metricsServer?.start()
         apiServer?.start()
-        announce(LiveReport.text(model, name: name)
+        announce(LiveReport.text(model, name: name) + LiveReport.tunnelOffload(model, network: network)
                  + "Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
                  + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n"
                  + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? "")

@@ -215,3 +215,70 @@ struct SegmentCoalescerTests {
         #expect(Self.merge(withFIN).last?.2 == nil)
     }
 }
+
+extension TunnelOffloadTests {
+    /// The UDP segmentation offload: super-datagrams that the kernel, cutting each at its
+    /// `gsoSize` behind copies of its outer headers (lengths, IPv4 IDs and checksums set per
+    /// datagram, as `__udp_gso_segment` and `inet_gso_segment` do), turns back into exactly the
+    /// datagrams `segment` makes, but for the UDP checksum the kernel completes.
+    @Test(arguments: [false, true])
+    func superDatagramsCutBackIntoTheSameDatagrams(ipv6: Bool) throws {
+        var random = SeededGenerator(seed: ipv6 ? 16 : 14)
+        let payload = [UInt8].random(count: 60_000, using: &random)
+        var (inner, header) = Self.offloaded(ipv6: ipv6, flags: [.ack, .psh], payload: payload)
+        header.gsoType = ipv6 ? 4 : 1
+        header.gsoSize = 1448
+        let expected = Self.cut(inner, header: header, ipv6: ipv6).segments
+        var packet = Self.tunnelled(inner, ipv6: ipv6)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer {
+            scratch.deallocate()
+            staging.deallocate()
+        }
+        var datagrams: [[UInt8]] = []
+        var writes = 0
+        let count = packet.withUnsafeMutableBytes {
+            TunnelOffload.segmentForUDPOffload($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch, staging: staging) {
+                bytes, offload in
+                writes += 1
+                guard let offload else { return datagrams.append(Array(bytes)) }
+                #expect(offload.gsoType == VirtioNetHeader.udpL4 && offload.headerLength == 28 && offload.needsChecksum)
+                #expect(offload.checksumStart == 20 && offload.checksumOffset == 6 && bytes.count <= 65535)
+                let super_ = Array(bytes)
+                #expect(super_.withUnsafeBytes { InternetChecksum.finish(InternetChecksum.sum($0.baseAddress!, count: 20)) } == 0,
+                        "the outer IPv4 header's checksum holds for the super-datagram")
+                var offset = 28, index = 0
+                while offset < super_.count {
+                    let size = min(Int(offload.gsoSize), super_.count - offset)
+                    var datagram = Array(super_[0..<28]) + Array(super_[offset..<(offset + size)])
+                    datagram[2] = UInt8((datagram.count >> 8) & 0xFF)
+                    datagram[3] = UInt8(datagram.count & 0xFF)
+                    let id = (Int(super_[4]) << 8 | Int(super_[5])) + index
+                    datagram[4] = UInt8((id >> 8) & 0xFF)
+                    datagram[5] = UInt8(id & 0xFF)
+                    datagram[10] = 0
+                    datagram[11] = 0
+                    let ipSum = datagram.withUnsafeBytes { InternetChecksum.finish(InternetChecksum.sum($0.baseAddress!, count: 20)) }
+                    datagram[10] = UInt8(ipSum >> 8)
+                    datagram[11] = UInt8(ipSum & 0xFF)
+                    datagram[24] = UInt8(((datagram.count - 20) >> 8) & 0xFF)
+                    datagram[25] = UInt8((datagram.count - 20) & 0xFF)
+                    datagrams.append(datagram)
+                    offset += size
+                    index += 1
+                }
+            }
+        }
+        #expect(count == expected.count && writes < count, "\(count) datagrams in \(writes) writes")
+        #expect(datagrams.count == expected.count)
+        for (made, wanted) in zip(datagrams, expected) {
+            // Everything but the outer IPv4 ID and header checksum (the kernel numbers the
+            // datagrams it cuts; one write each keeps the first's ID) and the UDP checksum, which
+            // the kernel completes.
+            let kept = Array(0..<4) + Array(6..<10) + Array(12..<26) + Array(28..<made.count)
+            #expect(made.count == wanted.count && kept.allSatisfy { made[$0] == wanted[$0] })
+            #expect(made.withUnsafeBytes { InternetChecksum.finish(InternetChecksum.sum($0.baseAddress!, count: 20)) } == 0)
+        }
+    }
+}

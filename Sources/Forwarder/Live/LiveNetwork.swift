@@ -23,6 +23,12 @@ public final class LiveNetwork: @unchecked Sendable {
     public private(set) var topology: Topology
     /// TUN devices with IFF_VNET_HDR and checksum/TSO offloads: TCP crosses as 64 KB packets.
     public var offloads = true
+    /// Segments of a tunnelled super-packet go into the appliance's device as super-datagrams,
+    /// the kernel cutting them (UDP segmentation offload, Linux 6.2+); else one write each. Set
+    /// from the kernel's version at start, turned off if the kernel refuses one.
+    public private(set) var udpSegmentationOffload = LiveNetwork.kernelTakesUDPSegmentation()
+    /// Super-datagrams written so.
+    public private(set) var tunnelSuperDatagrams: UInt64 = 0
     public let dataplane: Dataplane
     var plumbing: [Plumbing] = []
     /// Per dataplane port, the plumbing index writing to it (VPC host ports).
@@ -88,6 +94,17 @@ public final class LiveNetwork: @unchecked Sendable {
         dataplane = Dataplane(tables: topology.forwardingTables(), configuration: configuration)
         resolver = VPCResolver(topology)
         checker = HealthChecker(topology: topology, tables: dataplane.tables, now: LiveNetwork.monotonic())
+    }
+
+    /// Whether the running kernel takes `VIRTIO_NET_HDR_GSO_UDP_L4` from a TUN device's writer:
+    /// 6.2 and later.
+    static func kernelTakesUDPSegmentation() -> Bool {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        guard parts.count == 2 else { return false }
+        return parts[0] > 6 || (parts[0] == 6 && parts[1] >= 2)
     }
 
     // MARK: Names
@@ -398,6 +415,9 @@ public final class LiveNetwork: @unchecked Sendable {
         // and where segments out of one are merged again.
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 64)
         defer { scratch.deallocate() }
+        // Where a super-datagram into a tunnel is gathered (at most 64 KiB).
+        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer { staging.deallocate() }
         var coalescer = SegmentCoalescer(capacity: 65536)
         defer { coalescer.deallocate() }
         let batch = PacketBatch()
@@ -581,9 +601,27 @@ public final class LiveNetwork: @unchecked Sendable {
                     let arrived = ledger.header(index)
                     if arrived.isSegmented {
                         let writer = plumbing[device].device
-                        let count = TunnelOffload.segment(packet, outerLength: GWLBTunnel.overhead, header: arrived,
+                        let count: Int
+                        if udpSegmentationOffload && writer.offloads {
+                            count = TunnelOffload.segmentForUDPOffload(packet, outerLength: GWLBTunnel.overhead, header: arrived,
+                                                                       scratch: scratch, staging: staging) { datagram, offload in
+                                guard var offload else { return send(datagram, to: writer) }
+                                do throws(IOError) {
+                                    let written = try withUnsafePointer(to: &offload) { header throws(IOError) in try writer.write(datagram, header: header) }
+                                    if written { tunnelSuperDatagrams &+= 1 } else { queueFull &+= 1 }
+                                } catch {
+                                    // The kernel refused the offload: one datagram a write from
+                                    // now on (these segments are lost; TCP sends them again).
+                                    failed(error)
+                                    udpSegmentationOffload = false
+                                    log(.warning, "the kernel refused UDP segmentation offload on a GWLB tunnel (\(error)); one datagram a write from now on")
+                                }
+                            }
+                        } else {
+                            count = TunnelOffload.segment(packet, outerLength: GWLBTunnel.overhead, header: arrived,
                                                           scratch: scratch) { segment in
-                            send(segment, to: writer)
+                                send(segment, to: writer)
+                            }
                         }
                         tunnelSegmentations &+= 1
                         tunnelSegments &+= UInt64(count)

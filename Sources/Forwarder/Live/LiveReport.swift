@@ -37,6 +37,14 @@ public enum LiveReport {
 }
 
 extension LiveReport {
+    /// How tunnelled super-packets go into the appliances' devices, for a topology with a GWLB.
+    public static func tunnelOffload(_ topology: Topology, network: LiveNetwork) -> String {
+        guard topology.loadBalancers.contains(where: { $0.kind == .gateway }), network.offloads else { return "" }
+        return network.udpSegmentationOffload
+            ? "GWLB tunnels: a super-packet's segments go to an appliance as super-datagrams (UDP segmentation offload)\n"
+            : "GWLB tunnels: one datagram a write to the appliances (this kernel takes no UDP segmentation offload before 6.2)\n"
+    }
+
     /// Where a host is: its VPC and subnet (`consumer/consumer-app-a`), or the outside network.
     static func place(of host: Host, in topology: Topology) -> String {
         switch host.placement {
@@ -61,7 +69,8 @@ extension LiveReport {
         }
         if network.unroutable > 0 { lines.append("  unroutable outside the fabric: \(network.unroutable)") }
         if network.tunnelSegmentations > 0 {
-            lines.append("  cut into segments for a GWLB tunnel: \(network.tunnelSegmentations) super-packets, \(network.tunnelSegments) segments")
+            lines.append("  cut into segments for a GWLB tunnel: \(network.tunnelSegmentations) super-packets, \(network.tunnelSegments) segments"
+                         + (network.tunnelSuperDatagrams > 0 ? ", written as \(network.tunnelSuperDatagrams) super-datagrams" : ""))
         }
         if counters.sessionsEvicted > 0 {
             lines.append("  closed or half-open sessions ended to make room for new flows: \(counters.sessionsEvicted)")

@@ -12,6 +12,8 @@ public struct VirtioNetHeader: Sendable {
     /// Segmentation types (gsoType's low bits).
     public static let tcpV4: UInt8 = 1
     public static let tcpV6: UInt8 = 4
+    /// VIRTIO_NET_HDR_GSO_UDP_L4: UDP segmentation (Linux 6.2+).
+    public static let udpL4: UInt8 = 5
     public static let size = 10
 
     public var flags: UInt8 = 0

@@ -80,4 +80,72 @@ public enum TunnelOffload {
         }
         return count
     }
+
+    /// The UDP segmentation offload (Linux 6.2+, `VIRTIO_NET_HDR_GSO_UDP_L4`): the segments of
+    /// a tunnelled TCP super-packet, as `segment` makes them, gathered behind one outer IPv4 and
+    /// UDP header into super-datagrams of at most 64 KiB, each handed to `emit` with the offload
+    /// header that has the kernel cut it back into the same datagrams (their UDP checksums
+    /// completed): one write for tens of segments. A super-packet of a single segment is emitted
+    /// as it is, with no header. `staging` holds the super-datagram being gathered.
+    @discardableResult
+    public static func segmentForUDPOffload(_ packet: UnsafeMutableRawBufferPointer, outerLength: Int, header: VirtioNetHeader,
+                                            scratch: UnsafeMutableRawBufferPointer, staging: UnsafeMutableRawBufferPointer,
+                                            emit: (UnsafeRawBufferPointer, VirtioNetHeader?) -> Void) -> Int {
+        guard let out = staging.baseAddress else { return 0 }
+        let outer = IPv4Packet.Offset.minimumHeader + UDPDatagram.Offset.header
+        var used = 0
+        var datagrams = 0
+        var size = 0
+        var single: (start: Int, count: Int)?
+        func flush() {
+            guard datagrams > 0 else { return }
+            defer {
+                used = 0
+                datagrams = 0
+                size = 0
+            }
+            if datagrams == 1 {
+                // One datagram: as `segment` made it, outer headers and checksum included.
+                if let single { emit(UnsafeRawBufferPointer(start: out + single.start, count: single.count), nil) }
+                return
+            }
+            out.writeU16(UInt16(truncatingIfNeeded: used), at: 2)
+            out.writeU16(0, at: 10)
+            out.writeU16(InternetChecksum.finish(InternetChecksum.sum(out, count: 20)), at: 10)
+            let udpLength = used - 20
+            out.writeU16(UInt16(truncatingIfNeeded: udpLength), at: 24)
+            // A checksum left to the device: the pseudo-header's sum, not complemented.
+            let addresses = InternetChecksum.add(InternetChecksum.add(UInt32(out.readU16(at: 12)), UInt32(out.readU16(at: 14))),
+                                                 InternetChecksum.add(UInt32(out.readU16(at: 16)), UInt32(out.readU16(at: 18))))
+            out.writeU16(InternetChecksum.fold(InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .udp, length: udpLength)),
+                         at: 26)
+            var offload = VirtioNetHeader()
+            offload.flags = VirtioNetHeader.needsChecksum
+            offload.gsoType = VirtioNetHeader.udpL4
+            offload.headerLength = UInt16(outer)
+            offload.gsoSize = UInt16(truncatingIfNeeded: size)
+            offload.checksumStart = UInt16(IPv4Packet.Offset.minimumHeader)
+            offload.checksumOffset = 6
+            emit(UnsafeRawBufferPointer(start: out, count: used), offload)
+        }
+        let count = segment(packet, outerLength: outerLength, header: header, scratch: scratch) { datagram in
+            let payload = datagram.count - outer
+            // Every datagram of a super-datagram but its last has the same size.
+            if datagrams > 0 && (payload > size || used + payload > Int(UInt16.max) || used + payload > staging.count) { flush() }
+            if datagrams == 0 {
+                out.copyMemory(from: datagram.baseAddress!, byteCount: datagram.count)
+                single = (0, datagram.count)
+                used = datagram.count
+                size = payload
+            } else {
+                (out + used).copyMemory(from: datagram.baseAddress! + outer, byteCount: payload)
+                used += payload
+            }
+            datagrams += 1
+            // A short datagram ends a super-datagram.
+            if payload < size { flush() }
+        }
+        flush()
+        return count
+    }
 }
