@@ -1,12 +1,97 @@
 import Dataplane
+import Dispatch
 import PacketWire
 import Topology
 
 /// A VPC Flow Logs file (AWS's header line first, then one record a line in the chosen format),
 /// written alike by replay and by a live `up --flow-log`: the dataplane's ACCEPT records as they
 /// come, and REJECT records made here from the packets the fabric refused, one per ENI, flow and
-/// aggregation interval, as VPC Flow Logs aggregate them.
+/// aggregation interval, as VPC Flow Logs aggregate them. The caller's thread only queues what
+/// happened; the records are made and formatted on another thread, in the order they came
+/// (`FlowLogFormatter`), so that a replay's main thread does not format them.
 final class FlowLogWriter {
+    private enum Operation {
+        case record(FlowRecord)
+        case reject(interface: Int, flow: FlowKey, length: Int, tcpFlags: UInt8, time: Int64)
+        case writeRejects(endedBefore: Int64?)
+        case use(Topology)
+        case flush
+    }
+
+    private static let batchSize = 4096
+    private var pending: [Operation] = []
+    private let formatter: FlowLogFormatter
+    private let queue = DispatchQueue(label: "privet.flow-log")
+
+    init(path: String, format: FlowLogFormat, topology: Topology, interval: Int64, clockOffset: Int64 = 0)
+        throws(ForwarderError) {
+        formatter = try FlowLogFormatter(path: path, format: format, topology: topology, interval: interval, clockOffset: clockOffset)
+        pending.reserveCapacity(FlowLogWriter.batchSize)
+    }
+
+    /// A record of the dataplane's (a session's interval).
+    func write(_ record: FlowRecord) { add(.record(record)) }
+
+    /// A packet refused at ENI `interface`, of `flow` as that ENI saw it, at `time`.
+    func reject(interface: Int, flow: FlowKey, packet: UnsafeRawBufferPointer, time: Int64) {
+        add(.reject(interface: interface, flow: flow, length: packet.count, tcpFlags: FlowLogTCPFlags.bits(ofIPPacket: packet), time: time))
+    }
+
+    /// The REJECT records of the intervals that ended before `time` (all of them when nil).
+    func writeRejects(endedBefore time: Int64?) { add(.writeRejects(endedBefore: time)) }
+
+    /// Names the ENIs as `topology` does, for what comes after.
+    func use(_ topology: Topology) { add(.use(topology)) }
+
+    /// What is queued, to the file (a live log is read while it grows).
+    func flush() {
+        pending.append(.flush)
+        handOff()
+    }
+
+    /// Records written so far (waits for what is queued).
+    var written: UInt64 {
+        handOff()
+        return queue.sync { formatter.written }
+    }
+
+    func close() throws(ForwarderError) {
+        handOff()
+        let result = queue.sync { () -> ForwarderError? in
+            do throws(ForwarderError) { try formatter.close() } catch { return error }
+            return nil
+        }
+        if let result { throw result }
+    }
+
+    private func add(_ operation: Operation) {
+        pending.append(operation)
+        if pending.count >= FlowLogWriter.batchSize { handOff() }
+    }
+
+    private func handOff() {
+        guard !pending.isEmpty else { return }
+        let operations = pending
+        pending = []
+        pending.reserveCapacity(FlowLogWriter.batchSize)
+        let formatter = self.formatter
+        queue.async {
+            for operation in operations {
+                switch operation {
+                case .record(let record): formatter.write(record)
+                case .reject(let interface, let flow, let length, let flags, let time):
+                    formatter.reject(interface: interface, flow: flow, length: length, tcpFlags: flags, time: time)
+                case .writeRejects(let time): formatter.writeRejects(endedBefore: time)
+                case .use(let topology): formatter.use(topology)
+                case .flush: formatter.flush()
+                }
+            }
+        }
+    }
+}
+
+/// The flow log's records made and formatted: on the flow log's own thread.
+final class FlowLogFormatter: @unchecked Sendable {
     private struct RejectKey: Hashable {
         var interface: Int
         var sourceHigh: UInt64
@@ -126,13 +211,13 @@ final class FlowLogWriter {
             case .bytes: file.write(decimal: record.bytes)
             case .start: file.write(decimal: (record.start &+ clockOffset) / 1_000_000_000)
             case .end: file.write(decimal: (record.end &+ clockOffset) / 1_000_000_000)
-            case .action: file.write(bytes: record.accepted ? FlowLogWriter.accept : FlowLogWriter.reject)
-            case .logStatus: file.write(bytes: FlowLogWriter.ok)
+            case .action: file.write(bytes: record.accepted ? FlowLogFormatter.accept : FlowLogFormatter.reject)
+            case .logStatus: file.write(bytes: FlowLogFormatter.ok)
             case .vpcID: file.write(bytes: eni.vpc)
             case .subnetID: file.write(bytes: eni.subnet)
             case .instanceID: file.write(bytes: eni.instance)
             case .tcpFlags: file.write(decimal: UInt64(record.tcpFlags))
-            case .type: file.write(bytes: key.source.isIPv4 ? FlowLogWriter.ipv4 : FlowLogWriter.ipv6)
+            case .type: file.write(bytes: key.source.isIPv4 ? FlowLogFormatter.ipv4 : FlowLogFormatter.ipv6)
             case .packetSourceAddress: file.write(address: key.source)
             case .packetDestinationAddress: file.write(address: key.destination)
             case .region: file.write(bytes: region)
@@ -140,7 +225,7 @@ final class FlowLogWriter {
             case .sublocationType, .sublocationID: file.write(byte: 0x2D)
             case .packetSourceService: writeService(of: key.source)
             case .packetDestinationService: writeService(of: key.destination)
-            case .flowDirection: file.write(bytes: record.direction == .ingress ? FlowLogWriter.ingress : FlowLogWriter.egress)
+            case .flowDirection: file.write(bytes: record.direction == .ingress ? FlowLogFormatter.ingress : FlowLogFormatter.egress)
             case .trafficPath:
                 if record.trafficPath == .none { file.write(byte: 0x2D) } else { file.write(decimal: UInt64(record.trafficPath.rawValue)) }
             }
@@ -161,21 +246,21 @@ final class FlowLogWriter {
         }
     }
 
-    /// A packet refused at ENI `interface`, of `flow` as that ENI saw it, at `time`.
-    func reject(interface: Int, flow: FlowKey, packet: UnsafeRawBufferPointer, time: Int64) {
+    /// A packet of `length` bytes and these TCP flags (`FlowLogTCPFlags` bits) refused at ENI
+    /// `interface`, of `flow` as that ENI saw it, at `time`.
+    func reject(interface: Int, flow: FlowKey, length: Int, tcpFlags flags: UInt8, time: Int64) {
         let key = RejectKey(interface: interface, sourceHigh: flow.sourceHigh, sourceLow: flow.sourceLow,
                             destinationHigh: flow.destinationHigh, destinationLow: flow.destinationLow,
                             ports: UInt32(flow.sourcePort) << 16 | UInt32(flow.destinationPort), proto: flow.proto,
                             interval: time / interval)
-        let flags = FlowLogTCPFlags.bits(ofIPPacket: packet)
         if var entry = rejects[key] {
             entry.packets += 1
-            entry.bytes += UInt64(packet.count)
+            entry.bytes += UInt64(length)
             entry.end = time
             entry.tcpFlags |= flags
             rejects[key] = entry
         } else {
-            rejects[key] = Reject(packets: 1, bytes: UInt64(packet.count), start: time, end: time, tcpFlags: flags)
+            rejects[key] = Reject(packets: 1, bytes: UInt64(length), start: time, end: time, tcpFlags: flags)
             rejectOrder.append(key)
         }
     }
