@@ -63,6 +63,18 @@ let benchmarks: @Sendable () -> Void = {
         precondition(established.harness.mismatches == 0, "every packet forwarded where its flow goes")
     }
 
+    // The same established path with the flows split between two workers, each a dataplane of
+    // its own on its own thread (ShardedWorkers.swift): the time is per packet of both together,
+    // against the one-worker benchmark above.
+    Benchmark("Established flows, 2 workers each owning a shard (50k sessions each), no handoff",
+              configuration: .init(scalingFactor: .mega)) { benchmark in
+        let batches = benchmark.scaledIterations.count / PacketBatch.capacity
+        secondWorker.begin(batches / 2)
+        for _ in 0..<(batches - batches / 2) { shardFlows[0].harness.run(shardDecks[0]) }
+        let mismatches = secondWorker.end()
+        precondition(mismatches == 0 && shardFlows[0].harness.mismatches == 0, "every packet forwarded where its flow goes")
+    }
+
     Benchmark("Reply direction only: target -> NLB node -> endpoint -> consumer, 64-byte TCP, 100k sessions",
               configuration: .init(scalingFactor: .mega)) { benchmark in
         for _ in 0..<(benchmark.scaledIterations.count / PacketBatch.capacity) { established.harness.run(replyDeck) }
