@@ -237,7 +237,7 @@ enum EC2Actions {
         xml.strings("networkInterfaceIdSet", member: "item", endpoint.interfaces.map { topology[$0].id })
         xml.list("dnsEntrySet", member: "item", dnsNames(endpoint)) { xml, name in
             xml.value("dnsName", name)
-            xml.value("hostedZoneId", hostedZoneID(topology.region))
+            xml.value("hostedZoneId", topology.endpointHostedZoneID)
         }
         xml.value("creationTimestamp", created)
         tagSet(&xml, endpoint.name, endpoint.tags)
@@ -247,18 +247,6 @@ enum EC2Actions {
     /// An endpoint's DNS names as the API lists them: regional, zonal, then the private name.
     static func dnsNames(_ endpoint: Endpoint) -> [String] {
         endpoint.dnsNames.map(\.name) + (endpoint.privateDnsName.map { [$0] } ?? [])
-    }
-
-    /// The hosted zone of a region's endpoint DNS names: one per region, as AWS has it.
-    static func hostedZoneID(_ region: String) -> String {
-        var value = region.utf8.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01B3 }
-        let digits = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        var id = "Z"
-        for _ in 0..<13 {
-            id.append(digits[Int(value % 36)])
-            value /= 36
-        }
-        return id
     }
 
     /// The provider's view: the endpoints that asked to connect to its services.
@@ -286,7 +274,7 @@ enum EC2Actions {
                 xml.value("creationTimestamp", created)
                 xml.list("dnsEntrySet", member: "item", dnsNames(endpoint)) { xml, name in
                     xml.value("dnsName", name)
-                    xml.value("hostedZoneId", hostedZoneID(topology.region))
+                    xml.value("hostedZoneId", topology.endpointHostedZoneID)
                 }
                 let arns = service.loadBalancers.map { topology.arn(of: $0) }
                 xml.strings(service.kind == .interface ? "networkLoadBalancerArnSet" : "gatewayLoadBalancerArnSet", member: "item", arns)

@@ -179,16 +179,17 @@ extension EC2Actions {
         var unsuccessful: [(id: String, code: String, message: String)] = []
         var deleted: [String] = []
         for id in ids {
-            guard let endpoint = topology.endpoints.first(where: { $0.id == id }) else {
+            guard let index = topology.endpoints.firstIndex(where: { $0.id == id }) else {
                 unsuccessful.append((id, APIError.Code.vpcEndpointNotFound.rawValue, "The Vpc Endpoint Id '\(id)' does not exist"))
                 continue
             }
-            let routing = topology.routeTables.filter { table in table.routes.contains { $0.target == .gatewayLoadBalancerEndpoint(Ref(topology.endpoints.firstIndex { $0.id == id }!)) } }
+            let target = Route.Target.gatewayLoadBalancerEndpoint(Ref(index))
+            let routing = topology.routeTables.filter { table in table.routes.contains { $0.target == target } }
             guard routing.isEmpty else {
                 unsuccessful.append((id, "DependencyViolation", "routes of \(routing.map(\.id).joined(separator: ", ")) go to it: delete them first"))
                 continue
             }
-            deleted.append(endpoint.name)
+            deleted.append(topology.endpoints[index].name)
         }
         if !deleted.isEmpty {
             try context.edit { spec, topology throws(APIError) in

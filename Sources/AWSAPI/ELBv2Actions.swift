@@ -182,7 +182,14 @@ enum ELBv2Actions {
         let ref = try group(arn: try context.required("TargetGroupArn").get(), topology)
         let group = topology[ref]
         let asked = try targets(context)
-        var described: [(TargetGroup.Target, APISnapshot.TargetHealth)] = []
+        /// A row of the answer: a target as the API names it, and its health.
+        struct Row {
+            var id: String
+            var port: UInt16
+            var zone: String?
+            var health: APISnapshot.TargetHealth
+        }
+        var described: [Row] = []
         for target in group.targets {
             let id = targetID(target, of: group, topology)
             guard asked.isEmpty || asked.contains(where: { $0.id == id && ($0.port == nil || $0.port == target.port) }) else { continue }
@@ -199,25 +206,22 @@ enum ELBv2Actions {
                 health = context.snapshot.targetHealth[key]
                     ?? .init(state: "initial", reason: "Elb.RegistrationInProgress", description: "Target registration is in progress")
             }
-            described.append((target, health))
+            described.append(Row(id: id, port: target.port, zone: group.targetType == .ip ? topology[target.zone].name : nil, health: health))
         }
         for wanted in asked where !group.targets.contains(where: { targetID($0, of: group, topology) == wanted.id }) {
-            described.append((TargetGroup.Target(host: Ref(-1), interface: Ref(-1), port: wanted.port ?? group.port, zone: Ref(-1)),
-                              .init(state: "unused", reason: "Target.NotRegistered", description: "Target is not registered to the target group \(wanted.id)")))
+            described.append(Row(id: wanted.id, port: wanted.port ?? group.port, zone: nil,
+                                 health: .init(state: "unused", reason: "Target.NotRegistered",
+                                               description: "Target is not registered to the target group \(wanted.id)")))
         }
         return { xml in
-            xml.list("TargetHealthDescriptions", member: "member", described) { xml, entry in
-                let (target, health) = entry
+            xml.list("TargetHealthDescriptions", member: "member", described) { xml, row in
+                let health = row.health
                 xml.element("Target") { xml in
-                    if target.host.index >= 0 {
-                        xml.value("Id", targetID(target, of: group, topology))
-                        xml.value("AvailabilityZone", group.targetType == .ip ? topology[target.zone].name : nil)
-                    } else {
-                        xml.value("Id", health.description.map { String($0.split(separator: " ").last ?? "") })
-                    }
-                    xml.value("Port", Int(target.port))
+                    xml.value("Id", row.id)
+                    xml.value("AvailabilityZone", row.zone)
+                    xml.value("Port", Int(row.port))
                 }
-                xml.value("HealthCheckPort", group.healthCheck.port.map { String($0) } ?? String(target.port))
+                xml.value("HealthCheckPort", group.healthCheck.port.map { String($0) } ?? String(row.port))
                 xml.element("TargetHealth") { xml in
                     xml.value("State", health.state)
                     xml.value("Reason", health.reason)

@@ -21,4 +21,8 @@ extension Topology {
     public func loadBalancers(of group: Ref<TargetGroup>) -> [Ref<LoadBalancer>] {
         loadBalancers.indices.filter { loadBalancers[$0].listeners.contains { $0.targetGroup == group } }.map(Ref.init)
     }
+
+    /// The hosted zone of the region's endpoint DNS names (one per region, as AWS has it):
+    /// `Z` and 13 characters made from the region's name, as other IDs are.
+    public var endpointHostedZoneID: String { "Z" + Names.base36(Names.stableHash("hosted zone", region), count: 13).uppercased() }
 }

@@ -26,11 +26,14 @@ enum Names {
     }
 
     /// 8 lowercase base-36 characters, like the suffix of endpoint DNS names (`29p5708s`).
-    static func dnsSuffix(_ seed: String) -> String {
-        var value = stableHash("dns", seed)
+    static func dnsSuffix(_ seed: String) -> String { base36(stableHash("dns", seed), count: 8) }
+
+    /// `count` base-36 digits of `value`, least significant first.
+    static func base36(_ value: UInt64, count: Int) -> String {
+        var value = value
         let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
         var text = ""
-        for _ in 0..<8 {
+        for _ in 0..<count {
             text.append(digits[Int(value % 36)])
             value /= 36
         }
