@@ -5,11 +5,9 @@ public struct APIError: Error, Sendable, Equatable {
         // Both services.
         case malformedRequest = "MalformedQueryString"
         case missingAction = "MissingAction"
-        case invalidAction = "InvalidAction"
         case unsupportedOperation = "UnsupportedOperation"
         case missingParameter = "MissingParameter"
         case invalidParameterValue = "InvalidParameterValue"
-        case invalidParameterCombination = "InvalidParameterCombination"
         case requestTooLarge = "RequestEntityTooLarge"
         case invalidClientTokenRegion = "AuthFailure"
         case invalidVersion = "NoSuchVersion"
@@ -31,7 +29,6 @@ public struct APIError: Error, Sendable, Equatable {
         case existingConnections = "ExistingVpcEndpointConnections"
         case invalidID = "InvalidID"
         case invalidServiceName = "InvalidServiceName"
-        case zoneNotFound = "InvalidAvailabilityZone"
         case invalidState = "IncorrectState"
         // ELBv2.
         case loadBalancerNotFound = "LoadBalancerNotFound"
