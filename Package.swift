@@ -74,7 +74,7 @@ let package = Package(
         // (a package of their own) build their packets with the same helpers.
         .target(name: "DataplaneFixtures", dependencies: ["Dataplane", "Topology", "PacketWire"], path: "Tests/Fixtures"),
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
-        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport"]),
+        .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport", "AllocationCounter"]),
         // Golden/ is read by path (#filePath), not bundled.
         .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"], exclude: ["Golden"]),
         // Counts the calling thread's heap allocations, for the zero-allocation test of the hot path.

@@ -26,6 +26,8 @@ final class Balancer {
     private let pools: [Int32]
     private let targetCount: Int
     let poolCount: Int
+    /// Per pool, its target's port (which with the NAT port names a translated flow's worker).
+    let poolTargetPorts: [UInt16]
     /// The tables' node numbering (`NodeNumbering`), which the pools are indexed by.
     let nodes: NodeNumbering
     /// Per target: its group belongs to a Gateway Load Balancer.
@@ -50,16 +52,19 @@ final class Balancer {
         }
         var numbering: [PoolKey: Int32] = [:]
         var pools = [Int32](repeating: 0, count: nodes.count * tables.targets.count)
+        var targetPorts: [UInt16] = []
         for (node, interface) in nodes.interfaces.enumerated() {
             for (index, target) in tables.targets.enumerated() {
                 let key = PoolKey(node: interface, interface: target.interface, port: target.port)
                 let pool = numbering[key] ?? Int32(numbering.count)
+                if numbering[key] == nil { targetPorts.append(target.port) }
                 numbering[key] = pool
                 pools[node * tables.targets.count + index] = pool
             }
         }
         self.pools = pools
         poolCount = numbering.count
+        poolTargetPorts = targetPorts
         rebuild(tables: tables)
     }
 

@@ -48,6 +48,9 @@ public struct DataplaneConfiguration: Sendable {
     public var portsPerPool = 55_000
     /// The flow-log aggregation interval (AWS: 60 s or 600 s, default 600 s).
     public var flowLogInterval: Int64 = 600 * second
+    /// Which worker this dataplane is, of how many (Sharding.swift): its NAT ports are those
+    /// whose translated flows come back to it.
+    public var shard = Shard.whole
 
     public init() {}
 }

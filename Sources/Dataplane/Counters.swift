@@ -73,6 +73,9 @@ public final class Counters {
     public internal(set) var sessionsEvicted: UInt64 = 0
     /// GWLB flows moved off an unhealthy appliance (`rebalance`).
     public internal(set) var flowsRebalanced: UInt64 = 0
+    /// With several workers, sessions whose replies another worker owns (a preserved client's
+    /// port below the service's: Sharding.swift).
+    public internal(set) var sessionsAwayFromOwner: UInt64 = 0
 
     init(ports: Int, endpoints: Int, nodes: Int, targets: Int) {
         portCount = ports
@@ -125,5 +128,33 @@ public final class Counters {
         sessionsClosed = old.sessionsClosed
         sessionsEvicted = old.sessionsEvicted
         flowsRebalanced = old.flowsRebalanced
+        sessionsAwayFromOwner = old.sessionsAwayFromOwner
+    }
+
+    /// The counts of several workers added up (each worker counts its own).
+    public static func sum(_ all: [Counters]) -> Counters {
+        let first = all[0]
+        let total = Counters(ports: first.portCount, endpoints: first.endpointCount, nodes: first.nodeCount, targets: first.targetCount)
+        func add<Count>(_ into: UnsafeMutablePointer<Count>, _ from: UnsafeMutablePointer<Count>, _ count: Int, _ plus: (inout Count, Count) -> Void) {
+            for index in 0..<count { plus(&into[index], from[index]) }
+        }
+        for counters in all {
+            add(total.blocks.ports, counters.blocks.ports, first.portCount) {
+                $0.packetsIn &+= $1.packetsIn; $0.bytesIn &+= $1.bytesIn; $0.packetsOut &+= $1.packetsOut; $0.bytesOut &+= $1.bytesOut
+            }
+            let flows: (inout FlowCounts, FlowCounts) -> Void = { $0.flows &+= $1.flows; $0.packets &+= $1.packets; $0.bytes &+= $1.bytes }
+            add(total.blocks.endpoints, counters.blocks.endpoints, first.endpointCount, flows)
+            add(total.blocks.nodes, counters.blocks.nodes, first.nodeCount, flows)
+            add(total.blocks.targets, counters.blocks.targets, first.targetCount, flows)
+            add(total.blocks.drops, counters.blocks.drops, DropReason.allCases.count) { $0 &+= $1 }
+            add(total.blocks.resets, counters.blocks.resets, ResetCause.allCases.count) { $0 &+= $1 }
+            total.sessionsCreated &+= counters.sessionsCreated
+            total.sessionsExpired &+= counters.sessionsExpired
+            total.sessionsClosed &+= counters.sessionsClosed
+            total.sessionsEvicted &+= counters.sessionsEvicted
+            total.flowsRebalanced &+= counters.flowsRebalanced
+            total.sessionsAwayFromOwner &+= counters.sessionsAwayFromOwner
+        }
+        return total
     }
 }

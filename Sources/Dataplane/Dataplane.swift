@@ -62,7 +62,8 @@ public final class Dataplane {
         flows = FlowTable(capacity: configuration.flowCapacity, seed: configuration.seed)
         if configuration.prefaultFlowTable { flows.prefault() }
         balancer = Balancer(tables: tables, healthy: [Bool](repeating: true, count: tables.targets.count))
-        ports = PortAllocators(poolCount: balancer.poolCount, portsPerPool: configuration.portsPerPool)
+        ports = PortAllocators(poolCount: balancer.poolCount, portsPerPool: configuration.portsPerPool, shard: configuration.shard,
+                               targetPorts: balancer.poolTargetPorts)
         let counters = Counters(ports: tables.ports.count, endpoints: tables.endpoints.count, nodes: tables.nodes.count,
                                 targets: tables.targets.count)
         self.counters = counters

@@ -6,6 +6,10 @@
 // pair); allocation scans 64 ports per word onward from the last port handed out, so it is O(1)
 // amortised while the pool is not nearly full, reuses a released port as late as it can, and is
 // deterministic (the same sequence of flows gets the same ports).
+//
+// With several workers (Sharding.swift) each has its own allocators over the same ports, and
+// takes only the ports whose translated flow it owns: the others are marked used from the start,
+// so no two workers ever hand out the same port, and each worker gets its share of the 55,000.
 
 public final class PortAllocators {
     /// 55,000 ports per pair: 10000 through 64999.
@@ -18,10 +22,15 @@ public final class PortAllocators {
     private let words: UnsafeMutablePointer<UInt64>
     private let cursors: UnsafeMutablePointer<Int>
     private let inUse: UnsafeMutablePointer<Int>
+    /// Per pool, the ports left to the other workers (counted in `inUse`, not in `used`).
+    private let reserved: UnsafeMutablePointer<Int>
     private let wordsPerPool: Int
 
     /// `poolCount` pools of `portsPerPool` ports (fewer than 55,000 in tests of exhaustion).
-    public init(poolCount: Int, portsPerPool: Int = PortAllocators.portsPerPool) {
+    /// With a shard of several workers, `targetPorts` gives each pool's target port, which with
+    /// the NAT port names the translated flow's owner.
+    public init(poolCount: Int, portsPerPool: Int = PortAllocators.portsPerPool, shard: Shard = .whole,
+                targetPorts: [UInt16] = []) {
         precondition(portsPerPool > 0 && portsPerPool <= PortAllocators.portsPerPool)
         self.poolCount = poolCount
         self.portsPerPool = portsPerPool
@@ -29,6 +38,8 @@ public final class PortAllocators {
         words = .allocate(capacity: max(1, poolCount * wordsPerPool))
         cursors = .allocate(capacity: max(1, poolCount))
         inUse = .allocate(capacity: max(1, poolCount))
+        reserved = .allocate(capacity: max(1, poolCount))
+        reserved.initialize(repeating: 0, count: max(1, poolCount))
         words.initialize(repeating: 0, count: max(1, poolCount * wordsPerPool))
         cursors.initialize(repeating: 0, count: max(1, poolCount))
         inUse.initialize(repeating: 0, count: max(1, poolCount))
@@ -37,12 +48,25 @@ public final class PortAllocators {
         if spare > 0 {
             for pool in 0..<poolCount { words[pool * wordsPerPool + wordsPerPool - 1] = ~(UInt64.max >> UInt64(spare)) }
         }
+        guard shard.count > 1 else { return }
+        precondition(targetPorts.count == poolCount)
+        // The ports other workers own, worked out once per target port.
+        var others: [UInt16: [Int]] = [:]
+        for (pool, targetPort) in targetPorts.enumerated() {
+            let offsets = others[targetPort] ?? (0..<portsPerPool).filter { offset in
+                Shard.owner(ports: PortAllocators.firstPort + UInt16(offset), targetPort, workers: shard.count) != shard.index
+            }
+            others[targetPort] = offsets
+            for offset in offsets { _ = markUsed(pool: pool, port: PortAllocators.firstPort + UInt16(offset)) }
+            reserved[pool] = offsets.count
+        }
     }
 
     deinit {
         words.deallocate()
         cursors.deallocate()
         inUse.deallocate()
+        reserved.deallocate()
     }
 
     /// A free port of `pool`, or nil when all are taken: the first free one after the port last
@@ -80,7 +104,7 @@ public final class PortAllocators {
         inUse[pool] -= 1
     }
 
-    public func used(pool: Int) -> Int { inUse[pool] }
+    public func used(pool: Int) -> Int { inUse[pool] - reserved[pool] }
 
     /// Marks `port` used; false when it already was.
     func markUsed(pool: Int, port: UInt16) -> Bool {

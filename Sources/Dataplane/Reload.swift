@@ -18,7 +18,8 @@ extension Dataplane {
         var health = [Bool](repeating: true, count: new.targets.count)
         for (oldIndex, newIndex) in targetMap.enumerated() { if let newIndex { health[newIndex] = balancer.healthy[oldIndex] } }
         let newBalancer = Balancer(tables: new, healthy: health)
-        let newPorts = PortAllocators(poolCount: newBalancer.poolCount, portsPerPool: configuration.portsPerPool)
+        let newPorts = PortAllocators(poolCount: newBalancer.poolCount, portsPerPool: configuration.portsPerPool,
+                                      shard: configuration.shard, targetPorts: newBalancer.poolTargetPorts)
         let newCounters = counters.remapped(ports: portMap, endpoints: endpointMap, nodes: nodeMap, targets: targetMap,
                                             sizes: (new.ports.count, new.endpoints.count, new.nodes.count, new.targets.count))
 

@@ -41,8 +41,12 @@ struct Up: ParsableCommand {
     @Flag(help: "Open the TUN devices without IFF_VNET_HDR offloads: one MTU-sized packet per read, checksums complete.")
     var noOffloads = false
 
-    @Option(help: "Sessions the flow table holds (each 192 bytes, allocated at start).")
+    @Option(help: "Sessions the flow table holds (each 192 bytes, allocated at start), shared out among the workers.")
     var flowCapacity: Int = DataplaneConfiguration().flowCapacity
+
+    @Option(help: ArgumentHelp("Forwarding threads, each with a queue of every TUN device and a shard of the flows (1 to \(LiveNetwork.maximumWorkers); default: one a core, \(LiveNetwork.defaultWorkers) here).",
+                               valueName: "n"))
+    var workers: Int = LiveNetwork.defaultWorkers
 
     @Option(help: "Log lines as text (RFC 3339 time, level, message) or one JSON object a line: \(LiveLog.Format.allCases.map(\.rawValue).joined(separator: ", ")).")
     var logFormat: LiveLog.Format = .text
@@ -82,6 +86,9 @@ struct Up: ParsableCommand {
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose exclude each other") }
         if flowCapacity < 1 || flowCapacity > 1 << 30 { throw ValidationError("--flow-capacity must be from 1 to \(1 << 30)") }
+        if workers < 1 || workers > LiveNetwork.maximumWorkers {
+            throw ValidationError("--workers must be from 1 to \(LiveNetwork.maximumWorkers) (the queues a TUN device can have)")
+        }
         _ = try FlowLogFormatOption.parse(flowLogFormat)
         try FlowLogFormatOption.check(interval: maxAggregationInterval)
         if flowLogFormat != nil && flowLog == nil { throw ValidationError("--flow-log-format needs --flow-log FILE") }
@@ -96,7 +103,7 @@ struct Up: ParsableCommand {
         var configuration = DataplaneConfiguration()
         configuration.flowCapacity = flowCapacity
         configuration.flowLogInterval = Int64(maxAggregationInterval) * 1_000_000_000
-        let network = LiveNetwork(topology: model, spec: spec, name: name, configuration: configuration)
+        let network = LiveNetwork(topology: model, spec: spec, name: name, configuration: configuration, workers: workers)
         network.offloads = !noOffloads
         let logger = LiveLog(format: logFormat, minimum: quiet ? .warning : verbose ? .debug : .info)
         let log: @Sendable (LogLevel, String) -> Void = { level, message in
@@ -184,7 +191,7 @@ struct Up: ParsableCommand {
         metricsServer?.start()
         apiServer?.start()
         announce(LiveReport.text(model, name: name) + LiveReport.tunnelOffload(model, network: network)
-                 + "Forwarding. Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
+                 + "Forwarding on \(workers) worker\(workers == 1 ? "" : "s"). Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
                  + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n"
                  + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? "")
                  + (apiEndpoint.map { "AWS API: aws --endpoint-url http://\($0.0.text):\($0.1) --region \(model.region) ec2 describe-vpc-endpoints\n" } ?? ""))

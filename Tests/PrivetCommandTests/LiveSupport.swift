@@ -138,7 +138,7 @@ final class LiveRun {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        try waitForLog("Forwarding.", seconds: 30)
+        try waitForLog("Forwarding on ", seconds: 30)
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -8,8 +8,12 @@
 #include <sys/epoll.h>
 
 /// Opens /dev/net/tun and attaches it to a layer-3 TUN device named `name` (created if missing),
-/// without the packet-information header. Returns the file descriptor, or -errno.
-int privet_tun_open(const char *name, int vnet_header);
+/// without the packet-information header; with `multi_queue`, as one more queue of the device
+/// (IFF_MULTI_QUEUE: each open is a queue, up to 256). Returns the file descriptor, or -errno.
+int privet_tun_open(const char *name, int vnet_header, int multi_queue);
+
+/// A non-blocking eventfd closed on exec (the flags are macros). Returns it, or -errno.
+int privet_eventfd(void);
 
 /// Sets the offloads the device may hand over (TUNSETOFFLOAD with TUN_F_CSUM, TUN_F_TSO4,
 /// TUN_F_TSO6 when `segmentation` is nonzero). Returns 0 or -errno.

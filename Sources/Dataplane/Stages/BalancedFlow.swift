@@ -122,6 +122,13 @@ extension Dataplane {
         var reverse = seen.reversed
         // The client's own port with its own address: another flow of the target may have it.
         if preserve && flows.lookup(reverse) != nil { return .dropped(.targetTupleInUse, at: targetENI) }
+        // A preserved client whose port is below the listener's or the target's: the target's
+        // replies name another worker (Sharding.swift). The kernel steers them here while the
+        // flow is busy; counted, since after three idle seconds they may be handed elsewhere.
+        if preserve && configuration.shard.count > 1
+            && Shard.owner(ports: reverse.sourcePort, reverse.destinationPort, workers: configuration.shard.count) != configuration.shard.index {
+            counters.sessionsAwayFromOwner &+= 1
+        }
         var natPort: UInt16?
         if !preserve {
             guard let port = allocatePort(pool: pool, now: c.now) else { return .dropped(.portExhausted, at: nodeENI) }

@@ -76,12 +76,17 @@ public struct HealthChecker {
     }
 
     var checks: [Check] = []
-    /// Probe source ports: below the range the dataplane allocates for translated flows, so a
-    /// probe never collides with a client's flow to the same target.
+    /// Probe source ports: outside the range the dataplane allocates for translated flows (1024
+    /// to 9999, then 65000 and up), so a probe never collides with a client's flow to the same
+    /// target.
     private var nextPort: UInt16 = 1024
+    /// With several workers, a probe leaves from a port whose flow worker 0, which runs the
+    /// checker, owns (Sharding.swift), so that its reply comes back there.
+    private let workers: Int
     public private(set) var probesSent: UInt64 = 0
 
-    public init(topology: Topology, tables: ForwardingTables, now: Int64) {
+    public init(topology: Topology, tables: ForwardingTables, now: Int64, workers: Int = 1) {
+        self.workers = workers
         for (index, target) in tables.targets.enumerated() {
             let group = topology.targetGroups[target.targetGroup]
             // The node of the balancer in front of the group, in the target's zone if it has one.
@@ -102,8 +107,8 @@ public struct HealthChecker {
     }
 
     /// A checker for reloaded tables: targets that stay keep their state and schedule.
-    public init(topology: Topology, tables: ForwardingTables, now: Int64, carrying old: HealthChecker) {
-        self.init(topology: topology, tables: tables, now: now)
+    public init(topology: Topology, tables: ForwardingTables, now: Int64, workers: Int = 1, carrying old: HealthChecker) {
+        self.init(topology: topology, tables: tables, now: now, workers: workers)
         nextPort = old.nextPort
         for index in checks.indices {
             guard let previous = old.checks.first(where: { $0.name == checks[index].name && $0.address == checks[index].address })
@@ -131,8 +136,7 @@ public struct HealthChecker {
                 }
             }
             guard checks[index].probePort == nil, now >= checks[index].due else { continue }
-            let port = nextPort
-            nextPort = nextPort >= 9999 ? 1024 : nextPort + 1
+            let port = probePort(to: checks[index].port)
             checks[index].probePort = port
             checks[index].sentAt = now
             checks[index].due = now + checks[index].interval
@@ -145,6 +149,16 @@ public struct HealthChecker {
             probesSent &+= 1
         }
         return changes
+    }
+
+    /// The next probe port whose flow to `port` is worker 0's. Some port of 65000 and up always
+    /// is: one above every service port.
+    private mutating func probePort(to port: UInt16) -> UInt16 {
+        while true {
+            let candidate = nextPort
+            nextPort = nextPort == 9999 ? 65000 : nextPort == UInt16.max ? 1024 : nextPort + 1
+            if Shard.owner(ports: candidate, port, workers: workers) == 0 { return candidate }
+        }
     }
 
     /// A probe the dataplane dropped on its way to the target (`packet` as the checker sent it):

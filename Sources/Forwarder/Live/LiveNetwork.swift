@@ -6,13 +6,15 @@ import PacketWire
 import Topology
 
 /// `privet up`: one network namespace per host, each with a TUN device as its ENI, addressed
-/// and routed as its subnet says; the built-in servers running inside; and one forwarding
-/// thread that reads every TUN, runs the dataplane and writes what comes out.
+/// and routed as its subnet says; the built-in servers running inside; and forwarding threads
+/// (workers, ForwardingWorker.swift), each reading its queue of every TUN device, running its
+/// dataplane and writing what comes out.
 public final class LiveNetwork: @unchecked Sendable {
     /// A host made real: its namespace, its TUN device, the dataplane port it sends on.
     struct Plumbing {
         var namespace: NetworkNamespace
-        var device: TUNDevice
+        /// The device's queues, one per worker.
+        var queues: [TUNDevice]
         /// The port of a VPC host; nil for a host outside every VPC (it sends on the gateway or
         /// service network its packets' destination calls for).
         var port: Int?
@@ -27,74 +29,126 @@ public final class LiveNetwork: @unchecked Sendable {
     /// the kernel cutting them (UDP segmentation offload, Linux 6.2+); else one write each. Set
     /// from the kernel's version at start, turned off if the kernel refuses one.
     public private(set) var udpSegmentationOffload = LiveNetwork.kernelTakesUDPSegmentation()
-    /// Super-datagrams written so.
-    public private(set) var tunnelSuperDatagrams: UInt64 = 0
-    public let dataplane: Dataplane
+    /// Forwarding threads, each with a dataplane owning a shard of the flows and a queue of
+    /// every device.
+    public let workerCount: Int
+    /// One per worker. Their tables, target health and endpoint states are alike (changed only
+    /// with every worker parked); their counts and sessions are each worker's own.
+    let dataplanes: [Dataplane]
+    /// Worker 0's dataplane: the tables, health and endpoint states of all.
+    public var dataplane: Dataplane { dataplanes[0] }
+    var workers: [ForwardingWorker] = []
+    let gate: WorkerGate
     var plumbing: [Plumbing] = []
     /// Per dataplane port, the plumbing index writing to it (VPC host ports).
-    private var writerOfPort: [Int: Int] = [:]
+    var writerOfPort: [Int: Int] = [:]
     /// Per outside host of the port map (`PortMap.outsideHosts`), its plumbing index.
-    private var plumbingOfOutsideHost: [Int: Int] = [:]
-    private let lock = NSLock()
-    private var pendingTopology: Topology?
-    private var pendingSpec: TopologySpec?
+    var plumbingOfOutsideHost: [Int: Int] = [:]
+    let lock = NSLock()
+    var pendingTopology: Topology?
+    var pendingSpec: TopologySpec?
     /// The spec of the topology the forwarding thread runs, when it came from one (a file, or
     /// the API's edits of it): what the AWS API edits. Owned by the forwarding thread.
-    private(set) var currentSpec: TopologySpec?
+    var currentSpec: TopologySpec?
     /// Questions for the forwarding thread (`ask`), answered between batches.
-    private var pendingQuestions: [(LiveNetwork, Topology, Int64) -> Void] = []
-    private var running = true
+    var pendingQuestions: [(LiveNetwork, Topology, Int64) -> Void] = []
+    var running = true
     /// When forwarding started (the monotonic clock).
     public private(set) var started: Int64 = 0
+    /// Room in front of each packet read, for headers the dataplane adds in place.
+    static let headroom = 128
     /// Told why, when forwarding stops on its own (every device gone, the poller broken).
     public var stoppedByItself: (@Sendable (String) -> Void)?
     /// `up --flow-log`: VPC Flow Logs records of the running topology (`logFlows(to:)`).
-    private var flowLog: FlowLogWriter?
+    var flowLog: FlowLogWriter?
+    /// Every worker writes its records to the one flow log, one at a time.
+    private let flowLogLock = NSLock()
     /// When the flow log last wrote its finished REJECT intervals and flushed.
     private var flowLogFlushed: Int64 = 0
 
-    /// Batches processed, by size: bucket `b` counts those of at most 2^b packets (1 to 256).
-    public private(set) var batchSizes = [UInt64](repeating: 0, count: 9)
-    /// Packets in all batches, for the histogram's sum.
-    public private(set) var batchedPackets: UInt64 = 0
     /// Hosts whose TUN devices failed a read (the device vanished: its namespace was removed
     /// under the running `up`): left out from then on.
-    public private(set) var lostHosts: [String] = []
-    private var thread: Thread?
+    public internal(set) var lostHosts: [String] = []
+    private var threads: [Thread] = []
+    /// Owned by worker 0 while forwarding runs.
+    public internal(set) var checker: HealthChecker
+    /// Health changes worker 0 found while forwarding a batch, applied to every worker before
+    /// the next.
+    var healthChanges: [HealthChecker.Change] = []
+    /// Reloads so far: changed by worker 0 with the others parked, so each sees it after.
+    var tablesGeneration = 0
+
+    // What the workers counted, added up: read with the workers parked (`ask`) or stopped.
+
+    /// Batches processed, by size: bucket `b` counts those of at most 2^b packets (1 to 256).
+    public var batchSizes: [UInt64] { workers.reduce(into: [UInt64](repeating: 0, count: 9)) { sum, worker in
+        for bucket in sum.indices { sum[bucket] &+= worker.batchSizes[bucket] } } }
+    /// Packets in all batches, for the histogram's sum.
+    public var batchedPackets: UInt64 { sum(\.batchedPackets) }
     /// Packets no port could take or give (an outside host's packet to no VPC, a reply to an
     /// address no outside host has).
-    public private(set) var unroutable: UInt64 = 0
+    public var unroutable: UInt64 { sum(\.unroutable) }
     /// Packets whose offload header pointed outside them (dropped).
-    public private(set) var badOffloads: UInt64 = 0
+    public var badOffloads: UInt64 { sum(\.badOffloads) }
     /// Packets a TUN device's full queue refused.
-    public private(set) var queueFull: UInt64 = 0
+    public var queueFull: UInt64 { sum(\.queueFull) }
     /// Reads and writes a TUN device failed otherwise (the kernel found a packet malformed, a
     /// device went down), and the last such failure, naming its call.
-    public private(set) var deviceErrors: UInt64 = 0
-    public private(set) var lastDeviceError: IOError?
+    public var deviceErrors: UInt64 { sum(\.deviceErrors) }
+    public var lastDeviceError: IOError? { workers.lazy.compactMap(\.lastDeviceError).first }
     /// Offloaded TCP super-packets cut into segments for a GWLB tunnel, and the segments.
-    public private(set) var tunnelSegmentations: UInt64 = 0
-    public private(set) var tunnelSegments: UInt64 = 0
+    public var tunnelSegmentations: UInt64 { sum(\.tunnelSegmentations) }
+    public var tunnelSegments: UInt64 { sum(\.tunnelSegments) }
+    /// Super-datagrams written into tunnels (UDP segmentation offload).
+    public var tunnelSuperDatagrams: UInt64 { sum(\.tunnelSuperDatagrams) }
     /// Super-packets made of segments out of a GWLB tunnel (software GRO).
-    public private(set) var tunnelMerges: UInt64 = 0
-    /// Owned by the forwarding thread while it runs.
-    public private(set) var resolver: VPCResolver
-    public private(set) var checker: HealthChecker
+    public var tunnelMerges: UInt64 { sum(\.tunnelMerges) }
+    /// Packets a worker read that another owns, handed to it; and those the owner's full ring
+    /// refused (dropped).
+    public var handedOff: UInt64 { sum(\.handedOff) }
+    public var handoffRingFull: UInt64 { sum(\.handoffRingFull) }
+    /// DNS queries the resolvers answered, and those too short to answer.
+    public var resolverAnswered: UInt64 { sum(\.resolver.answered) }
+    public var resolverMalformed: UInt64 { sum(\.resolver.malformed) }
+    /// Every worker's counts added up.
+    public var counters: Counters { Counters.sum(dataplanes.map(\.counters)) }
+    /// Sessions of every worker.
+    public var sessionsInUse: Int { dataplanes.reduce(0) { $0 + $1.flows.count } }
+    public var sessionCapacity: Int { dataplanes.reduce(0) { $0 + $1.flows.capacity } }
+
+    private func sum(_ count: KeyPath<ForwardingWorker, UInt64>) -> UInt64 { workers.reduce(0) { $0 &+ $1[keyPath: count] } }
+
+    /// NAT ports in use from a node to a target, by every worker.
+    public func natPortsInUse(node: Int, target: Int) -> Int { dataplanes.reduce(0) { $0 + $1.natPortsInUse(node: node, target: target) } }
 
 
     /// `name` names the namespaces (`privet-NAME-HOST`) and TUN devices; it comes from the
-    /// topology file's name.
+    /// topology file's name. `workers` forwarding threads (at most 256, the queues a TUN device
+    /// can have) share the flow table's capacity.
     public init(topology: Topology, spec: TopologySpec? = nil, name: String,
-                configuration: DataplaneConfiguration = DataplaneConfiguration()) {
+                configuration: DataplaneConfiguration = DataplaneConfiguration(), workers: Int = 1) {
+        precondition(workers >= 1 && workers <= LiveNetwork.maximumWorkers)
         self.topology = topology
         currentSpec = spec
         self.name = name
-        var configuration = configuration
-        configuration.prefaultFlowTable = true
-        dataplane = Dataplane(tables: topology.forwardingTables(), configuration: configuration)
-        resolver = VPCResolver(topology)
-        checker = HealthChecker(topology: topology, tables: dataplane.tables, now: LiveNetwork.monotonic())
+        workerCount = workers
+        gate = WorkerGate(workers: workers)
+        let tables = topology.forwardingTables()
+        dataplanes = (0..<workers).map { index in
+            var configuration = configuration
+            configuration.prefaultFlowTable = true
+            configuration.flowCapacity = max(1, (configuration.flowCapacity + workers - 1) / workers)
+            configuration.shard = Shard(index: index, count: workers)
+            return Dataplane(tables: tables, configuration: configuration)
+        }
+        checker = HealthChecker(topology: topology, tables: tables, now: LiveNetwork.monotonic(), workers: workers)
     }
+
+    /// The queues a TUN device can have (the kernel's MAX_TAP_QUEUES).
+    public static let maximumWorkers = 256
+
+    /// The default worker count: a worker a core.
+    public static var defaultWorkers: Int { min(maximumWorkers, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
 
     /// Whether the running kernel takes `VIRTIO_NET_HDR_GSO_UDP_L4` from a TUN device's writer:
     /// 6.2 and later.
@@ -146,9 +200,14 @@ public final class LiveNetwork: @unchecked Sendable {
             // The namespaces, and the devices moved into them, each in one `ip -batch` for all
             // hosts (a process a host would cost more than the work); then each host's inside.
             try Shell.run(["ip", "-batch", "-"], input: namespaces.map { "netns add \($0)\n" }.joined())
-            var devices: [TUNDevice] = []
+            // Every queue is opened before the device leaves for its namespace (a queue attaches
+            // by the device's name, in the opener's namespace).
+            var devices: [[TUNDevice]] = []
             for index in topology.hosts.indices {
-                devices.append(try TUNDevice(name: LiveNetwork.deviceName(topology: name, host: index), offloads: offloads))
+                devices.append(try (0..<workerCount).map { _ throws(IOError) in
+                    try TUNDevice(name: LiveNetwork.deviceName(topology: name, host: index), offloads: offloads,
+                                  multiQueue: workerCount > 1)
+                })
             }
             try Shell.run(["ip", "-batch", "-"], input: topology.hosts.indices.map {
                 "link set \(LiveNetwork.deviceName(topology: name, host: $0)) netns \(namespaces[$0])\n"
@@ -174,7 +233,7 @@ public final class LiveNetwork: @unchecked Sendable {
     }
 
     /// Sets up host `index` inside its namespace, whose device `device` is already in it.
-    private func makeHost(_ index: Int, device: TUNDevice, serverCommand: [String]) throws {
+    private func makeHost(_ index: Int, device queues: [TUNDevice], serverCommand: [String]) throws {
         let host = topology.hosts[index]
         let namespace = NetworkNamespace(name: LiveNetwork.namespaceName(topology: name, host: host.name))
         let deviceName = LiveNetwork.deviceName(topology: name, host: index)
@@ -220,7 +279,7 @@ public final class LiveNetwork: @unchecked Sendable {
                                      + built.privetArguments(identity: "\(host.name) in \(zone)"))
         }
         if let port { writerOfPort[port] = plumbing.count }
-        plumbing.append(Plumbing(namespace: namespace, device: device, port: port, server: server))
+        plumbing.append(Plumbing(namespace: namespace, queues: queues, port: port, server: server))
     }
 
     /// Waits until every server that takes TCP accepts a connection in its namespace, so that
@@ -252,7 +311,7 @@ public final class LiveNetwork: @unchecked Sendable {
     public func teardown() {
         stop()
         if let flowLog {
-            writeFlowLog(now: LiveNetwork.monotonic(), final: true)
+            for dataplane in dataplanes { writeFlowLog(dataplane, now: LiveNetwork.monotonic(), final: true) }
             try? flowLog.close()
             self.flowLog = nil
         }
@@ -281,40 +340,43 @@ public final class LiveNetwork: @unchecked Sendable {
 
     // MARK: Forwarding
 
-    /// Where a port's packets go once the dataplane is done with them.
-    enum Output {
-        /// A host's TUN device (by plumbing index).
-        case device(Int)
-        /// An outside network: the outside host that owns the destination.
-        case outside
-        case resolver(vpc: Int)
-        case healthChecks
-    }
-
     /// A log line from the forwarding thread (health changes), for `up` to print.
     public var log: @Sendable (LogLevel, String) -> Void = { _, _ in }
 
-    /// Starts the forwarding thread, which waits on every host's device.
+    /// Starts the workers, each waiting on its queue of every host's device and on its rings.
     public func start() throws(ForwarderError) {
-        let poller: EventPoll
         do {
-            poller = try EventPoll()
-            for (index, piece) in plumbing.enumerated() { try poller.watch(piece.device.descriptor, token: UInt64(index)) }
+            workers = try (0..<workerCount).map { index throws(IOError) in
+                try ForwardingWorker(index: index, dataplane: dataplanes[index], devices: plumbing.map { $0.queues[index] },
+                                     resolver: VPCResolver(topology), udpSegmentationOffload: udpSegmentationOffload)
+            }
         } catch { throw ForwarderError(error) }
+        // A ring from each worker to each other: 64 slots of a super-packet each.
+        for consumer in workers {
+            consumer.inbound = workers.map { producer in
+                producer === consumer ? nil : HandoffRing(capacity: 64, packetCapacity: 65536, headroom: LiveNetwork.headroom)
+            }
+        }
         running = true
         started = LiveNetwork.monotonic()
-        let thread = Thread { [self] in forwardingLoop(poller) }
-        thread.name = "privet-forwarding"
-        thread.start()
-        self.thread = thread
+        threads = workers.map { worker in
+            let thread = Thread { [self] in
+                forward(on: worker)
+                gate.finish()
+            }
+            thread.name = "privet-worker-\(worker.index)"
+            thread.start()
+            return thread
+        }
     }
 
     public func stop() {
         lock.lock()
         running = false
         lock.unlock()
-        while thread?.isExecuting == true { usleep(10_000) }
-        thread = nil
+        for worker in workers { worker.wake.signal() }
+        while threads.contains(where: \.isExecuting) { usleep(10_000) }
+        threads = []
     }
 
     /// Writes VPC Flow Logs records to `path` while forwarding, as replay does: each session's
@@ -328,13 +390,16 @@ public final class LiveNetwork: @unchecked Sendable {
                                     clockOffset: offset)
     }
 
-    /// The flow log's records so far to its file; at the end, the open sessions' last intervals
-    /// and every REJECT record too. On the forwarding thread, or after it stopped.
-    private func writeFlowLog(now: Int64, final: Bool) {
+    /// A worker's flow-log records so far to the file; at the end, the open sessions' last
+    /// intervals and every REJECT record too. Each worker on its own thread, or after they
+    /// stopped.
+    func writeFlowLog(_ dataplane: Dataplane, now: Int64, final: Bool) {
         guard let flowLog else {
             dataplane.flowRecords.drain { _ in }
             return
         }
+        flowLogLock.lock()
+        defer { flowLogLock.unlock() }
         dataplane.flowRecords.drain { flowLog.write($0) }
         if final { dataplane.endAllSessions(now: now) { flowLog.write($0) } }
         guard final || now - flowLogFlushed >= 1_000_000_000 else { return }
@@ -343,13 +408,27 @@ public final class LiveNetwork: @unchecked Sendable {
         flowLog.flush()
     }
 
-    /// Runs `question` on the forwarding thread between batches, with the topology it forwards
-    /// and the clock, and returns its answer; nil when forwarding has stopped or does not answer
-    /// within two seconds. What reads the dataplane from another thread goes through here.
+    /// The REJECT records of a worker's batch, in its order.
+    func logRejects(of batch: PacketBatch) {
+        guard let flowLog else { return }
+        flowLogLock.lock()
+        defer { flowLogLock.unlock() }
+        for index in 0..<batch.count {
+            let verdict = batch.verdicts[index]
+            guard verdict.dropReason?.isReject == true, let interface = verdict.interface else { continue }
+            flowLog.reject(interface: interface, flow: batch.refusedFlows[index], packet: UnsafeRawBufferPointer(batch.bytes(index)),
+                           time: batch.times[index])
+        }
+    }
+
+    /// Runs `question` on worker 0 between batches, with every other worker parked, with the
+    /// topology they forward and the clock, and returns its answer; nil when forwarding has
+    /// stopped or does not answer within two seconds. What reads the dataplanes from another
+    /// thread goes through here.
     public func ask<Answer: Sendable>(_ question: @escaping @Sendable (LiveNetwork, Topology, Int64) -> Answer) -> Answer? {
         let box = AnswerBox<Answer>(), done = DispatchSemaphore(value: 0)
         lock.lock()
-        guard running, thread != nil else {
+        guard running, !threads.isEmpty else {
             lock.unlock()
             return nil
         }
@@ -358,6 +437,7 @@ public final class LiveNetwork: @unchecked Sendable {
             done.signal()
         }
         lock.unlock()
+        workers[0].wake.signal()
         guard done.wait(timeout: .now() + 2) == .success else { return nil }
         return box.answer
     }
@@ -392,9 +472,10 @@ public final class LiveNetwork: @unchecked Sendable {
         pendingSpec = spec
         self.topology = topology
         lock.unlock()
+        workers.first?.wake.signal()
     }
 
-    private func outputs(_ tables: ForwardingTables) -> [Output] {
+    func outputs(_ tables: ForwardingTables) -> [Output] {
         tables.ports.enumerated().map { index, port in
             switch port.kind {
             case .interface: return writerOfPort[index].map { .device($0) } ?? .outside
@@ -402,256 +483,6 @@ public final class LiveNetwork: @unchecked Sendable {
             case .resolver(let vpc): return .resolver(vpc: vpc)
             case .healthChecks: return .healthChecks
             }
-        }
-    }
-
-    private func forwardingLoop(_ poller: EventPoll) {
-        // One slot per packet of the batch, with headroom in front (the dataplane may grow a
-        // packet's headers in place).
-        let headroom = 128, slot = 65536 + headroom
-        let pool = UnsafeMutableRawPointer.allocate(byteCount: PacketBatch.capacity * slot, alignment: 64)
-        defer { pool.deallocate() }
-        // Where a super-packet's segments are built, one at a time, on their way into a tunnel;
-        // and where segments out of one are merged again.
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: slot, alignment: 64)
-        defer { scratch.deallocate() }
-        // Where a super-datagram into a tunnel is gathered (at most 64 KiB).
-        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
-        defer { staging.deallocate() }
-        var coalescer = SegmentCoalescer(capacity: 65536)
-        defer { coalescer.deallocate() }
-        let batch = PacketBatch()
-        var senders = [Int](repeating: -1, count: PacketBatch.capacity)
-        var outputs = outputs(dataplane.tables)
-        var healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
-        // The thread's own copy: `reload` replaces `topology` on another thread.
-        lock.lock()
-        var current = topology
-        lock.unlock()
-        checker = HealthChecker(topology: current, tables: dataplane.tables, now: LiveNetwork.monotonic())
-        resolver = VPCResolver(current)
-        var probes: [[UInt8]] = []
-        let ledger = OffloadLedger(capacity: PacketBatch.capacity)
-
-        func add(_ bytes: UnsafeRawBufferPointer, port: Int, sender: Int) {
-            let start = pool + batch.count * slot + headroom
-            start.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-            senders[batch.count] = sender
-            ledger.madeHere(batch.count)
-            batch.append(start, length: bytes.count, capacity: slot - headroom, ingressPort: port, headroom: headroom)
-        }
-        func failed(_ error: IOError) {
-            deviceErrors &+= 1
-            lastDeviceError = error
-        }
-        func send(_ bytes: UnsafeRawBufferPointer, to device: TUNDevice, header: UnsafePointer<VirtioNetHeader>? = nil) {
-            do throws(IOError) {
-                if try !device.write(bytes, header: header) { queueFull &+= 1 }
-            } catch { failed(error) }
-        }
-        func writeMerged(_ writer: Int, _ bytes: UnsafeRawBufferPointer, _ header: VirtioNetHeader?) {
-            if var header {
-                withUnsafePointer(to: &header) { send(bytes, to: plumbing[writer].device, header: $0) }
-                tunnelMerges &+= 1
-            } else {
-                send(bytes, to: plumbing[writer].device)
-            }
-        }
-        func apply(_ change: HealthChecker.Change) {
-            dataplane.setTargetHealth(change.targetIndex, healthy: change.healthy)
-            log(change.healthy ? .info : .warning,
-                "target \(change.target) is \(change.healthy ? "healthy" : "unhealthy"): \(change.reason)")
-        }
-
-        while true {
-            lock.lock()
-            let keepGoing = running
-            let reloaded = pendingTopology, reloadedSpec = pendingSpec
-            pendingTopology = nil
-            pendingSpec = nil
-            let questions = pendingQuestions
-            pendingQuestions.removeAll()
-            lock.unlock()
-            guard keepGoing else { return }
-            if let reloaded {
-                current = reloaded
-                currentSpec = reloadedSpec
-                // Records of the old tables are written under the old ENI names.
-                writeFlowLog(now: LiveNetwork.monotonic(), final: false)
-                dataplane.replaceTables(reloaded.forwardingTables())
-                flowLog?.use(reloaded)
-                outputs = self.outputs(dataplane.tables)
-                healthPort = dataplane.tables.ports.firstIndex { $0.kind == .healthChecks }
-                checker = HealthChecker(topology: reloaded, tables: dataplane.tables, now: LiveNetwork.monotonic(),
-                                        carrying: checker)
-                resolver = VPCResolver(reloaded)
-            }
-            for question in questions { question(self, current, LiveNetwork.monotonic()) }
-            for change in checker.poll(now: LiveNetwork.monotonic(), send: { probes.append($0) }) { apply(change) }
-
-            let ready: Int
-            do { ready = try poller.wait(milliseconds: probes.isEmpty ? 20 : 0) } catch {
-                // Only a broken poller fails here (EBADF, EINVAL); say so once and stop.
-                log(.error, "forwarding stopped: \(error)")
-                stoppedByItself?("the poller failed: \(error)")
-                return
-            }
-            batch.removeAll()
-            if let healthPort {
-                for probe in probes where !batch.isFull { probe.withUnsafeBytes { add($0, port: healthPort, sender: -1) } }
-            }
-            probes.removeAll(keepingCapacity: true)
-            for event in 0..<ready {
-                let index = Int(poller.token(event))
-                let piece = plumbing[index]
-                // Up to 32 packets from one device at a time, so that no device starves the rest.
-                var taken = 0
-                while taken < 32 && !batch.isFull {
-                    let start = pool + batch.count * slot + headroom
-                    // With offloads the virtio header lands in the headroom, just before the packet.
-                    let front = piece.device.offloads ? VirtioNetHeader.size : 0
-                    let buffer = UnsafeMutableRawBufferPointer(start: start - front, count: slot - headroom + front)
-                    let read: Int
-                    do {
-                        guard let count = try piece.device.read(into: buffer), count > front else { break }
-                        read = count
-                    } catch {
-                        // A TUN device fails a read only when it is gone (EBADFD once its
-                        // namespace is removed): polling it again would spin on the same error.
-                        failed(error)
-                        try? poller.unwatch(piece.device.descriptor)
-                        let host = current.hosts[index].name
-                        lostHosts.append(host)
-                        log(.warning, "host \(host): its device failed (\(error)), its namespace removed under `up`? Forwarding goes on without it")
-                        if lostHosts.count == plumbing.count {
-                            log(.error, "every host's device is gone: forwarding stops")
-                            stoppedByItself?("every host's device is gone")
-                            return
-                        }
-                        break
-                    }
-                    taken += 1
-                    let packet = UnsafeMutableRawBufferPointer(start: start, count: read - front)
-                    let header = front > 0 ? (start - front).loadUnaligned(as: VirtioNetHeader.self) : VirtioNetHeader()
-                    guard let segmentLength = ledger.arrived(batch.count, header: header, packet: packet) else {
-                        badOffloads &+= 1
-                        continue
-                    }
-                    guard let port = piece.port ?? dataplane.tables.ingressPort(ofPacket: packet) else {
-                        unroutable &+= 1
-                        continue
-                    }
-                    senders[batch.count] = index
-                    batch.append(start, length: packet.count, capacity: slot - headroom, ingressPort: port,
-                                 segmentLength: segmentLength, headroom: headroom)
-                }
-            }
-            guard batch.count > 0 else {
-                // No packets: the timer's tick still ends the sessions whose time is up.
-                dataplane.expire(now: LiveNetwork.monotonic())
-                writeFlowLog(now: LiveNetwork.monotonic(), final: false)
-                continue
-            }
-            dataplane.process(batch, now: LiveNetwork.monotonic())
-            batchSizes[min(8, Int.bitWidth - (batch.count - 1).leadingZeroBitCount)] &+= 1
-            batchedPackets &+= UInt64(batch.count)
-            if let flowLog {
-                for index in 0..<batch.count {
-                    let verdict = batch.verdicts[index]
-                    guard verdict.dropReason?.isReject == true, let interface = verdict.interface else { continue }
-                    flowLog.reject(interface: interface, flow: batch.refusedFlows[index], packet: UnsafeRawBufferPointer(batch.bytes(index)),
-                                   time: batch.times[index])
-                }
-            }
-            writeFlowLog(now: LiveNetwork.monotonic(), final: false)
-            for index in 0..<batch.count {
-                let verdict = batch.verdicts[index]
-                guard let port = verdict.port else {
-                    // A probe the fabric refused fails now, saying who refused it, not a timeout later.
-                    if verdict.isDropped, batch.ingressPorts[index] == healthPort,
-                       let change = checker.refused(batch.bytes(index), by: current.refuser(of: verdict) ?? "the fabric",
-                                                    reason: verdict.dropReason) {
-                        apply(change)
-                    }
-                    continue
-                }
-                let packet = batch.bytes(index)
-                let device = self.device(for: outputs[port], verdict)
-                // Out of a tunnel to a device that takes super-packets: merged with the segments
-                // around it where they make one; anything else goes out after the run before it.
-                if verdict.action == .decapsulated, let device, plumbing[device].device.offloads {
-                    if coalescer.add(UnsafeRawBufferPointer(packet), writer: device) { continue }
-                    coalescer.flush(writeMerged)
-                    if coalescer.add(UnsafeRawBufferPointer(packet), writer: device) { continue }
-                } else {
-                    coalescer.flush(writeMerged)
-                }
-                switch verdict.action {
-                case .dropped:
-                    continue
-                case .toResolver:
-                    guard senders[index] >= 0, case .resolver(let vpc) = outputs[port],
-                          let reply = resolver.answer(packet, vpc: vpc) else { continue }
-                    reply.withUnsafeBytes { send($0, to: plumbing[senders[index]].device) }
-                case .toHealthChecker:
-                    if let change = checker.receive(packet, send: { probes.append($0) }) { apply(change) }
-                case .encapsulated:
-                    // Into a tunnel: the offloads the inner packet came with are done here.
-                    guard let device else { continue }
-                    let arrived = ledger.header(index)
-                    if arrived.isSegmented {
-                        let writer = plumbing[device].device
-                        let count: Int
-                        if udpSegmentationOffload && writer.offloads {
-                            count = TunnelOffload.segmentForUDPOffload(packet, outerLength: GWLBTunnel.overhead, header: arrived,
-                                                                       scratch: scratch, staging: staging) { datagram, offload in
-                                guard var offload else { return send(datagram, to: writer) }
-                                do throws(IOError) {
-                                    let written = try withUnsafePointer(to: &offload) { header throws(IOError) in try writer.write(datagram, header: header) }
-                                    if written { tunnelSuperDatagrams &+= 1 } else { queueFull &+= 1 }
-                                } catch {
-                                    // The kernel refused the offload: one datagram a write from
-                                    // now on (these segments are lost; TCP sends them again).
-                                    failed(error)
-                                    udpSegmentationOffload = false
-                                    log(.warning, "the kernel refused UDP segmentation offload on a GWLB tunnel (\(error)); one datagram a write from now on")
-                                }
-                            }
-                        } else {
-                            count = TunnelOffload.segment(packet, outerLength: GWLBTunnel.overhead, header: arrived,
-                                                          scratch: scratch) { segment in
-                                send(segment, to: writer)
-                            }
-                        }
-                        tunnelSegmentations &+= 1
-                        tunnelSegments &+= UInt64(count)
-                        continue
-                    }
-                    if arrived.needsChecksum { TunnelOffload.completeChecksum(packet, outerLength: GWLBTunnel.overhead, header: arrived) }
-                    send(UnsafeRawBufferPointer(packet), to: plumbing[device].device)
-                case .replied, .decapsulated, .forwarded:
-                    guard let device else {
-                        unroutable &+= 1
-                        continue
-                    }
-                    // A reply the dataplane wrote (a RST) is complete in itself, with no offload
-                    // header; so is a packet out of a tunnel (the appliance sent it whole).
-                    let header = verdict.action == .forwarded ? ledger.departing(index, packet: packet) : nil
-                    send(UnsafeRawBufferPointer(packet), to: plumbing[device].device, header: header)
-                }
-            }
-            coalescer.flush(writeMerged)
-        }
-    }
-
-    /// The device a packet with this verdict leaves by: a VPC host's, or the outside host's the
-    /// dataplane found beyond an outside network's port.
-    @inline(__always)
-    private func device(for output: Output, _ verdict: Verdict) -> Int? {
-        switch output {
-        case .device(let writer): return writer
-        case .outside: return verdict.outsideHost.flatMap { plumbingOfOutsideHost[$0] }
-        case .resolver, .healthChecks: return nil
         }
     }
 

@@ -59,11 +59,11 @@ extension LiveReport {
     /// What `up` says when it stops: packets forwarded and dropped (by reason), resolver answers,
     /// health probes.
     public static func summary(_ network: LiveNetwork) -> String {
-        let counters = network.dataplane.counters
+        let counters = network.counters
         let forwarded = counters.ports.reduce(0) { $0 + $1.packetsOut }
         var lines = ["\(forwarded) packets forwarded, \(counters.totalDrops) dropped, "
-                     + "\(counters.sessionsCreated) sessions; resolver answered \(network.resolver.answered) "
-                     + "(\(network.resolver.malformed) malformed); \(network.checker.probesSent) health probes"]
+                     + "\(counters.sessionsCreated) sessions; resolver answered \(network.resolverAnswered) "
+                     + "(\(network.resolverMalformed) malformed); \(network.checker.probesSent) health probes"]
         for reason in DropReason.allCases where counters.drops(reason) > 0 {
             lines.append("  dropped \(reason.name): \(counters.drops(reason))")
         }
@@ -77,6 +77,13 @@ extension LiveReport {
         }
         if counters.flowsRebalanced > 0 { lines.append("  GWLB flows moved off unhealthy appliances: \(counters.flowsRebalanced)") }
         if network.tunnelMerges > 0 { lines.append("  merged out of a GWLB tunnel: \(network.tunnelMerges) super-packets") }
+        if network.workerCount > 1 {
+            lines.append("  \(network.workerCount) workers: \(network.handedOff) packets handed to the worker owning their flow"
+                         + (network.handoffRingFull > 0 ? ", \(network.handoffRingFull) dropped on a full handoff ring" : ""))
+        }
+        if counters.sessionsAwayFromOwner > 0 {
+            lines.append("  sessions whose replies another worker owns (a preserved client's port below the service's): \(counters.sessionsAwayFromOwner)")
+        }
         if network.queueFull > 0 { lines.append("  refused by a TUN device (queue full): \(network.queueFull)") }
         if network.deviceErrors > 0 {
             lines.append("  failed reads and writes of TUN devices: \(network.deviceErrors) (last: \(network.lastDeviceError.map(String.init(describing:)) ?? "?"))")

@@ -67,11 +67,17 @@ public struct LiveStatus: Codable, Sendable {
     public var drops: [String: UInt64]
     public var deviceErrors: UInt64
     public var queueFull: UInt64
+    /// Forwarding threads; packets read by one and handed to the one owning their flow; and
+    /// those dropped because the owner's ring was full.
+    public var workers: Int
+    public var handedOff: UInt64
+    public var handoffRingFull: UInt64
 
     /// The status as a table, as `privet status` prints it.
     public var text: String {
         func seconds(_ value: Double) -> String { value < 120 ? String(format: "%.0f s", value) : String(format: "%.0f min", value / 60) }
-        var lines = ["Topology '\(topology)', up \(seconds(uptimeSeconds)); sessions \(sessionsInUse) of \(sessionCapacity)"]
+        var lines = ["Topology '\(topology)', up \(seconds(uptimeSeconds)); sessions \(sessionsInUse) of \(sessionCapacity); "
+                     + "\(workers) worker\(workers == 1 ? "" : "s")" + (workers > 1 ? " (\(handedOff) packets handed to their flow's worker)" : "")]
         lines.append("")
         lines.append("HOST                 NAMESPACE                           ADDRESSES")
         for host in hosts {
@@ -115,6 +121,7 @@ public struct LiveStatus: Codable, Sendable {
             lines.append("drops: " + drops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         if deviceErrors + queueFull > 0 { lines.append("TUN devices: \(queueFull) packets refused by full queues, \(deviceErrors) errors") }
+        if handoffRingFull > 0 { lines.append("handoff: \(handoffRingFull) packets dropped on a worker's full ring") }
         return lines.joined(separator: "\n") + "\n"
     }
 }
@@ -172,7 +179,7 @@ extension String {
 extension LiveNetwork {
     /// The status now. On the forwarding thread.
     func status(topology current: Topology, now: Int64) -> LiveStatus {
-        let tables = dataplane.tables, counters = dataplane.counters
+        let tables = dataplane.tables, counters = self.counters
         let hosts = current.hosts.map { host in
             LiveStatus.Host(name: host.name, namespace: LiveNetwork.namespaceName(topology: name, host: host.name),
                             addresses: current.addresses(of: host), place: LiveReport.place(of: host, in: current),
@@ -201,7 +208,7 @@ extension LiveNetwork {
             var ports = 0
             if let (balancerIndex, balancer) = tables.loadBalancers.enumerated().first(where: { $0.element.listeners.contains { $0.targetGroup == target.targetGroup } }) {
                 for node in balancer.nodes.indices {
-                    ports += dataplane.natPortsInUse(node: tables.nodes.number(balancer: balancerIndex, node: node), target: index)
+                    ports += natPortsInUse(node: tables.nodes.number(balancer: balancerIndex, node: node), target: index)
                 }
             }
             let checked = health[index]
@@ -220,14 +227,14 @@ extension LiveNetwork {
         var drops: [String: UInt64] = [:]
         for reason in DropReason.allCases where counters.drops(reason) > 0 { drops[reason.name] = counters.drops(reason) }
         return LiveStatus(topology: name, uptimeSeconds: Double(now - started) / 1e9, hosts: hosts, endpoints: endpoints,
-                          nodes: nodes, targets: targets, sessionsInUse: dataplane.flows.count,
-                          sessionCapacity: dataplane.flows.capacity, ports: ports, drops: drops, deviceErrors: deviceErrors,
-                          queueFull: queueFull)
+                          nodes: nodes, targets: targets, sessionsInUse: sessionsInUse,
+                          sessionCapacity: sessionCapacity, ports: ports, drops: drops, deviceErrors: deviceErrors,
+                          queueFull: queueFull, workers: workerCount, handedOff: handedOff, handoffRingFull: handoffRingFull)
     }
 
     /// The sessions of the flow table that `filter` selects. On the forwarding thread.
     func flows(topology current: Topology, filter: LiveFlow.Filter, now: Int64) -> [LiveFlow] {
-        let tables = dataplane.tables, table = dataplane.flows
+        let tables = dataplane.tables
         func text(_ key: FlowKey) -> String {
             let source = FlowAddress(high: key.sourceHigh, low: key.sourceLow), destination = FlowAddress(high: key.destinationHigh, low: key.destinationLow)
             func address(_ value: FlowAddress) -> String { value.isIPv4 ? value.description : "[\(value)]" }
@@ -239,28 +246,30 @@ extension LiveNetwork {
             hostAddresses = Set(current.addresses(of: found))
         }
         var result: [LiveFlow] = []
-        for index in 0..<table.neverUsed where table.sessions[index].inUse {
-            let session = table.sessions[index]
-            let endpoint = session.endpoint.index.map { current.endpoints[$0].name }
-            let target = session.target.index.map { tables.targets[$0].name }
-            var node: String?
-            if let number = session.node.index, let (balancer, nodeIndex) = tables.nodes.location(number) {
-                node = "\(tables.loadBalancers[balancer].name) in \(tables.zoneNames[tables.loadBalancers[balancer].nodes[nodeIndex].zone])"
+        for table in dataplanes.map(\.flows) {
+            for index in 0..<table.neverUsed where table.sessions[index].inUse {
+                let session = table.sessions[index]
+                let endpoint = session.endpoint.index.map { current.endpoints[$0].name }
+                let target = session.target.index.map { tables.targets[$0].name }
+                var node: String?
+                if let number = session.node.index, let (balancer, nodeIndex) = tables.nodes.location(number) {
+                    node = "\(tables.loadBalancers[balancer].name) in \(tables.zoneNames[tables.loadBalancers[balancer].nodes[nodeIndex].zone])"
+                }
+                let forward = text(session.forward), reverse = text(session.reverse)
+                if filter.host != nil {
+                    let mentioned = hostAddresses.contains { address in forward.contains(address + ":") || reverse.contains(address + ":")
+                        || forward.contains("[\(address)]") || reverse.contains("[\(address)]") }
+                    guard mentioned else { continue }
+                }
+                if let wanted = filter.target, !(target?.hasPrefix(wanted + ":") ?? false) && target != wanted { continue }
+                if let wanted = filter.endpoint, endpoint != wanted { continue }
+                result.append(LiveFlow(
+                    forward: forward, reverse: reverse, kind: session.kind.name, proto: session.forward.proto, endpoint: endpoint,
+                    node: node, target: target, state: session.tcpState.name,
+                    ageSeconds: Double(now - session.flowStart) / 1e9, idleSeconds: Double(now - session.lastSeen) / 1e9,
+                    packetsForward: UInt64(session.packets.forward), packetsReverse: UInt64(session.packets.reverse),
+                    bytesForward: session.bytes.forward, bytesReverse: session.bytes.reverse))
             }
-            let forward = text(session.forward), reverse = text(session.reverse)
-            if filter.host != nil {
-                let mentioned = hostAddresses.contains { address in forward.contains(address + ":") || reverse.contains(address + ":")
-                    || forward.contains("[\(address)]") || reverse.contains("[\(address)]") }
-                guard mentioned else { continue }
-            }
-            if let wanted = filter.target, !(target?.hasPrefix(wanted + ":") ?? false) && target != wanted { continue }
-            if let wanted = filter.endpoint, endpoint != wanted { continue }
-            result.append(LiveFlow(
-                forward: forward, reverse: reverse, kind: session.kind.name, proto: session.forward.proto, endpoint: endpoint,
-                node: node, target: target, state: session.tcpState.name,
-                ageSeconds: Double(now - session.flowStart) / 1e9, idleSeconds: Double(now - session.lastSeen) / 1e9,
-                packetsForward: UInt64(session.packets.forward), packetsReverse: UInt64(session.packets.reverse),
-                bytesForward: session.bytes.forward, bytesReverse: session.bytes.reverse))
         }
         return result
     }

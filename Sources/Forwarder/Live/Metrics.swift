@@ -41,7 +41,7 @@ struct MetricsText {
 extension LiveNetwork {
     /// The dataplane's and the forwarding loop's metrics. On the forwarding thread.
     func metrics(topology current: Topology, now: Int64) -> String {
-        let tables = dataplane.tables, counters = dataplane.counters
+        let tables = dataplane.tables, counters = self.counters
         var out = MetricsText()
         out.family("privet_uptime_seconds", "gauge", "Seconds since forwarding started.")
         out.sample("privet_uptime_seconds", [], Double(now - started) / 1e9)
@@ -64,9 +64,9 @@ extension LiveNetwork {
         for cause in ResetCause.allCases { out.sample("privet_resets_total", [("cause", "\(cause)")], counters.resets(cause)) }
 
         out.family("privet_sessions", "gauge", "Sessions in the flow table.")
-        out.sample("privet_sessions", [], UInt64(dataplane.flows.count))
+        out.sample("privet_sessions", [], UInt64(sessionsInUse))
         out.family("privet_sessions_capacity", "gauge", "Sessions the flow table holds.")
-        out.sample("privet_sessions_capacity", [], UInt64(dataplane.flows.capacity))
+        out.sample("privet_sessions_capacity", [], UInt64(sessionCapacity))
         out.family("privet_sessions_created_total", "counter", "Sessions started: new flows.")
         out.sample("privet_sessions_created_total", [], counters.sessionsCreated)
         out.family("privet_sessions_ended_total", "counter", "Sessions ended, by why.")
@@ -106,7 +106,7 @@ extension LiveNetwork {
                 for target in tables.targets.indices
                 where balancer.listeners.contains(where: { $0.targetGroup == tables.targets[target].targetGroup }) {
                     natSamples.append((labels + [("target", tables.targets[target].name)],
-                                       dataplane.natPortsInUse(node: number, target: target)))
+                                       natPortsInUse(node: number, target: target)))
                 }
             }
         }
@@ -131,6 +131,12 @@ extension LiveNetwork {
         out.sample("privet_tun_queue_full_total", [], queueFull)
         out.family("privet_tun_errors_total", "counter", "TUN reads and writes that failed otherwise.")
         out.sample("privet_tun_errors_total", [], deviceErrors)
+        out.family("privet_workers", "gauge", "Forwarding threads, each owning a shard of the flows.")
+        out.sample("privet_workers", [], UInt64(workerCount))
+        out.family("privet_handoff_packets_total", "counter", "Packets a worker read that another owns, handed to the owner's ring.")
+        out.sample("privet_handoff_packets_total", [], handedOff)
+        out.family("privet_handoff_ring_full_total", "counter", "Packets dropped because the owning worker's handoff ring was full.")
+        out.sample("privet_handoff_ring_full_total", [], handoffRingFull)
         return out.text
     }
 

@@ -42,10 +42,13 @@ public final class TUNDevice {
     public let descriptor: Int32
     public let offloads: Bool
 
-    /// Creates (or attaches to) the device `name` (at most 15 characters).
-    public init(name: String, offloads: Bool = false) throws(IOError) {
+    /// Creates (or attaches to) the device `name` (at most 15 characters). With `multiQueue`,
+    /// each one made for the same name is another queue of one device: the kernel hands a flow's
+    /// packets to the queue that last wrote that flow's packets (tun.c, automatic queue
+    /// selection, by a hash the same both ways), else to one its hash picks.
+    public init(name: String, offloads: Bool = false, multiQueue: Bool = false) throws(IOError) {
         guard name.utf8.count <= 15 else { throw IOError.failed("TUN name '\(name)' is longer than 15 characters") }
-        let result = privet_tun_open(name, offloads ? 1 : 0)
+        let result = privet_tun_open(name, offloads ? 1 : 0, multiQueue ? 1 : 0)
         guard result >= 0 else {
             throw IOError.systemCall("cannot create TUN device \(name)", errno: -result)
         }
