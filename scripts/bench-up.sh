@@ -31,7 +31,7 @@ now() { date +%s%N; }
 start=$(now)
 "$privet" up "$work/bench-up.yaml" > "$work/up.log" 2>&1 &
 pid=$!
-until grep -q "Forwarding\." "$work/up.log"; do
+until grep -q "^Forwarding on " "$work/up.log"; do
     kill -0 "$pid" 2>/dev/null || { cat "$work/up.log" >&2; exit 1; }
     sleep 0.05
 done

@@ -108,3 +108,14 @@ public struct Shard: Sendable, Equatable {
         }
     }
 }
+
+extension DataplaneConfiguration {
+    /// This configuration for worker `index` of `count`: its shard, and its share of the flow
+    /// table's capacity.
+    public func forWorker(_ index: Int, of count: Int) -> DataplaneConfiguration {
+        var configuration = self
+        configuration.shard = Shard(index: index, count: count)
+        configuration.flowCapacity = max(1, (flowCapacity + count - 1) / count)
+        return configuration
+    }
+}

@@ -51,10 +51,15 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: FlowLogFormatOption.intervalHelp)
     var maxAggregationInterval: Int = 600
 
+    @Option(help: ArgumentHelp("Workers, each a dataplane owning a shard of the flows on a thread of its own, as `up --workers N` has them: a capture of a live run replays as that run forwarded it (the same NAT ports). The same capture and count give the same files. Default 1: the outputs do not depend on the machine's cores.",
+                               valueName: "n"))
+    var workers: Int = 1
+
     func validate() throws {
         _ = try FlowLogFormatOption.parse(flowLogFormat)
         try FlowLogFormatOption.check(interval: maxAggregationInterval)
         if flowCapacity < 1 || flowCapacity > 64 << 20 { throw ValidationError("--flow-capacity must be from 1 to \(64 << 20)") }
+        if workers < 1 || workers > 256 { throw ValidationError("--workers must be from 1 to 256") }
     }
 
     func run() throws {
@@ -62,6 +67,7 @@ struct ReplayCommand: ParsableCommand {
         var options = Replay.Options(input: input, output: output)
         options.configuration.flowCapacity = flowCapacity
         options.bothDirections = bothDirections
+        options.workers = workers
         options.flowLogFormat = try FlowLogFormatOption.parse(flowLogFormat)
         options.configuration.flowLogInterval = Int64(maxAggregationInterval) * 1_000_000_000
         if let events {

@@ -205,6 +205,37 @@ struct ReplayTests {
         for name in files[0].keys { #expect(files[0][name] == files[1][name], "\(name) differs") }
     }
 
+    /// With several workers the files are those of the same workers run one after another on one
+    /// thread, byte for byte: packets leave in capture order, each worker's records in turn.
+    @Test func workersOnThreadsGiveTheFilesOfOneThread() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanUp() }
+        let input = folder.file("in.pcap")
+        let writer = try CaptureWriter(path: input, linkType: .rawIP)
+        let simulator = TrafficSimulator(topology: Self.topology, seed: 11, capture: writer)
+        for connection in TrafficPlan.connections(count: 400, in: Self.topology, seed: 11) { simulator.add(connection) }
+        simulator.run(packetLimit: .max, progress: nil)
+        try writer.close()
+        var files: [[String: Data]] = []
+        for onThreads in [true, false] {
+            let output = folder.file("out-\(onThreads)")
+            var options = Replay.Options(input: input, output: output)
+            options.workers = 3
+            options.shardsOnThreads = onThreads
+            let (report, _) = try Replay(topology: Self.topology, options: options).run()
+            #expect(report.forwarded.packets > report.input.packets / 2)
+            try report.json.write(toFile: output + "/report.json", atomically: false, encoding: .utf8)
+            var contents: [String: Data] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: output) {
+                contents[name] = try Data(contentsOf: URL(fileURLWithPath: output + "/" + name))
+            }
+            files.append(contents)
+        }
+        #expect(files[0].keys.sorted() == files[1].keys.sorted())
+        #expect(files[0].count >= 8)
+        for name in files[0].keys { #expect(files[0][name] == files[1][name], "\(name) differs") }
+    }
+
     @Test func eventsChangeHealthAndLifecycleAtTheirTime() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }

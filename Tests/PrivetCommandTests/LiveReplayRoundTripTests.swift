@@ -12,7 +12,8 @@ extension LiveCommandTests {
     /// zones, through the GWLB's appliance to the internet, and to S3 through the gateway
     /// endpoint; what each host sent is merged and replayed; and what the replay sent each host
     /// is compared with what the host received live, packet by packet. Health probes and DNS
-    /// start inside Privet and are left out on both sides.
+    /// start inside Privet and are left out on both sides. The replay has the live run's workers,
+    /// so its NAT ports are the ones the live workers chose.
     @Test func replayOfALiveCaptureMatchesTheLiveRun() throws {
         let run = try LiveRun(name: "live-replay", yaml: Topology.defaultYAML)
         let model = Topology.load(yaml: Topology.defaultYAML).topology!
@@ -34,7 +35,7 @@ extension LiveCommandTests {
         run.stop()
 
         // Each host's own addresses, and what is left out: health probes (TCP from a load
-        // balancer node's address, on ports below the NLB's source-NAT range) and DNS.
+        // balancer node's address, on ports outside the NLB's source-NAT range) and DNS.
         var addresses: [String: Set<String>] = [:]
         for host in model.hosts {
             switch host.placement {
@@ -44,7 +45,9 @@ extension LiveCommandTests {
         }
         let nodes = Set(model.loadBalancers.flatMap { $0.nodes.map { model[$0.interface].ipv4!.description } })
         func startsInsidePrivet(_ packet: Packet) -> Bool {
-            let probe = (nodes.contains(packet.source) && packet.sourcePort < 10000) || (nodes.contains(packet.destination) && packet.destinationPort < 10000)
+            func probePort(_ port: UInt16) -> Bool { port < 10000 || port >= 65000 }
+            let probe = (nodes.contains(packet.source) && probePort(packet.sourcePort))
+                || (nodes.contains(packet.destination) && probePort(packet.destinationPort))
             return (packet.isTCP && probe) || packet.sourcePort == 53 || packet.destinationPort == 53
         }
 
@@ -62,7 +65,9 @@ extension LiveCommandTests {
         let topologyPath = folder.file("default.yaml")
         try Topology.defaultYAML.write(toFile: topologyPath, atomically: false, encoding: .utf8)
         let output = folder.file("replayed")
-        let replay = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", merged, "--output", output])
+        #expect(run.workers >= 1)
+        let replay = try runProgram(privetExecutable()!, ["replay", topologyPath, "--input", merged, "--output", output,
+                                                          "--workers", String(run.workers)])
         #expect(replay.status == 0, "\(replay.error)")
 
         var replayed: [String: [Packet]] = [:]

@@ -143,6 +143,12 @@ final class LiveRun {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    /// The workers forwarding, as `up` said at start ("Forwarding on N workers").
+    var workers: Int {
+        guard let range = log.range(of: "Forwarding on ") else { return 0 }
+        return Int(log[range.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+
     /// Waits until the log of `up` says `text`.
     func waitForLog(_ text: String, seconds: Double) throws {
         let deadline = Date().addingTimeInterval(seconds)

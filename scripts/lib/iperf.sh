@@ -12,6 +12,7 @@ live_bench_init() { # the script's name
 }
 
 # iperf3 between two namespaces; prints the figure (bits/s for TCP, datagrams/s for UDP).
+# Kinds: tcp (one stream), tcp4 (four parallel streams, their sum), udp (64-byte datagrams).
 measure() { # kind, server namespace, client namespace, address
     local kind=$1 server=$2 client=$3 address=$4
     ip netns exec "$server" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
@@ -19,6 +20,8 @@ measure() { # kind, server namespace, client namespace, address
     sleep 0.3
     if [ "$kind" = tcp ]; then
         ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -J > "$work/out.json"
+    elif [ "$kind" = tcp4 ]; then
+        ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -P 4 -J > "$work/out.json"
     else
         ip netns exec "$client" iperf3 -c "$address" -p 5201 -t "$duration" -u -l 64 -b 0 -J > "$work/out.json"
     fi
@@ -29,7 +32,7 @@ kind, path = sys.argv[1], sys.argv[2]
 report = json.load(open(path))
 if "error" in report: sys.exit("iperf3: " + report["error"])
 end = report["end"]
-if kind == "tcp":
+if kind.startswith("tcp"):
     print(int(end["sum_received"]["bits_per_second"]))
 else:
     s = end["sum"]

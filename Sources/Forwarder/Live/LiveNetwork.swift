@@ -134,13 +134,9 @@ public final class LiveNetwork: @unchecked Sendable {
         workerCount = workers
         gate = WorkerGate(workers: workers)
         let tables = topology.forwardingTables()
-        dataplanes = (0..<workers).map { index in
-            var configuration = configuration
-            configuration.prefaultFlowTable = true
-            configuration.flowCapacity = max(1, (configuration.flowCapacity + workers - 1) / workers)
-            configuration.shard = Shard(index: index, count: workers)
-            return Dataplane(tables: tables, configuration: configuration)
-        }
+        var configuration = configuration
+        configuration.prefaultFlowTable = true
+        dataplanes = (0..<workers).map { index in Dataplane(tables: tables, configuration: configuration.forWorker(index, of: workers)) }
         checker = HealthChecker(topology: topology, tables: tables, now: LiveNetwork.monotonic(), workers: workers)
     }
 

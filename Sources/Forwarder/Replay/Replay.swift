@@ -20,6 +20,14 @@ public final class Replay {
         public var bothDirections = false
         /// The flow log's fields.
         public var flowLogFormat = FlowLogFormat.default
+        /// Workers, as `up --workers` has them: each a dataplane owning a shard of the flows
+        /// (Sharding.swift), so a capture of a live run replays as that run forwarded it (the
+        /// same NAT ports). The same inputs and count give the same files, however the shards
+        /// are run.
+        public var workers = 1
+        /// Each worker's shard of a batch on a thread of its own (the default), or all of them
+        /// one after another on the calling thread: the same files either way.
+        public var shardsOnThreads = true
 
         public init(input: String, output: String) {
             self.input = input
@@ -34,7 +42,16 @@ public final class Replay {
 
     private var topology: Topology
     private let options: Options
-    private let dataplane: Dataplane
+    /// One per worker; the first's tables are every worker's.
+    private let dataplanes: [Dataplane]
+    private var dataplane: Dataplane { dataplanes[0] }
+    /// With several workers: the packets of the batch each one owns, in capture order, and for
+    /// each packet of the batch its worker and its place there.
+    private let shardBatches: [PacketBatch]
+    private var shardOf = [Int](repeating: 0, count: PacketBatch.capacity)
+    private var placeInShard = [Int](repeating: 0, count: PacketBatch.capacity)
+    /// Threads running workers 1 and up (worker 0's shard runs on the calling thread).
+    private var shardThreads: [ShardThread] = []
     private let batch = PacketBatch()
     private let pool: UnsafeMutableRawPointer
     /// With `bothDirections`: each packet of the batch as it entered, before the dataplane
@@ -68,9 +85,17 @@ public final class Replay {
     public init(topology: Topology, options: Options) throws(ForwarderError) {
         self.topology = topology
         self.options = options
-        dataplane = Dataplane(tables: topology.forwardingTables(), configuration: options.configuration)
+        precondition(options.workers >= 1)
+        let tables = topology.forwardingTables()
+        dataplanes = (0..<options.workers).map { index in
+            Dataplane(tables: tables, configuration: options.configuration.forWorker(index, of: options.workers))
+        }
+        shardBatches = options.workers > 1 ? (0..<options.workers).map { _ in PacketBatch() } : []
+        if options.workers > 1 && options.shardsOnThreads {
+            shardThreads = dataplanes.dropFirst().map { ShardThread(dataplane: $0) }
+        }
         resolver = VPCResolver(topology)
-        writers = [CaptureWriter?](repeating: nil, count: dataplane.tables.ports.count)
+        writers = [CaptureWriter?](repeating: nil, count: tables.ports.count)
         pool = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64)
         if options.bothDirections { entered = .allocate(byteCount: PacketBatch.capacity * Replay.slotSize, alignment: 64) }
         do {
@@ -92,6 +117,7 @@ public final class Replay {
     }
 
     deinit {
+        for thread in shardThreads { thread.stop() }
         pool.deallocate()
         entered?.deallocate()
     }
@@ -126,9 +152,11 @@ public final class Replay {
         flush()
         // The flows still open at the end of the capture log their last interval.
         var closing: UInt64 = 0
-        dataplane.endAllSessions(now: lastTime) { record in
-            writeFlowRecord(record)
-            closing += 1
+        for dataplane in dataplanes {
+            dataplane.endAllSessions(now: lastTime) { record in
+                writeFlowRecord(record)
+                closing += 1
+            }
         }
         report.flowRecords += closing
         let before = flowLog.written
@@ -202,32 +230,35 @@ public final class Replay {
             }
         }
         let started = Replay.monotonic()
-        dataplane.process(batch)
+        process()
         dataplaneTime += Replay.monotonic() - started
+        let sharded = !shardBatches.isEmpty
         for index in 0..<batch.count {
-            let bytes = UnsafeRawBufferPointer(batch.bytes(index))
-            let time = batch.times[index]
+            // Where the packet was decided: the batch itself, or its worker's share of it.
+            let batch = sharded ? shardBatches[shardOf[index]] : self.batch, place = sharded ? placeInShard[index] : index
+            let bytes = UnsafeRawBufferPointer(batch.bytes(place))
+            let time = batch.times[place]
             if let entered {
-                writer(for: batch.ingressPorts[index])?.write(
+                writer(for: batch.ingressPorts[place])?.write(
                     UnsafeRawBufferPointer(start: entered + index * Replay.slotSize, count: enteredLengths[index]), timestampNanoseconds: time)
             }
-            let verdict = batch.verdicts[index]
+            let verdict = batch.verdicts[place]
             switch verdict.action {
             case .dropped:
                 report.dropped.packets += 1
                 report.dropped.bytes += UInt64(bytes.count)
                 dropped.write(bytes, timestampNanoseconds: time)
-                recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[index]].name,
-                           verdict: verdict, refusedFlow: verdict.interface != nil ? batch.refusedFlows[index] : nil,
-                           bytes: batch.bytes(index), time: time)
+                recordDrop(number: numbers[index], ingress: dataplane.tables.ports[batch.ingressPorts[place]].name,
+                           verdict: verdict, refusedFlow: verdict.interface != nil ? batch.refusedFlows[place] : nil,
+                           bytes: batch.bytes(place), time: time)
             case .toResolver:
                 report.forwarded.packets += 1
                 report.forwarded.bytes += UInt64(bytes.count)
                 // The resolver answers from the VPC's view, back to the querying port, at the
                 // query's time.
                 guard let port = verdict.port, case .resolver(let vpc) = dataplane.tables.ports[port].kind,
-                      let reply = resolver.answer(batch.bytes(index), vpc: vpc) else { continue }
-                reply.withUnsafeBytes { writer(for: batch.ingressPorts[index])?.write($0, timestampNanoseconds: time) }
+                      let reply = resolver.answer(batch.bytes(place), vpc: vpc) else { continue }
+                reply.withUnsafeBytes { writer(for: batch.ingressPorts[place])?.write($0, timestampNanoseconds: time) }
             case .forwarded, .encapsulated, .decapsulated, .replied, .toHealthChecker:
                 report.forwarded.packets += 1
                 report.forwarded.bytes += UInt64(bytes.count)
@@ -235,7 +266,29 @@ public final class Replay {
             }
         }
         batch.removeAll()
+        for shard in shardBatches { shard.removeAll() }
         drainFlowRecords()
+    }
+
+    /// The dataplane over the batch: as it is with one worker; with several, each packet to the
+    /// worker owning its flow, in capture order, and the workers' shares decided at once.
+    private func process() {
+        guard !shardBatches.isEmpty else { return dataplane.process(batch) }
+        for index in 0..<batch.count {
+            let shard = Shard.owner(of: UnsafeRawBufferPointer(batch.bytes(index)), workers: shardBatches.count)
+            let into = shardBatches[shard]
+            shardOf[index] = shard
+            placeInShard[index] = into.count
+            into.append(batch.packets[index], length: batch.lengths[index], capacity: batch.capacities[index],
+                        ingressPort: batch.ingressPorts[index], time: batch.times[index], headroom: batch.headrooms[index])
+        }
+        if shardThreads.isEmpty {
+            for (dataplane, shard) in zip(dataplanes, shardBatches) { dataplane.process(shard) }
+        } else {
+            for (thread, shard) in zip(shardThreads, shardBatches.dropFirst()) { thread.start(shard) }
+            dataplane.process(shardBatches[0])
+            for thread in shardThreads { thread.wait() }
+        }
     }
 
     private func writer(for port: Int) -> CaptureWriter? {
@@ -348,9 +401,11 @@ public final class Replay {
 
     private func drainFlowRecords() {
         var count: UInt64 = 0
-        dataplane.flowRecords.drain { record in
-            writeFlowRecord(record)
-            count += 1
+        for dataplane in dataplanes {
+            dataplane.flowRecords.drain { record in
+                writeFlowRecord(record)
+                count += 1
+            }
         }
         report.flowRecords += count
     }
@@ -372,13 +427,13 @@ public final class Replay {
         switch event.action {
         case .endpointAccepted, .endpointRejected:
             guard let index = topology.endpoints.firstIndex(where: { $0.name == event.subject }) else { return }
-            dataplane.setEndpointState(index, event.action == .endpointAccepted ? .available : .rejected)
+            for dataplane in dataplanes { dataplane.setEndpointState(index, event.action == .endpointAccepted ? .available : .rejected) }
         case .targetHealthy, .targetUnhealthy:
             guard let (group, host, port) = event.target else { return }
             for (index, target) in tables.targets.enumerated()
             where tables.targetGroups[target.targetGroup].name == group && target.name.hasPrefix(host + ":")
                 && (port == nil || target.port == port) {
-                dataplane.setTargetHealth(index, healthy: event.action == .targetHealthy)
+                for dataplane in dataplanes { dataplane.setTargetHealth(index, healthy: event.action == .targetHealthy) }
             }
         case .targetRegistered, .targetDeregistered:
             guard let (groupName, hostName, port) = event.target,
@@ -396,10 +451,13 @@ public final class Replay {
             }
             // Endpoint states set by events survive the reload.
             let states = dataplane.endpointStates
-            dataplane.replaceTables(topology.forwardingTables())
+            let tables = topology.forwardingTables()
+            for dataplane in dataplanes {
+                dataplane.replaceTables(tables)
+                for (index, state) in states.enumerated() { dataplane.setEndpointState(index, state) }
+            }
             refusers.removeAll()
             resolver = VPCResolver(topology)
-            for (index, state) in states.enumerated() { dataplane.setEndpointState(index, state) }
         }
     }
 
@@ -420,7 +478,7 @@ public final class Replay {
     }
 
     private func summarise() {
-        let counters = dataplane.counters
+        let counters = Counters.sum(dataplanes.map(\.counters))
         let tables = dataplane.tables
         for reason in DropReason.allCases where counters.drops(reason) > 0 { report.drops[reason.name] = counters.drops(reason) }
         if malformedUnadmitted > 0 { report.drops[DropReason.malformed.name, default: 0] += malformedUnadmitted }
@@ -453,7 +511,7 @@ public final class Replay {
                                                           zone: zone, flows: counts.flows, packets: counts.packets, bytes: counts.bytes))
             report.flowsByTargetZone[zone, default: 0] += counts.flows
         }
-        report.flowRecordsLost = dataplane.flowRecords.lost
+        report.flowRecordsLost = dataplanes.reduce(0) { $0 + $1.flowRecords.lost }
         report.resolver = ReplayReport.ResolverLine(answered: resolver.answered, malformed: resolver.malformed)
     }
 
@@ -461,5 +519,39 @@ public final class Replay {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// A thread that runs one worker's share of each batch of a replay: made once, woken per batch.
+private final class ShardThread: @unchecked Sendable {
+    private let dataplane: Dataplane
+    private let go = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+    private var batch: PacketBatch?
+
+    init(dataplane: Dataplane) {
+        self.dataplane = dataplane
+        let thread = Thread { [self] in
+            while true {
+                go.wait()
+                guard let batch else { return }
+                self.dataplane.process(batch)
+                done.signal()
+            }
+        }
+        thread.name = "privet-replay-worker"
+        thread.start()
+    }
+
+    func start(_ batch: PacketBatch) {
+        self.batch = batch
+        go.signal()
+    }
+
+    func wait() { done.wait() }
+
+    /// Ends the thread (after its last batch).
+    func stop() {
+        batch = nil
+        go.signal()
     }
 }
