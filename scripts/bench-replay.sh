@@ -4,7 +4,8 @@
 # (privet, tcprewrite, privet, ...), each after a plain copy of the capture on the same
 # filesystem (cp: the limit any tool that reads and writes it all has); medians and their ratios
 # are printed, and one summary line at the end. Exits non-zero only when something fails to run, never on a slow result.
-#   PACKETS=1000000 RUNS=5 scripts/bench-replay.sh
+# WORKERS=N replays with N workers (`privet replay --workers N`; default 1).
+#   PACKETS=1000000 RUNS=5 [WORKERS=N] scripts/bench-replay.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/packages.sh
@@ -30,7 +31,7 @@ for run in $(seq "$runs"); do
     cp "$work/in.pcap" "$work/copy.pcap"
     copy_times+=($(( $(now) - start )))
     start=$(now)
-    "$privet" replay "$work/topology.yaml" --input "$work/in.pcap" --output "$work/out" --json > "$work/report.json"
+    "$privet" replay "$work/topology.yaml" --input "$work/in.pcap" --output "$work/out" --workers "${WORKERS:-1}" --json > "$work/report.json"
     privet_times+=($(( $(now) - start )))
     dataplane_times+=($(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['timing']['dataplaneSeconds']*1e9))" "$work/report.json"))
     # The comparable job for tcprewrite: rewrite the consumer VPC's addresses both ways and fix

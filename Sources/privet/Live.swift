@@ -41,6 +41,9 @@ struct Up: ParsableCommand {
     @Flag(help: "Open the TUN devices without IFF_VNET_HDR offloads: one MTU-sized packet per read, checksums complete.")
     var noOffloads = false
 
+    @Flag(help: "With several workers, leave each TUN device's choice of queue to the kernel (the queue that last wrote a flow) instead of steering each flow to its worker; workers hand on the packets of flows they do not own.")
+    var noFlowSteering = false
+
     @Option(help: "Sessions the flow table holds (each 192 bytes, allocated at start), shared out among the workers.")
     var flowCapacity: Int = DataplaneConfiguration().flowCapacity
 
@@ -105,6 +108,7 @@ struct Up: ParsableCommand {
         configuration.flowLogInterval = Int64(maxAggregationInterval) * 1_000_000_000
         let network = LiveNetwork(topology: model, spec: spec, name: name, configuration: configuration, workers: workers)
         network.offloads = !noOffloads
+        network.flowSteering = !noFlowSteering
         let logger = LiveLog(format: logFormat, minimum: quiet ? .warning : verbose ? .debug : .info)
         let log: @Sendable (LogLevel, String) -> Void = { level, message in
             guard let line = logger.line(level, message) else { return }
@@ -191,7 +195,9 @@ struct Up: ParsableCommand {
         metricsServer?.start()
         apiServer?.start()
         announce(LiveReport.text(model, name: name) + LiveReport.tunnelOffload(model, network: network)
-                 + "Forwarding on \(workers) worker\(workers == 1 ? "" : "s"). Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
+                 + "Forwarding on \(workers) worker\(workers == 1 ? "" : "s")"
+                 + (workers > 1 ? network.steeredByFlow ? " (the devices steer each flow to its worker)" : " (the kernel picks the queues; workers hand on what is not theirs)" : "")
+                 + ". Ctrl-C (or SIGTERM, or `privet down`) removes everything; SIGHUP reloads \(topology).\n"
                  + "Look into it: privet status \(name), privet flows \(name), privet exec \(name) HOST -- COMMAND\n"
                  + (metricsEndpoint.map { "Metrics: http://\($0.0.text):\($0.1)/metrics\n" } ?? "")
                  + (apiEndpoint.map { "AWS API: aws --endpoint-url http://\($0.0.text):\($0.1) --region \(model.region) ec2 describe-vpc-endpoints\n" } ?? ""))

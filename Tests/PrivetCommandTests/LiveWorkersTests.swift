@@ -11,9 +11,15 @@ extension LiveCommandTests {
     /// work; four parallel iperf3 streams through the appliance (whose GENEVE returns belong to
     /// the flow inside) move data in every second; status
     /// and the summary at the end count the workers and the packets handed between them.
-    @Test func threeWorkersForwardEveryPathAndCountTheirHandoffs() throws {
-        let run = try LiveRun(name: "live-workers", yaml: Topology.defaultYAML, arguments: ["--workers", "3"])
+    /// With the devices steering each flow to its worker, no TCP or UDP packet is handed on;
+    /// with the kernel choosing the queues, packets are, and forwarding works the same.
+    @Test(arguments: [true, false])
+    func threeWorkersForwardEveryPathAndCountTheirHandoffs(steered: Bool) throws {
+        let run = try LiveRun(name: "live-workers", yaml: Topology.defaultYAML,
+                              arguments: ["--workers", "3"] + (steered ? [] : ["--no-flow-steering"]))
         #expect(run.workers == 3, "\(run.log)")
+        #expect(run.log.contains(steered ? "(the devices steer each flow to its worker)" : "(the kernel picks the queues; workers hand on what is not theirs)"),
+                "\(run.log)")
         var served: [String: Int] = [:]
         for _ in 0..<24 { served[try run.get("client-a", "http://api.privet.example/") ?? "failed", default: 0] += 1 }
         for _ in 0..<8 { served[try run.get("client-b", "http://api.privet.example/") ?? "failed", default: 0] += 1 }
@@ -35,10 +41,14 @@ extension LiveCommandTests {
         let json = try runProgram(privetExecutable()!, ["status", "live-workers", "--json"])
         let status = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any]
         #expect(status?["workers"] as? Int == 3, "\(json.output)")
-        // The clients' first packets reach the queue the kernel's hash picks, and the
-        // appliance's returns the queue that last wrote their tunnel: about two in three belong
-        // to another worker.
-        #expect((status?["handedOff"] as? Int ?? 0) > 0, "\(json.output)")
+        if steered {
+            #expect(status?["handedOff"] as? Int == 0, "\(json.output)")
+        } else {
+            // The clients' first packets reach the queue the kernel's hash picks, and the
+            // appliance's returns the queue that last wrote their tunnel: about two in three
+            // belong to another worker.
+            #expect((status?["handedOff"] as? Int ?? 0) > 0, "\(json.output)")
+        }
         #expect(status?["handoffRingFull"] as? Int == 0)
         #expect((status?["drops"] as? [String: Int] ?? [:]).isEmpty, "\(json.output)")
         let text = try runProgram(privetExecutable()!, ["status", "live-workers"])

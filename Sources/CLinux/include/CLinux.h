@@ -12,6 +12,11 @@
 /// (IFF_MULTI_QUEUE: each open is a queue, up to 256). Returns the file descriptor, or -errno.
 int privet_tun_open(const char *name, int vnet_header, int multi_queue);
 
+/// Makes the multi-queue TUN device of `fd` hand each packet a host sends to the queue of the
+/// worker (of `workers`, at least 2) that owns its flow, by an eBPF steering program
+/// (TUNSETSTEERINGEBPF). Returns 0 or -errno.
+int privet_tun_steer_by_flow(int fd, unsigned int workers);
+
 /// A non-blocking eventfd closed on exec (the flags are macros). Returns it, or -errno.
 int privet_eventfd(void);
 

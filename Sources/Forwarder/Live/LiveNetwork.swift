@@ -146,6 +146,24 @@ public final class LiveNetwork: @unchecked Sendable {
     /// The default worker count: a worker a core.
     public static var defaultWorkers: Int { min(maximumWorkers, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
 
+    /// With several workers: whether each device gives a host's packets to the queue of the
+    /// worker owning their flow (an eBPF steering program), or, where the kernel refuses it,
+    /// to the queue that last wrote the flow (or one its hash picks), workers handing on what
+    /// is not theirs.
+    public private(set) var steeredByFlow = false
+    /// Whether to try the steering program at all (`up --no-flow-steering` leaves the queues
+    /// to the kernel, and the handing on to the workers).
+    public var flowSteering = true
+
+    private func steerByFlow(_ devices: [TUNDevice]) {
+        do throws(IOError) {
+            for device in devices { try device.steerByFlow(workers: workerCount) }
+            steeredByFlow = true
+        } catch {
+            log(.warning, "\(error): the kernel picks the queues, and workers hand on the packets of flows they do not own")
+        }
+    }
+
     /// Whether the running kernel takes `VIRTIO_NET_HDR_GSO_UDP_L4` from a TUN device's writer:
     /// 6.2 and later.
     static func kernelTakesUDPSegmentation() -> Bool {
@@ -205,6 +223,7 @@ public final class LiveNetwork: @unchecked Sendable {
                                   multiQueue: workerCount > 1)
                 })
             }
+            if workerCount > 1 && flowSteering { steerByFlow(devices.map { $0[0] }) }
             try Shell.run(["ip", "-batch", "-"], input: topology.hosts.indices.map {
                 "link set \(LiveNetwork.deviceName(topology: name, host: $0)) netns \(namespaces[$0])\n"
             }.joined())

@@ -66,6 +66,14 @@ public final class TUNDevice {
 
     deinit { close(descriptor) }
 
+    /// Makes this multi-queue device give each packet a host sends to the queue of the worker,
+    /// of `workers`, that owns its flow (an eBPF steering program computing the dataplane's
+    /// `Shard.owner`), instead of the kernel's own choice.
+    public func steerByFlow(workers: Int) throws(IOError) {
+        let result = privet_tun_steer_by_flow(descriptor, UInt32(workers))
+        guard result == 0 else { throw IOError.systemCall("cannot attach a steering program to \(name)", errno: -result) }
+    }
+
     /// Reads one packet into `buffer`; nil when none is waiting.
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> Int? {
