@@ -184,25 +184,32 @@ struct ReplayTests {
         #expect(both.filter { received.contains($0) }.count == received.count)
     }
 
+    /// Replays with `options` and returns every file of the output folder, the report's JSON
+    /// among them, by name.
+    static func replayFiles(_ options: Replay.Options) throws -> (report: ReplayReport, files: [String: Data]) {
+        let (report, _) = try Replay(topology: topology, options: options).run()
+        try report.json.write(toFile: options.output + "/report.json", atomically: false, encoding: .utf8)
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: options.output) {
+            files[name] = try Data(contentsOf: URL(fileURLWithPath: options.output + "/" + name))
+        }
+        return (report, files)
+    }
+
+    /// Two sets of output files hold the same names and bytes.
+    static func expectSame(_ files: [[String: Data]], atLeast count: Int) {
+        #expect(files[0].keys.sorted() == files[1].keys.sorted())
+        #expect(files[0].count >= count)
+        for name in files[0].keys { #expect(files[0][name] == files[1][name], "\(name) differs") }
+    }
+
     @Test func theSameInputsGiveByteIdenticalOutputs() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanUp() }
         let input = folder.file("in.pcap")
         try Self.writeCapture(Self.capture(), to: input)
-        var files: [[String: Data]] = []
-        for run in 0..<2 {
-            let output = folder.file("out-\(run)")
-            let (report, _) = try Replay(topology: Self.topology, options: Replay.Options(input: input, output: output)).run()
-            try report.json.write(toFile: output + "/report.json", atomically: false, encoding: .utf8)
-            var contents: [String: Data] = [:]
-            for name in try FileManager.default.contentsOfDirectory(atPath: output) {
-                contents[name] = try Data(contentsOf: URL(fileURLWithPath: output + "/" + name))
-            }
-            files.append(contents)
-        }
-        #expect(files[0].keys.sorted() == files[1].keys.sorted())
-        #expect(files[0].count >= 5)
-        for name in files[0].keys { #expect(files[0][name] == files[1][name], "\(name) differs") }
+        let files = try (0..<2).map { run in try Self.replayFiles(Replay.Options(input: input, output: folder.file("out-\(run)"))).files }
+        Self.expectSame(files, atLeast: 5)
     }
 
     /// With several workers the files are those of the same workers run one after another on one
@@ -216,24 +223,15 @@ struct ReplayTests {
         for connection in TrafficPlan.connections(count: 400, in: Self.topology, seed: 11) { simulator.add(connection) }
         simulator.run(packetLimit: .max, progress: nil)
         try writer.close()
-        var files: [[String: Data]] = []
-        for onThreads in [true, false] {
-            let output = folder.file("out-\(onThreads)")
-            var options = Replay.Options(input: input, output: output)
+        let files = try [true, false].map { onThreads in
+            var options = Replay.Options(input: input, output: folder.file("out-\(onThreads)"))
             options.workers = 3
             options.shardsOnThreads = onThreads
-            let (report, _) = try Replay(topology: Self.topology, options: options).run()
+            let (report, files) = try Self.replayFiles(options)
             #expect(report.forwarded.packets > report.input.packets / 2)
-            try report.json.write(toFile: output + "/report.json", atomically: false, encoding: .utf8)
-            var contents: [String: Data] = [:]
-            for name in try FileManager.default.contentsOfDirectory(atPath: output) {
-                contents[name] = try Data(contentsOf: URL(fileURLWithPath: output + "/" + name))
-            }
-            files.append(contents)
+            return files
         }
-        #expect(files[0].keys.sorted() == files[1].keys.sorted())
-        #expect(files[0].count >= 8)
-        for name in files[0].keys { #expect(files[0][name] == files[1][name], "\(name) differs") }
+        Self.expectSame(files, atLeast: 8)
     }
 
     @Test func eventsChangeHealthAndLifecycleAtTheirTime() throws {
