@@ -27,6 +27,10 @@ public struct Shard: Sendable, Equatable {
         self.count = count
     }
 
+    /// The most workers: the queues a TUN device can have (the kernel's MAX_TAP_QUEUES); a
+    /// replay takes as many, to replay any live run.
+    public static let maximumWorkers = 256
+
     /// The only worker: every flow is its own.
     public static let whole = Shard(index: 0, count: 1)
 

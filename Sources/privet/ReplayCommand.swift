@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dataplane
 import Forwarder
 import Foundation
 import Glibc
@@ -59,7 +60,7 @@ struct ReplayCommand: ParsableCommand {
         _ = try FlowLogFormatOption.parse(flowLogFormat)
         try FlowLogFormatOption.check(interval: maxAggregationInterval)
         if flowCapacity < 1 || flowCapacity > 64 << 20 { throw ValidationError("--flow-capacity must be from 1 to \(64 << 20)") }
-        if workers < 1 || workers > 256 { throw ValidationError("--workers must be from 1 to 256") }
+        if workers < 1 || workers > Shard.maximumWorkers { throw ValidationError("--workers must be from 1 to \(Shard.maximumWorkers)") }
     }
 
     func run() throws {

@@ -174,7 +174,7 @@ extension LiveNetwork {
                     continue
                 }
                 let index = Int(token)
-                let device = devices[index]
+                let device = devices[index], hostPort = plumbing[index].port
                 // Up to 32 packets from one device at a time, so that no device starves the rest.
                 var taken = 0
                 while taken < 32 && !batch.isFull {
@@ -207,7 +207,7 @@ extension LiveNetwork {
                     taken += 1
                     let packet = UnsafeMutableRawBufferPointer(start: start, count: read - front)
                     let header = front > 0 ? (start - front).loadUnaligned(as: VirtioNetHeader.self) : VirtioNetHeader()
-                    guard let port = plumbing[index].port ?? dataplane.tables.ingressPort(ofPacket: packet) else {
+                    guard let port = hostPort ?? dataplane.tables.ingressPort(ofPacket: packet) else {
                         worker.unroutable &+= 1
                         continue
                     }

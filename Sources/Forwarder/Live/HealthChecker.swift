@@ -151,14 +151,24 @@ public struct HealthChecker {
         return changes
     }
 
-    /// The next probe port whose flow to `port` is worker 0's. Some port of 65000 and up always
-    /// is: one above every service port.
+    /// The next probe port whose flow to `port` is worker 0's. Below a service port of 10,000 a
+    /// thousand or more ports of the cycle are; above it, only those of 65000 and up can be,
+    /// and with very many workers none may: after one cycle the next port is taken anyway, and
+    /// its reply, reaching a worker with no session for it, fails the check (never a hang).
     private mutating func probePort(to port: UInt16) -> UInt16 {
-        while true {
-            let candidate = nextPort
-            nextPort = nextPort == 9999 ? 65000 : nextPort == UInt16.max ? 1024 : nextPort + 1
+        let cycle = (9999 - 1024 + 1) + (Int(UInt16.max) - 65000 + 1)
+        for _ in 0..<cycle {
+            let candidate = takePort()
             if Shard.owner(ports: candidate, port, workers: workers) == 0 { return candidate }
         }
+        return takePort()
+    }
+
+    /// The next port of the cycle 1024–9999, 65000–65535.
+    private mutating func takePort() -> UInt16 {
+        let port = nextPort
+        nextPort = nextPort == 9999 ? 65000 : nextPort == UInt16.max ? 1024 : nextPort + 1
+        return port
     }
 
     /// A probe the dataplane dropped on its way to the target (`packet` as the checker sent it):

@@ -141,7 +141,7 @@ public final class LiveNetwork: @unchecked Sendable {
     }
 
     /// The queues a TUN device can have (the kernel's MAX_TAP_QUEUES).
-    public static let maximumWorkers = 256
+    public static let maximumWorkers = Shard.maximumWorkers
 
     /// The default worker count: a worker a core.
     public static var defaultWorkers: Int { min(maximumWorkers, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
