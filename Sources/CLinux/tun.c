@@ -29,8 +29,15 @@ int privet_tun_open(const char *name, int vnet_header, int multi_queue) {
     return fd;
 }
 
-int privet_tun_set_offload(int fd, int segmentation) {
+// UDP segmentation offload (Linux 6.2+); older headers lack the names.
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+int privet_tun_set_offload(int fd, int segmentation, int udp_segmentation) {
     unsigned int flags = segmentation ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+    if (segmentation && udp_segmentation) flags |= TUN_F_USO4 | TUN_F_USO6;
     if (ioctl(fd, TUNSETOFFLOAD, flags) < 0) return -errno;
     return 0;
 }

@@ -238,6 +238,15 @@ extension TunnelOffloadTests {
         }
         var datagrams: [[UInt8]] = []
         var writes = 0
+        // The reader's side: each super-datagram read back whole is cut by the splitter into
+        // the datagrams the kernel would have made.
+        var splitter = DatagramSplitter()
+        let room = UnsafeMutableRawBufferPointer.allocate(byteCount: 65536, alignment: 64)
+        defer {
+            splitter.deallocate()
+            room.deallocate()
+        }
+        var split: [[UInt8]] = [], kernelCut: [[UInt8]] = []
         let count = packet.withUnsafeMutableBytes {
             TunnelOffload.segmentForUDPOffload($0, outerLength: GWLBTunnel.overhead, header: header, scratch: scratch, staging: staging) {
                 bytes, offload in
@@ -248,6 +257,9 @@ extension TunnelOffloadTests {
                 let super_ = Array(bytes)
                 #expect(super_.withUnsafeBytes { InternetChecksum.finish(InternetChecksum.sum($0.baseAddress!, count: 20)) } == 0,
                         "the outer IPv4 header's checksum holds for the super-datagram")
+                let loaded = splitter.load(bytes, header: offload)
+                #expect(loaded)
+                while let length = splitter.next(into: room.baseAddress!) { split.append(Array(room[0..<length])) }
                 var offset = 28, index = 0
                 while offset < super_.count {
                     let size = min(Int(offload.gsoSize), super_.count - offset)
@@ -265,6 +277,7 @@ extension TunnelOffloadTests {
                     datagram[24] = UInt8(((datagram.count - 20) >> 8) & 0xFF)
                     datagram[25] = UInt8((datagram.count - 20) & 0xFF)
                     datagrams.append(datagram)
+                    kernelCut.append(datagram)
                     offset += size
                     index += 1
                 }
@@ -272,6 +285,14 @@ extension TunnelOffloadTests {
         }
         #expect(count == expected.count && writes < count, "\(count) datagrams in \(writes) writes")
         #expect(datagrams.count == expected.count)
+        // The splitter's datagrams are the kernel's (those of every super-datagram: a lone
+        // datagram is written as it is), but for the UDP checksum, left partial for the device to
+        // finish: finished, it holds.
+        #expect(split.count == kernelCut.count && split.count > 0)
+        for (made, kernel) in zip(split, kernelCut) {
+            #expect(made.count == kernel.count && made.indices.allSatisfy { $0 == 26 || $0 == 27 || made[$0] == kernel[$0] })
+            #expect(Self.udpChecksumHoldsOnceFinished(made))
+        }
         for (made, wanted) in zip(datagrams, expected) {
             // Everything but the outer IPv4 ID and header checksum (the kernel numbers the
             // datagrams it cuts; one write each keeps the first's ID) and the UDP checksum, which
@@ -279,6 +300,25 @@ extension TunnelOffloadTests {
             let kept = Array(0..<4) + Array(6..<10) + Array(12..<26) + Array(28..<made.count)
             #expect(made.count == wanted.count && kept.allSatisfy { made[$0] == wanted[$0] })
             #expect(made.withUnsafeBytes { InternetChecksum.finish(InternetChecksum.sum($0.baseAddress!, count: 20)) } == 0)
+        }
+    }
+
+    /// A UDP checksum left partial (the pseudo-header's sum, as a device takes it), finished as
+    /// the device would: the whole datagram then sums to all ones (RFC 768, RFC 1071).
+    static func udpChecksumHoldsOnceFinished(_ datagram: [UInt8]) -> Bool {
+        datagram.withUnsafeBytes { bytes in
+            let base = bytes.baseAddress!
+            let transport = datagram[0] >> 4 == 4 ? 20 : 40
+            var finished = Array(datagram)
+            let sum = InternetChecksum.finish(InternetChecksum.sum(base + transport, count: datagram.count - transport))
+            finished[transport + 6] = UInt8(sum >> 8)
+            finished[transport + 7] = UInt8(sum & 0xFF)
+            return finished.withUnsafeBytes { whole in
+                let addresses = InternetChecksum.addressSum(ofPacket: whole.baseAddress!)!
+                let pseudo = InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .udp, length: datagram.count - transport)
+                return InternetChecksum.fold(InternetChecksum.add(pseudo, InternetChecksum.sum(whole.baseAddress! + transport,
+                                                                                               count: datagram.count - transport))) == 0xFFFF
+            }
         }
     }
 }

@@ -6,7 +6,8 @@ import TestSupport
 
 /// `privet appliance` on a socket, in a namespace of its own: a GWLB stand-in (Python) sends
 /// GENEVE from an ephemeral port; the reply must come back to 6081 from the appliance, with the
-/// GWLB's port as its source and the GENEVE header unchanged; tshark decodes both legs.
+/// GWLB's port as its source and the GENEVE header unchanged; tshark decodes both legs. Then a
+/// run of datagrams in one send, as a GWLB's super-datagram.
 @Suite("privet appliance (root)", .serialized, .enabled(if: applianceUnavailable == nil, "\(applianceUnavailable ?? "")"))
 struct ApplianceCommandTests {
     @Test func returnsGENEVEUnchangedAndDropsByRule() throws {
@@ -61,10 +62,31 @@ struct ApplianceCommandTests {
         #expect(health.output.contains("appliance"))
 
         tshark.waitUntilExit()
+        // A run of three datagrams in one send (UDP_SEGMENT), as a GWLB's super-datagram comes:
+        // the appliance takes it in one read, judges each, and the two it keeps come back as
+        // two datagrams, each the one that went, in order.
+        let run = """
+            import socket
+            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); back.bind(('127.0.0.1', 6081)); back.settimeout(2)
+            out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); out.bind(('127.0.0.1', 40124))
+            kept, dropped = bytes.fromhex('\(kept)'), bytes.fromhex('\(dropped)')
+            assert len(kept) == len(dropped)
+            out.setsockopt(socket.SOL_UDP, 103, len(kept))
+            out.sendto(kept + dropped + kept, ('127.0.0.2', 6081))
+            for _ in range(3):
+                try:
+                    reply, peer = back.recvfrom(65535)
+                    print(peer[0], peer[1], reply == kept)
+                except socket.timeout:
+                    print('no reply')
+            """
+        let runExchange = try runProgram("ip", ["netns", "exec", namespace, "python3", "-c", run])
+        #expect(runExchange.output == "127.0.0.2 40124 True\n127.0.0.2 40124 True\nno reply\n", "\(runExchange.error)")
+
         appliance.terminate()
         appliance.waitUntilExit()
         let summary = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(summary.contains("returned 1, invalid 0, dropped tcp:23 1"), "\(summary)")
+        #expect(summary.contains("returned 3, invalid 0, dropped tcp:23 2"), "\(summary)")
 
         let decoded = try runProgram("tshark", ["-r", capture, "-d", "udp.port==6081,geneve", "-T", "fields",
                                                "-e", "ip.src", "-e", "udp.srcport", "-e", "udp.dstport",

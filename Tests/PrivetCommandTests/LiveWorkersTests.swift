@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PacketIO
 import Testing
 import TestSupport
 import Topology
@@ -55,5 +56,14 @@ extension LiveCommandTests {
         #expect(text.output.contains("; 3 workers ("), "\(text.output)")
         let log = run.stop()
         #expect(log.contains("  3 workers: "), "\(log)")
+        // Into the appliance and back, the streams' segments cross as super-datagrams where the
+        // kernel has UDP segmentation offload (6.2+): the appliance answers each in one send,
+        // and the workers read it whole and cut it apart.
+        if TUNDevice.kernelTakesUDPSegmentation {
+            #expect(log.contains("super-datagrams (UDP segmentation offload); an appliance's super-datagrams (UDP_SEGMENT) are read whole"),
+                    "\(log)")
+            #expect(log.contains("  UDP super-datagrams read and cut apart: "), "\(log)")
+        }
     }
 }
+

@@ -38,6 +38,11 @@ extension LiveNetwork {
         defer { staging.deallocate() }
         var coalescer = SegmentCoalescer(capacity: 65536)
         defer { coalescer.deallocate() }
+        // A UDP super-datagram read from a device, cut into its datagrams as the batches take
+        // them; where it came from.
+        var splitter = DatagramSplitter()
+        defer { splitter.deallocate() }
+        var splitting = (port: 0, sender: 0)
         let batch = PacketBatch()
         var senders = [Int](repeating: -1, count: PacketBatch.capacity)
         var outputs = outputs(dataplane.tables)
@@ -84,6 +89,40 @@ extension LiveNetwork {
         }
         /// A health change of worker 0's batch, for every worker before the next.
         func found(_ change: HealthChecker.Change) { healthChanges.append(change) }
+        /// A packet read into the batch's next slot: to the worker that owns its flow, as it
+        /// came (offload header and all), or into the batch.
+        func admit(_ packet: UnsafeMutableRawBufferPointer, header: VirtioNetHeader, port: Int, sender: Int) {
+            if workerCount > 1 {
+                let owner = Shard.owner(of: UnsafeRawBufferPointer(packet), workers: workerCount)
+                if owner != worker.index {
+                    let entry = HandoffRing.Entry(length: packet.count, port: port, sender: sender, header: header)
+                    if workers[owner].inbound[worker.index]!.push(UnsafeRawBufferPointer(packet), entry) {
+                        worker.handedOff &+= 1
+                        handedTo[owner] += 1
+                    } else {
+                        worker.handoffRingFull &+= 1
+                    }
+                    return
+                }
+            }
+            guard let segmentLength = ledger.arrived(batch.count, header: header, packet: packet) else {
+                worker.badOffloads &+= 1
+                return
+            }
+            senders[batch.count] = sender
+            batch.append(packet.baseAddress!, length: packet.count, capacity: slot - headroom, ingressPort: port,
+                         segmentLength: segmentLength, headroom: headroom)
+        }
+        /// The datagrams of the super-datagram being split, while the batch has room.
+        func admitSplitDatagrams() {
+            let header = splitter.datagramHeader
+            while !batch.isFull {
+                let start = pool + batch.count * slot + headroom
+                guard let length = splitter.next(into: start) else { return }
+                admit(UnsafeMutableRawBufferPointer(start: start, count: length), header: header,
+                      port: splitting.port, sender: splitting.sender)
+            }
+        }
 
         while true {
             if leader {
@@ -137,7 +176,8 @@ extension LiveNetwork {
 
             let handedIn = worker.inbound.reduce(0) { $0 + ($1?.waiting ?? 0) }
             let ready: Int
-            do { ready = try worker.poller.wait(milliseconds: probes.isEmpty && handedIn == 0 ? 20 : 0) } catch {
+            let idle = probes.isEmpty && handedIn == 0 && splitter.isEmpty
+            do { ready = try worker.poller.wait(milliseconds: idle ? 20 : 0) } catch {
                 // Only a broken poller fails here (EBADF, EINVAL); say so once and stop.
                 log(.error, "forwarding stopped: \(error)")
                 stoppedByItself?("the poller failed: \(error)")
@@ -167,6 +207,8 @@ extension LiveNetwork {
                 takenFrom[from] = taken
                 worker.handedIn &+= UInt64(taken)
             }
+            // The rest of a super-datagram the last batch had no room for, before anything newer.
+            admitSplitDatagrams()
             for event in 0..<ready {
                 let token = worker.poller.token(event)
                 if token == ForwardingWorker.wakeToken {
@@ -211,27 +253,19 @@ extension LiveNetwork {
                         worker.unroutable &+= 1
                         continue
                     }
-                    // Another worker's flow: to its ring, as it came (offload header and all).
-                    if workerCount > 1 {
-                        let owner = Shard.owner(of: UnsafeRawBufferPointer(packet), workers: workerCount)
-                        if owner != worker.index {
-                            let entry = HandoffRing.Entry(length: packet.count, port: port, sender: index, header: header)
-                            if workers[owner].inbound[worker.index]!.push(UnsafeRawBufferPointer(packet), entry) {
-                                worker.handedOff &+= 1
-                                handedTo[owner] += 1
-                            } else {
-                                worker.handoffRingFull &+= 1
-                            }
+                    if DatagramSplitter.isSuperDatagram(header) {
+                        // Many datagrams in one read (an appliance's UDP_SEGMENT answer): each
+                        // on its own, into this batch's slots and, if it fills, the next's.
+                        guard splitter.load(UnsafeRawBufferPointer(packet), header: header) else {
+                            worker.badOffloads &+= 1
                             continue
                         }
-                    }
-                    guard let segmentLength = ledger.arrived(batch.count, header: header, packet: packet) else {
-                        worker.badOffloads &+= 1
+                        worker.superDatagramsRead &+= 1
+                        splitting = (port, index)
+                        admitSplitDatagrams()
                         continue
                     }
-                    senders[batch.count] = index
-                    batch.append(start, length: packet.count, capacity: slot - headroom, ingressPort: port,
-                                 segmentLength: segmentLength, headroom: headroom)
+                    admit(packet, header: header, port: port, sender: index)
                 }
             }
             for owner in handedTo.indices where handedTo[owner] > 0 {

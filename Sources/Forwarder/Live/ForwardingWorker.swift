@@ -34,6 +34,7 @@ final class ForwardingWorker: @unchecked Sendable {
     var tunnelSegments: UInt64 = 0
     var tunnelSuperDatagrams: UInt64 = 0
     var tunnelMerges: UInt64 = 0
+    var superDatagramsRead: UInt64 = 0
     var batchSizes = [UInt64](repeating: 0, count: 9)
     var batchedPackets: UInt64 = 0
     /// Packets read here that another worker owns, handed to it; and those its full ring refused.

@@ -28,7 +28,7 @@ public final class LiveNetwork: @unchecked Sendable {
     /// Segments of a tunnelled super-packet go into the appliance's device as super-datagrams,
     /// the kernel cutting them (UDP segmentation offload, Linux 6.2+); else one write each. Set
     /// from the kernel's version at start, turned off if the kernel refuses one.
-    public private(set) var udpSegmentationOffload = LiveNetwork.kernelTakesUDPSegmentation()
+    public private(set) var udpSegmentationOffload = TUNDevice.kernelTakesUDPSegmentation
     /// Forwarding threads, each with a dataplane owning a shard of the flows and a queue of
     /// every device.
     public let workerCount: Int
@@ -101,6 +101,11 @@ public final class LiveNetwork: @unchecked Sendable {
     public var tunnelSegments: UInt64 { sum(\.tunnelSegments) }
     /// Super-datagrams written into tunnels (UDP segmentation offload).
     public var tunnelSuperDatagrams: UInt64 { sum(\.tunnelSuperDatagrams) }
+    /// Whether the devices hand over UDP super-datagrams whole (the kernel took TUN_F_USO).
+    public var readsUDPSuperDatagrams: Bool { workers.first?.devices.first?.readsUDPSuperDatagrams ?? false }
+    /// UDP super-datagrams read from devices (an appliance's `UDP_SEGMENT` answers), each cut
+    /// into its datagrams.
+    public var superDatagramsRead: UInt64 { sum(\.superDatagramsRead) }
     /// Super-packets made of segments out of a GWLB tunnel (software GRO).
     public var tunnelMerges: UInt64 { sum(\.tunnelMerges) }
     /// Packets a worker read that another owns, handed to it; and those the owner's full ring
@@ -162,17 +167,6 @@ public final class LiveNetwork: @unchecked Sendable {
         } catch {
             log(.warning, "\(error): the kernel picks the queues, and workers hand on the packets of flows they do not own")
         }
-    }
-
-    /// Whether the running kernel takes `VIRTIO_NET_HDR_GSO_UDP_L4` from a TUN device's writer:
-    /// 6.2 and later.
-    static func kernelTakesUDPSegmentation() -> Bool {
-        var name = utsname()
-        uname(&name)
-        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
-        guard parts.count == 2 else { return false }
-        return parts[0] > 6 || (parts[0] == 6 && parts[1] >= 2)
     }
 
     // MARK: Names

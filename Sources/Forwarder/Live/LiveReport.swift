@@ -40,9 +40,13 @@ extension LiveReport {
     /// How tunnelled super-packets go into the appliances' devices, for a topology with a GWLB.
     public static func tunnelOffload(_ topology: Topology, network: LiveNetwork) -> String {
         guard topology.loadBalancers.contains(where: { $0.kind == .gateway }), network.offloads else { return "" }
-        return network.udpSegmentationOffload
-            ? "GWLB tunnels: a super-packet's segments go to an appliance as super-datagrams (UDP segmentation offload)\n"
-            : "GWLB tunnels: one datagram a write to the appliances (this kernel takes no UDP segmentation offload before 6.2)\n"
+        let into = network.udpSegmentationOffload
+            ? "a super-packet's segments go to an appliance as super-datagrams (UDP segmentation offload)"
+            : "one datagram a write to the appliances (this kernel takes no UDP segmentation offload before 6.2)"
+        let back = network.readsUDPSuperDatagrams
+            ? "an appliance's super-datagrams (UDP_SEGMENT) are read whole"
+            : "an appliance's datagrams are read one at a time (the devices take no TUN_F_USO)"
+        return "GWLB tunnels: \(into); \(back)\n"
     }
 
     /// Where a host is: its VPC and subnet (`consumer/consumer-app-a`), or the outside network.
@@ -76,6 +80,7 @@ extension LiveReport {
             lines.append("  closed or half-open sessions ended to make room for new flows: \(counters.sessionsEvicted)")
         }
         if counters.flowsRebalanced > 0 { lines.append("  GWLB flows moved off unhealthy appliances: \(counters.flowsRebalanced)") }
+        if network.superDatagramsRead > 0 { lines.append("  UDP super-datagrams read and cut apart: \(network.superDatagramsRead)") }
         if network.tunnelMerges > 0 { lines.append("  merged out of a GWLB tunnel: \(network.tunnelMerges) super-packets") }
         if network.workerCount > 1 {
             lines.append("  \(network.workerCount) workers: \(network.handedOff) packets handed to the worker owning their flow"

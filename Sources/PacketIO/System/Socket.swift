@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 import PacketWire
 
@@ -48,6 +49,14 @@ public struct SocketAddress: Sendable {
         }
         result.length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + 1)
         return result
+    }
+
+    /// The IPv4 address, when it is one.
+    public var ipv4: IPv4Address? {
+        withUnsafeBytes(of: storage) { raw in
+            let inet = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
+            return inet.pointee.sin_family == sa_family_t(AF_INET) ? IPv4Address(UInt32(bigEndian: inet.pointee.sin_addr.s_addr)) : nil
+        }
     }
 
     /// The port, in host order (sin_port and sin6_port sit at the same offset).
@@ -136,6 +145,42 @@ public final class Socket: Sendable {
     public func receive(into buffer: UnsafeMutableRawBufferPointer, from peer: inout SocketAddress) throws(IOError) -> Int {
         try SystemCall.checked("recvfrom") {
             peer.withMutablePointer { recvfrom(descriptor, buffer.baseAddress, buffer.count, 0, $0, $1) }
+        }
+    }
+
+    /// Makes receives give runs of one sender's datagrams together, where the kernel has kept
+    /// them so (`UDP_GRO`, Linux 5.0+; the name is missing from Glibc's module).
+    public func receiveDatagramRuns() throws(IOError) {
+        try setOption(Int32(IPPROTO_UDP), 104, Int32(1))
+    }
+
+    /// A datagram and who sent it; or, after `receiveDatagramRuns`, a run of one
+    /// sender's datagrams the kernel kept together, every one `segmentSize` bytes but the last
+    /// (nil: a single datagram).
+    public func receiveSegments(into buffer: UnsafeMutableRawBufferPointer,
+                                from peer: inout SocketAddress) throws(IOError) -> (count: Int, segmentSize: Int?) {
+        var size: Int32 = 0
+        let count = try Socket.retried("recvmsg") {
+            peer.withMutablePointer { privet_udp_receive_segments(descriptor, buffer.baseAddress, buffer.count, $0, $1, &size) }
+        }
+        return (count, size > 0 ? Int(size) : nil)
+    }
+
+    /// `bytes` as datagrams of `segmentSize` bytes (the last maybe shorter) on a connected UDP
+    /// socket, cut apart by the kernel or the device (UDP_SEGMENT): one call for them all.
+    public func send(_ bytes: UnsafeRawBufferPointer, segmentSize: Int) throws(IOError) {
+        _ = try Socket.retried("sendmsg") {
+            privet_udp_send_segments(descriptor, bytes.baseAddress, bytes.count, UInt16(truncatingIfNeeded: segmentSize))
+        }
+    }
+
+    /// A call of CLinux's, which returns -errno: again when interrupted, else thrown.
+    private static func retried(_ call: StaticString, _ body: () -> Int) throws(IOError) -> Int {
+        while true {
+            let result = body()
+            if result >= 0 { return result }
+            if result == -Int(EINTR) { continue }
+            throw IOError.systemCall(call.description, errno: Int32(-result))
         }
     }
 

@@ -36,11 +36,15 @@ public struct VirtioNetHeader: Sendable {
 /// packet, each write sends one; the descriptor is non-blocking (the forwarder polls it). With
 /// offloads, each packet comes and goes behind a `VirtioNetHeader`, checksums may be left for
 /// the device to finish, and TCP packets may be up to 64 KB, segmented by the kernel on the far
-/// side (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6).
+/// side (TUNSETOFFLOAD: TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6); and where the kernel has it (6.2+),
+/// a read may give a UDP super-datagram (TUN_F_USO4, TUN_F_USO6), many datagrams of one socket's
+/// `UDP_SEGMENT` send, for the reader to cut apart (`DatagramSplitter`).
 public final class TUNDevice {
     public let name: String
     public let descriptor: Int32
     public let offloads: Bool
+    /// Whether reads may give UDP super-datagrams (the kernel took TUN_F_USO4 and TUN_F_USO6).
+    public let readsUDPSuperDatagrams: Bool
 
     /// Creates (or attaches to) the device `name` (at most 15 characters). With `multiQueue`,
     /// each one made for the same name is another queue of one device: the kernel hands a flow's
@@ -52,19 +56,33 @@ public final class TUNDevice {
         guard result >= 0 else {
             throw IOError.systemCall("cannot create TUN device \(name)", errno: -result)
         }
+        var udp = false
         if offloads {
-            let set = privet_tun_set_offload(result, 1)
+            // A kernel before 6.2 refuses the UDP flags (EINVAL): TCP's offloads alone, then.
+            udp = privet_tun_set_offload(result, 1, 1) == 0
+            let set = udp ? 0 : privet_tun_set_offload(result, 1, 0)
             guard set == 0 else {
                 close(result)
                 throw IOError.systemCall("cannot enable offloads on \(name)", errno: -set)
             }
         }
+        readsUDPSuperDatagrams = udp
         self.name = name
         self.offloads = offloads
         descriptor = result
     }
 
     deinit { close(descriptor) }
+
+    /// Whether the running kernel takes `VIRTIO_NET_HDR_GSO_UDP_L4` from a TUN device's writer
+    /// and gives it to its reader (TUN_F_USO4, TUN_F_USO6): 6.2 and later.
+    public static let kernelTakesUDPSegmentation: Bool = {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let version = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return version.count == 2 && (version[0], version[1]) >= (6, 2)
+    }()
 
     /// Makes this multi-queue device give each packet a host sends to the queue of the worker,
     /// of `workers`, that owns its flow (an eBPF steering program computing the dataplane's
