@@ -13,32 +13,11 @@ struct DatagramSplitterTests {
     /// A UDP packet as a TUN device with TUN_F_USO hands it over after a `UDP_SEGMENT` send: one
     /// header in front of the whole payload, the checksum field holding the pseudo-header's sum.
     static func superDatagram(ipv6: Bool, payload: [UInt8], segmentSize: Int) -> ([UInt8], VirtioNetHeader) {
-        let udp = UDPFields(sourcePort: 49999, destinationPort: 443)
-        var packet: [UInt8]
-        let transport: Int
-        if ipv6 {
-            packet = PacketBuilder.ipv6Packet(IPv6Fields(source: IPv6Address("fd00:20:0:1::4")!, destination: IPv6Address("2001:db8::10")!),
-                                              .udp(udp), payload: payload)
-            transport = 40
-        } else {
-            var ip = IPv4Fields(source: IPv4Address(10, 40, 1, 5), destination: IPv4Address(10, 40, 1, 4))
-            ip.identification = 0xFFFE
-            packet = PacketBuilder.ipv4Packet(ip, .udp(udp), payload: payload)
-            transport = 20
-        }
-        let partial = packet.withUnsafeBytes { bytes -> UInt16 in
-            let addresses = InternetChecksum.addressSum(ofPacket: bytes.baseAddress!)!
-            return InternetChecksum.fold(InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .udp, length: packet.count - transport))
-        }
-        packet[transport + 6] = UInt8(partial >> 8)
-        packet[transport + 7] = UInt8(partial & 0xFF)
-        var header = VirtioNetHeader()
-        header.flags = VirtioNetHeader.needsChecksum
+        var (packet, header) = TunnelOffloadTests.offloaded(ipv6: ipv6, .udp(UDPFields(sourcePort: 49999, destinationPort: 443)),
+                                                            payload: payload, identification: 0xFFFE)
         header.gsoType = VirtioNetHeader.udpL4
-        header.headerLength = UInt16(transport + 8)
+        header.headerLength = header.checksumStart + 8
         header.gsoSize = UInt16(segmentSize)
-        header.checksumStart = UInt16(transport)
-        header.checksumOffset = 6
         return (packet, header)
     }
 

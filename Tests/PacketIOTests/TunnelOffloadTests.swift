@@ -14,28 +14,38 @@ struct TunnelOffloadTests {
         var tcp = TCPFields(sourcePort: 40000, destinationPort: 80, flags: flags)
         tcp.sequenceNumber = 0xFFFF_F000
         tcp.acknowledgmentNumber = 77
+        return offloaded(ipv6: ipv6, .tcp(tcp), payload: payload)
+    }
+
+    /// A TCP or UDP packet with its checksum field left to the device: the pseudo-header's sum,
+    /// not complemented; IPv4 ID `identification`.
+    static func offloaded(ipv6: Bool, _ transport: TransportFields, payload: [UInt8],
+                          identification: UInt16 = 0x1234) -> ([UInt8], VirtioNetHeader) {
         var packet: [UInt8]
-        let transport: Int
+        let start: Int
         if ipv6 {
             packet = PacketBuilder.ipv6Packet(IPv6Fields(source: IPv6Address("fd00:20:0:1::4")!, destination: IPv6Address("2001:db8::10")!),
-                                              .tcp(tcp), payload: payload)
-            transport = 40
+                                              transport, payload: payload)
+            start = 40
         } else {
             var ip = IPv4Fields(source: IPv4Address(10, 20, 1, 4), destination: IPv4Address(198, 51, 100, 10))
-            ip.identification = 0x1234
-            packet = PacketBuilder.ipv4Packet(ip, .tcp(tcp), payload: payload)
-            transport = 20
+            ip.identification = identification
+            packet = PacketBuilder.ipv4Packet(ip, transport, payload: payload)
+            start = 20
         }
+        let isUDP = if case .udp = transport { true } else { false }
+        let field = start + (isUDP ? UDPDatagram.Offset.checksum : 16)
         let partial = packet.withUnsafeBytes { bytes -> UInt16 in
             let addresses = InternetChecksum.addressSum(ofPacket: bytes.baseAddress!)!
-            return InternetChecksum.fold(InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: .tcp, length: packet.count - transport))
+            return InternetChecksum.fold(InternetChecksum.pseudoHeaderSum(addressSum: addresses, protocol: isUDP ? .udp : .tcp,
+                                                                          length: packet.count - start))
         }
-        packet[transport + 16] = UInt8(partial >> 8)
-        packet[transport + 17] = UInt8(partial & 0xFF)
+        packet[field] = UInt8(partial >> 8)
+        packet[field + 1] = UInt8(partial & 0xFF)
         var header = VirtioNetHeader()
         header.flags = VirtioNetHeader.needsChecksum
-        header.checksumStart = UInt16(transport)
-        header.checksumOffset = 16
+        header.checksumStart = UInt16(start)
+        header.checksumOffset = UInt16(field - start)
         return (packet, header)
     }
 

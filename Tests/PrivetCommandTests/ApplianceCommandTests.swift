@@ -42,19 +42,7 @@ struct ApplianceCommandTests {
         sleep(2)
 
         let kept = gwlbDatagramHex(port: 80), dropped = gwlbDatagramHex(port: 23)
-        let script = """
-            import socket
-            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); back.bind(('127.0.0.1', 6081)); back.settimeout(2)
-            out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); out.bind(('127.0.0.1', 40123))
-            for data in (bytes.fromhex('\(kept)'), bytes.fromhex('\(dropped)')):
-                out.sendto(data, ('127.0.0.2', 6081))
-                try:
-                    reply, peer = back.recvfrom(65535)
-                    print(peer[0], peer[1], reply == data)
-                except socket.timeout:
-                    print('no reply')
-            """
-        let exchange = try runProgram("ip", ["netns", "exec", namespace, "python3", "-c", script])
+        let exchange = try gwlbExchange(in: namespace, fromPort: 40123, sends: [([kept], kept, 1), ([dropped], dropped, 1)])
         // The kept packet returns from the appliance's address, from the GWLB's port, unchanged;
         // the telnet one is dropped by the rule.
         #expect(exchange.output == "127.0.0.2 40123 True\nno reply\n", "\(exchange.error)")
@@ -65,22 +53,7 @@ struct ApplianceCommandTests {
         // A run of three datagrams in one send (UDP_SEGMENT), as a GWLB's super-datagram comes:
         // the appliance takes it in one read, judges each, and the two it keeps come back as
         // two datagrams, each the one that went, in order.
-        let run = """
-            import socket
-            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); back.bind(('127.0.0.1', 6081)); back.settimeout(2)
-            out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); out.bind(('127.0.0.1', 40124))
-            kept, dropped = bytes.fromhex('\(kept)'), bytes.fromhex('\(dropped)')
-            assert len(kept) == len(dropped)
-            out.setsockopt(socket.SOL_UDP, 103, len(kept))
-            out.sendto(kept + dropped + kept, ('127.0.0.2', 6081))
-            for _ in range(3):
-                try:
-                    reply, peer = back.recvfrom(65535)
-                    print(peer[0], peer[1], reply == kept)
-                except socket.timeout:
-                    print('no reply')
-            """
-        let runExchange = try runProgram("ip", ["netns", "exec", namespace, "python3", "-c", run])
+        let runExchange = try gwlbExchange(in: namespace, fromPort: 40124, sends: [([kept, dropped, kept], kept, 3)])
         #expect(runExchange.output == "127.0.0.2 40124 True\n127.0.0.2 40124 True\nno reply\n", "\(runExchange.error)")
 
         appliance.terminate()
@@ -111,6 +84,33 @@ let applianceUnavailable: String? = {
     }
     return nil
 }()
+
+/// A GWLB stand-in in `namespace`: for each send, its datagrams (hex) from 127.0.0.1:`fromPort`
+/// to the appliance at 127.0.0.2:6081, several in one `UDP_SEGMENT` send as a GWLB's
+/// super-datagram comes; then, of the replies to 127.0.0.1:6081, up to `replies` lines: who sent
+/// each and whether it is `expected`, or "no reply" after 2 s.
+func gwlbExchange(in namespace: String, fromPort: Int, sends: [(datagrams: [String], expected: String, replies: Int)]) throws -> ProgramResult {
+    let runs = sends.map { send in
+        "([\(send.datagrams.map { "bytes.fromhex('\($0)')" }.joined(separator: ", "))], bytes.fromhex('\(send.expected)'), \(send.replies))"
+    }
+    let script = """
+        import socket
+        back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); back.bind(('127.0.0.1', 6081)); back.settimeout(2)
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); out.bind(('127.0.0.1', \(fromPort)))
+        for datagrams, expected, replies in [\(runs.joined(separator: ", "))]:
+            if len(datagrams) > 1:
+                assert all(len(d) == len(datagrams[0]) for d in datagrams)
+                out.setsockopt(socket.SOL_UDP, 103, len(datagrams[0]))
+            out.sendto(b''.join(datagrams), ('127.0.0.2', 6081))
+            for _ in range(replies):
+                try:
+                    reply, peer = back.recvfrom(65535)
+                    print(peer[0], peer[1], reply == expected)
+                except socket.timeout:
+                    print('no reply')
+        """
+    return try runProgram("ip", ["netns", "exec", namespace, "python3", "-c", script])
+}
 
 /// A GWLB's datagram around a TCP SYN to `port`, in hex for Python.
 func gwlbDatagramHex(port: UInt16) -> String {
