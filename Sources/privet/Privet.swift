@@ -8,7 +8,7 @@ struct Privet: ParsableCommand {
         abstract: "AWS PrivateLink on one Linux machine: a userspace dataplane in Swift.",
         version: "privet 0.1.0",
         subcommands: [Validate.self, Describe.self, Generate.self, ReplayCommand.self, Up.self, Status.self, Flows.self, Exec.self, Down.self,
-                      Inspect.self, Demo.self, Appliance.self, Serve.self]
+                      Inspect.self, Demo.self, Appliance.self, Serve.self, Import.self]
     )
 
     /// Exit status: 0 success, 1 failure (a bad capture, a bad topology), 2 usage error, as

@@ -26,8 +26,11 @@ indirect enum YAMLValue {
 
 extension TopologySpec {
     /// The spec as a topology file.
-    public var yaml: String {
-        var lines: [String] = ["# Written by privet from a running topology; `privet up` reads it as any topology file."]
+    public var yaml: String { yaml(header: ["Written by privet from a running topology; `privet up` reads it as any topology file."]) }
+
+    /// The spec as a topology file behind `header`'s lines, as comments.
+    public func yaml(header: [String]) -> String {
+        var lines: [String] = header.map { "# " + $0 }
         func emit(_ key: String, _ value: YAMLValue?, indent: String) {
             guard let value else { return }
             switch value {
