@@ -1,3 +1,5 @@
+import PacketWire
+
 /// A template's resources turned into a topology spec, in the order their references need:
 /// network first, then security groups, hosts, load balancers, endpoint services, endpoints.
 /// Each resource's `Ref` is an AWS-shaped ID (or ARN) derived from its name as Privet derives
@@ -260,15 +262,15 @@ final class SpecBuilder {
                 guard let vpc = self.name(props["VpcId"], ["AWS::EC2::VPC"], field: "VpcId", of: logical, at: location) else { continue }
                 spec.routeTables.append(RouteTableSpec(name: name, vpc: vpc))
             case "AWS::EC2::PrefixList":
-                let cidrs = (props["Entries"]?.list ?? []).compactMap { text($0["Cidr"], at: location) }
-                spec.prefixLists.append(PrefixListSpec(id: Located(references[logical]!, at: at),
-                                                       name: text(props["PrefixListName"], at: location) ?? name, cidrs: cidrs))
+                // Privet's prefix lists are AWS services' networks; a customer-managed list is
+                // written out where it is used, a rule or a route for each of its entries.
+                break
             case "AWS::EC2::SecurityGroup":
                 guard let vpc = self.name(props["VpcId"], ["AWS::EC2::VPC"], field: "VpcId", of: logical, at: location) else { continue }
                 var group = SecurityGroupSpec(name: name, vpc: vpc)
-                group.ingress = (props["SecurityGroupIngress"]?.list ?? []).compactMap { rule($0, peer: "Source", of: logical, at: location) }
+                group.ingress = (props["SecurityGroupIngress"]?.list ?? []).flatMap { rule($0, peer: "Source", of: logical, at: location) }
                 if let egress = props["SecurityGroupEgress"]?.list {
-                    group.egress = egress.compactMap { rule($0, peer: "Destination", of: logical, at: location) }
+                    group.egress = egress.flatMap { rule($0, peer: "Destination", of: logical, at: location) }
                 }
                 spec.securityGroups.append(group)
             case "AWS::ElasticLoadBalancingV2::LoadBalancer":
@@ -319,12 +321,12 @@ final class SpecBuilder {
             case "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress":
                 let ingress = resource.type.hasSuffix("Ingress")
                 guard let group = name(props["GroupId"], ["AWS::EC2::SecurityGroup"], field: "GroupId", of: logical, at: location),
-                      let index = spec.securityGroups.firstIndex(where: { $0.name.value == group.value }),
-                      let rule = rule(props, peer: ingress ? "Source" : "Destination", of: logical, at: location) else { continue }
+                      let index = spec.securityGroups.firstIndex(where: { $0.name.value == group.value }) else { continue }
+                let rules = rule(props, peer: ingress ? "Source" : "Destination", of: logical, at: location)
                 if ingress {
-                    spec.securityGroups[index].ingress.append(rule)
+                    spec.securityGroups[index].ingress += rules
                 } else {
-                    spec.securityGroups[index].egress = (spec.securityGroups[index].egress ?? []) + [rule]
+                    spec.securityGroups[index].egress = (spec.securityGroups[index].egress ?? []) + rules
                 }
                 imported += 1
             case "AWS::EC2::Instance", "AWS::EC2::NetworkInterface":
@@ -343,6 +345,38 @@ final class SpecBuilder {
             }
         }
         zonesUsed()
+        outsideHosts()
+    }
+
+    /// What lies outside the template that its routes lead to, so that traffic can be seen
+    /// flowing: an AWS service's prefix list and a server in its network for each gateway
+    /// endpoint, and a server on the internet where a route goes to an internet gateway.
+    private func outsideHosts() {
+        let at = FilePosition(line: 1, column: 1)
+        // Ranges of the services' published lists (ip-ranges.json) stand in for the real lists.
+        let ranges = ["s3": ["52.216.0.0/15", "54.231.0.0/16"], "dynamodb": ["52.94.0.0/22"]]
+        for endpoint in spec.endpoints where endpoint.type.value == "Gateway" {
+            guard let service = endpoint.serviceName?.value, !spec.prefixLists.contains(where: { $0.name.value == service }) else { continue }
+            let short = String(service.split(separator: ".").last ?? "service")
+            let cidrs = ranges[short] ?? ["52.94.0.0/22"]
+            let id = Names.resourceID("pl", kind: "PrefixList", name: service)
+            spec.prefixLists.append(PrefixListSpec(id: Located(id, at: at), name: Located(service, at: at),
+                                                   cidrs: cidrs.map { Located($0, at: at) }))
+            let address = IPv4Prefix(cidrs[0]).map { $0.address(at: 10).description } ?? ""
+            var host = HostSpec(name: Located(short, at: at), network: Located(service, at: at), addresses: [Located(address, at: at)])
+            host.server = ServerSpec(location: at, kind: Located("http", at: at), port: Located(80, at: at))
+            spec.hosts.append(host)
+            guesses.append("prefix list \(id) of \(service) holds \(cidrs.joined(separator: ", ")), and host \(short) at \(address) serves HTTP on 80 in its network")
+        }
+        let routes = spec.routeTables.flatMap(\.routes).filter { $0.target.value == "internetGateway" }
+        let ipv4 = routes.contains { $0.destination.value == "0.0.0.0/0" }, ipv6 = routes.contains { $0.destination.value == "::/0" }
+        guard ipv4 || ipv6, !spec.hosts.contains(where: { $0.name.value == "internet-server" }) else { return }
+        let addresses = (ipv4 ? ["198.51.100.10"] : []) + (ipv6 ? ["2001:db8::10"] : [])
+        var host = HostSpec(name: Located("internet-server", at: at), network: Located("internet", at: at),
+                            addresses: addresses.map { Located($0, at: at) })
+        host.server = ServerSpec(location: at, kind: Located("http", at: at), port: Located(80, at: at))
+        spec.hosts.append(host)
+        guesses.append("host internet-server at \(addresses.joined(separator: " and ")) serves HTTP on 80 on the internet")
     }
 
     /// The VPC's IPv6 blocks: those its `VPCCidrBlock` resources give it, a ULA /56 for one
@@ -377,9 +411,10 @@ final class SpecBuilder {
     private func route(_ logical: String, _ props: TemplateValue, at location: FilePosition) {
         guard let table = name(props["RouteTableId"], ["AWS::EC2::RouteTable"], field: "RouteTableId", of: logical, at: location),
               let index = spec.routeTables.firstIndex(where: { $0.name.value == table.value }) else { return }
-        guard let destination = text(props["DestinationCidrBlock"] ?? props["DestinationIpv6CidrBlock"], at: location)
-                ?? props["DestinationPrefixListId"].flatMap({ value in
-                    value.string.map { byReference[$0].flatMap { references[$0] } ?? $0 }.map { Located($0, at: location) } }) else {
+        let listed = props["DestinationPrefixListId"]?.string
+        let destinations = (text(props["DestinationCidrBlock"] ?? props["DestinationIpv6CidrBlock"], at: location).map { [$0] })
+            ?? listed.map { list in (customerPrefixList(list) ?? [list]).map { Located($0, at: location) } } ?? []
+        guard !destinations.isEmpty else {
             log.warning(location, "\(logical): a route needs a destination; skipped")
             skipped.append(logical)
             return
@@ -398,16 +433,16 @@ final class SpecBuilder {
             skipped.append(logical)
             return
         }
-        spec.routeTables[index].routes.append(RouteSpec(location: location, destination: destination, target: target))
+        spec.routeTables[index].routes += destinations.map { RouteSpec(location: location, destination: $0, target: target) }
         imported += 1
     }
 
     /// A rule of a security group, or of a separate Ingress/Egress resource.
-    private func rule(_ props: TemplateValue, peer: String, of logical: String, at location: FilePosition) -> RuleSpec? {
+    private func rule(_ props: TemplateValue, peer: String, of logical: String, at location: FilePosition) -> [RuleSpec] {
         let protocols = ["-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"]
         guard let given = props["IpProtocol"]?.string?.lowercased() else {
             log.warning(location, "\(logical): a rule needs IpProtocol; skipped")
-            return nil
+            return []
         }
         let proto = protocols[given] ?? given
         var rule = RuleSpec(location: location, protocolName: Located(proto, at: location))
@@ -417,12 +452,28 @@ final class SpecBuilder {
         rule.cidr = text(props["CidrIp"] ?? props["CidrIpv6"], at: location)
         rule.securityGroup = name(props["\(peer)SecurityGroupId"], ["AWS::EC2::SecurityGroup"], field: "\(peer)SecurityGroupId",
                                   of: logical, at: location)
-        if let list = props["\(peer)PrefixListId"]?.string { rule.prefixList = Located(list, at: location) }
+        if let list = props["\(peer)PrefixListId"]?.string {
+            if let entries = customerPrefixList(list) {
+                return entries.map { cidr in
+                    var each = rule
+                    each.cidr = Located(cidr, at: location)
+                    return each
+                }
+            }
+            rule.prefixList = Located(list, at: location)
+        }
         guard rule.cidr != nil || rule.securityGroup != nil || rule.prefixList != nil else {
             log.warning(location, "\(logical): a rule needs a peer (CidrIp, CidrIpv6, a security group or a prefix list); skipped")
-            return nil
+            return []
         }
-        return rule
+        return [rule]
+    }
+
+    /// The entries of a customer-managed prefix list of the template that `reference` names.
+    private func customerPrefixList(_ reference: String) -> [String]? {
+        guard let logical = byReference[reference], let index = byLogicalID[logical],
+              resources[index].type == "AWS::EC2::PrefixList" else { return nil }
+        return (properties(of: logical)["Entries"]?.list ?? []).compactMap { $0["Cidr"]?.string }
     }
 
     /// An instance, or an ENI no instance attaches: a host. What it serves is a guess: a
@@ -456,6 +507,8 @@ final class SpecBuilder {
         host.securityGroups = names(props["SecurityGroupIds"] ?? props["GroupSet"], ["AWS::EC2::SecurityGroup"],
                                     field: "SecurityGroupIds", of: logical, at: location)
         if props["SourceDestCheck"]?.string == "false" { host.sourceDestCheck = false }
+        host.addresses = [props["PrivateIpAddress"], props["Ipv6Addresses"]?.list?.first?["Ipv6Address"]]
+            .compactMap { text($0, at: location) }
         if let server = guessedServer(for: logical) {
             host.server = server.spec
             guesses.append("host \(host.name.value)\(host.name.value == logical ? "" : " (\(logical))") runs \(server.what)")
