@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "PacketWireTests", dependencies: ["PacketWire", "TestSupport"]),
         .testTarget(name: "PacketIOTests", dependencies: ["PacketIO", "PacketWire", "TestSupport", "AllocationCounter"]),
         // Golden/ is read by path (#filePath), not bundled.
-        .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"], exclude: ["Golden", "Templates"]),
+        .testTarget(name: "TopologyTests", dependencies: ["Topology", "PacketWire", "TestSupport"], exclude: ["Golden", "Templates", "Snapshots"]),
         // Counts the calling thread's heap allocations, for the zero-allocation test of the hot path.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "DataplaneTests", dependencies: ["Dataplane", "Topology", "PacketWire", "TestSupport", "AllocationCounter",

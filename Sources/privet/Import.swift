@@ -5,7 +5,7 @@ import Topology
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make a topology file from a description of an AWS network.",
-        subcommands: [ImportCloudFormation.self]
+        subcommands: [ImportCloudFormation.self, ImportAWS.self]
     )
 }
 
@@ -77,14 +77,58 @@ struct ImportCloudFormation: ParsableCommand {
         guard result.spec != nil, !result.diagnostics.contains(where: { $0.severity == .error }) else {
             throw CLIError("\(template): nothing imported")
         }
-        let yaml = result.yaml(source: (template as NSString).lastPathComponent)
-        if let output {
-            do { try yaml.write(toFile: output, atomically: true, encoding: .utf8) } catch {
-                throw CLIError("\(output): cannot be written: \(error.localizedDescription)")
-            }
-        } else {
-            print(yaml, terminator: "")
+        try writeImport(result, source: template, to: output)
+    }
+}
+
+/// The imported topology to `output` (standard output when nil), then the notes and the summary
+/// on standard error.
+func writeImport(_ result: TopologyImport, source: String, to output: String?) throws {
+    let yaml = result.yaml(source: (source as NSString).lastPathComponent)
+    if let output {
+        do { try yaml.write(toFile: output, atomically: true, encoding: .utf8) } catch {
+            throw CLIError("\(output): cannot be written: \(error.localizedDescription)")
         }
-        writeToStandardError("\(template): \(result.summary)\n")
+    } else {
+        print(yaml, terminator: "")
+    }
+    writeToStandardError("\(source): \(result.summary)\n")
+}
+
+struct ImportAWS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "aws",
+        abstract: "Make a topology file from a snapshot of an account taken with the AWS CLI.",
+        discussion: """
+            DIRECTORY holds the JSON the AWS CLI prints, one file per command, named after it: \
+            describe-availability-zones.json, describe-vpcs.json, describe-subnets.json, \
+            describe-route-tables.json, describe-security-groups.json, \
+            describe-network-interfaces.json, describe-instances.json, \
+            describe-managed-prefix-lists.json, describe-vpc-endpoints.json, \
+            describe-vpc-endpoint-service-configurations.json, \
+            describe-vpc-endpoint-connections.json (aws ec2), and describe-load-balancers.json, \
+            describe-listeners.json, describe-target-groups.json, describe-target-health.json \
+            (aws elbv2; a command run once per load balancer or target group may append its \
+            outputs to one file, target health in the order of describe-target-groups). A missing \
+            file is skipped with a note. The real IDs, names (Name tags) and addresses are kept; \
+            what Privet chose is written as comments. The README gives the commands.
+            """
+    )
+
+    @Argument(help: "The folder of the snapshot's JSON files.")
+    var directory: String
+
+    @Option(help: "Write the topology here instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("\(directory): no such folder")
+        }
+        let result = AWSSnapshotImport().run(directory: directory)
+        for note in result.notes { writeToStandardError("\(directory): \(note)\n") }
+        guard result.spec != nil else { throw CLIError("\(directory): nothing imported") }
+        try writeImport(result, source: directory, to: output)
     }
 }

@@ -345,38 +345,7 @@ final class SpecBuilder {
             }
         }
         zonesUsed()
-        outsideHosts()
-    }
-
-    /// What lies outside the template that its routes lead to, so that traffic can be seen
-    /// flowing: an AWS service's prefix list and a server in its network for each gateway
-    /// endpoint, and a server on the internet where a route goes to an internet gateway.
-    private func outsideHosts() {
-        let at = FilePosition(line: 1, column: 1)
-        // Ranges of the services' published lists (ip-ranges.json) stand in for the real lists.
-        let ranges = ["s3": ["52.216.0.0/15", "54.231.0.0/16"], "dynamodb": ["52.94.0.0/22"]]
-        for endpoint in spec.endpoints where endpoint.type.value == "Gateway" {
-            guard let service = endpoint.serviceName?.value, !spec.prefixLists.contains(where: { $0.name.value == service }) else { continue }
-            let short = String(service.split(separator: ".").last ?? "service")
-            let cidrs = ranges[short] ?? ["52.94.0.0/22"]
-            let id = Names.resourceID("pl", kind: "PrefixList", name: service)
-            spec.prefixLists.append(PrefixListSpec(id: Located(id, at: at), name: Located(service, at: at),
-                                                   cidrs: cidrs.map { Located($0, at: at) }))
-            let address = IPv4Prefix(cidrs[0]).map { $0.address(at: 10).description } ?? ""
-            var host = HostSpec(name: Located(short, at: at), network: Located(service, at: at), addresses: [Located(address, at: at)])
-            host.server = ServerSpec(location: at, kind: Located("http", at: at), port: Located(80, at: at))
-            spec.hosts.append(host)
-            guesses.append("prefix list \(id) of \(service) holds \(cidrs.joined(separator: ", ")), and host \(short) at \(address) serves HTTP on 80 in its network")
-        }
-        let routes = spec.routeTables.flatMap(\.routes).filter { $0.target.value == "internetGateway" }
-        let ipv4 = routes.contains { $0.destination.value == "0.0.0.0/0" }, ipv6 = routes.contains { $0.destination.value == "::/0" }
-        guard ipv4 || ipv6, !spec.hosts.contains(where: { $0.name.value == "internet-server" }) else { return }
-        let addresses = (ipv4 ? ["198.51.100.10"] : []) + (ipv6 ? ["2001:db8::10"] : [])
-        var host = HostSpec(name: Located("internet-server", at: at), network: Located("internet", at: at),
-                            addresses: addresses.map { Located($0, at: at) })
-        host.server = ServerSpec(location: at, kind: Located("http", at: at), port: Located(80, at: at))
-        spec.hosts.append(host)
-        guesses.append("host internet-server at \(addresses.joined(separator: " and ")) serves HTTP on 80 on the internet")
+        spec.addOutsideWorld(guesses: &guesses)
     }
 
     /// The VPC's IPv6 blocks: those its `VPCCidrBlock` resources give it, a ULA /56 for one
@@ -525,16 +494,8 @@ final class SpecBuilder {
             let props = properties(of: resource.logicalID.value)
             guard (props["Targets"]?.list ?? []).contains(where: { $0["Id"]?.string == references[logical] }) else { continue }
             let location = resource.node["Properties"]?.location ?? resource.logicalID.location
-            let proto = props["Protocol"]?.string?.uppercased() ?? "TCP"
-            if proto == "GENEVE" {
-                let port = Int(props["HealthCheckPort"]?.string ?? "80") ?? 80
-                return (ServerSpec(location: location, kind: Located("appliance", at: location), port: Located(port, at: location)),
-                        "the reference appliance, health checks on HTTP \(port)")
-            }
-            let port = Int(props["Port"]?.string ?? "80") ?? 80
-            let kind = proto == "UDP" ? "udp-echo" : "http"
-            return (ServerSpec(location: location, kind: Located(kind, at: location), port: Located(port, at: location)),
-                    "a built-in \(kind) server on port \(port), its target group's")
+            return ServerSpec.guessed(targetProtocol: props["Protocol"]?.string ?? "TCP", port: props["Port"]?.string.flatMap { Int($0) },
+                                      healthPort: props["HealthCheckPort"]?.string, at: location)
         }
         return nil
     }
