@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for everything Privet reads from outside: packets (the wire layer), topology
-// files, captures and DNS queries. Their own package, so that building the product never builds
+// files, CloudFormation templates, captures and DNS queries. Their own package, so that building the product never builds
 // them; scripts/fuzz.sh builds one with -sanitize=fuzzer,address and runs it on its seeds.
 import PackageDescription
 
@@ -14,6 +14,8 @@ let package = Package(
             name: "TopologyFuzz",
             dependencies: ["FuzzDriver", .product(name: "Topology", package: "privet"), .product(name: "Dataplane", package: "privet")],
             path: "TopologyFuzz"),
+        .executableTarget(
+            name: "TemplateFuzz", dependencies: ["FuzzDriver", .product(name: "Topology", package: "privet")], path: "TemplateFuzz"),
         .executableTarget(
             name: "CaptureFuzz",
             dependencies: ["FuzzDriver", .product(name: "PacketIO", package: "privet"), .product(name: "PacketWire", package: "privet")],

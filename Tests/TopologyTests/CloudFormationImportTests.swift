@@ -25,7 +25,7 @@ struct CloudFormationImportTests {
         let result = try Self.importing("privatelink.yaml")
         let spec = try #require(result.spec)
         // The one thing skipped: a queue, located at its logical ID.
-        #expect(result.diagnostics.map(\.description) == ["148:3: warning: Queue: AWS::SQS::Queue is not modelled by Privet; skipped"])
+        #expect(result.diagnostics.map(\.description) == ["157:3: warning: Queue: AWS::SQS::Queue is not modelled by Privet; skipped"])
         #expect(result.skipped == ["Queue (AWS::SQS::Queue)"])
         let load = Topology.resolve(spec)
         #expect(load.errors.isEmpty, "\(load.errors)")

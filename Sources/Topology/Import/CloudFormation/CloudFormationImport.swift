@@ -41,7 +41,7 @@ public struct CloudFormationImport {
                                            mappings: root["Mappings"], conditions: root["Conditions"], log: log)
         evaluator.imports = importValues
         readParameters(root["Parameters"], into: evaluator, log: log)
-        var builder = SpecBuilder(region: region, accountID: accountID, zones: zones, evaluator: evaluator, log: log)
+        let builder = SpecBuilder(region: region, accountID: accountID, zones: zones, evaluator: evaluator, log: log)
         builder.declare(pairs)
         if builder.hasCycle() {
             result.diagnostics = log.sorted

@@ -98,7 +98,7 @@ final class SpecBuilder {
     /// Whether references between resources go round (CloudFormation refuses such a template):
     /// each cycle is an error at the first resource in it.
     func hasCycle() -> Bool {
-        var dependencies: [[Int]] = resources.map { resource in
+        let dependencies: [[Int]] = resources.map { resource in
             var found: Set<String> = []
             SpecBuilder.collectReferences(resource.node["Properties"], into: &found)
             if let depends = resource.node["DependsOn"] {
@@ -126,7 +126,6 @@ final class SpecBuilder {
             state[index] = 2
         }
         for index in resources.indices where state[index] == 0 { visit(index) }
-        dependencies.removeAll()
         return cycle
     }
 

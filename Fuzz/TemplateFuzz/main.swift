@@ -1,0 +1,3 @@
+import FuzzDriver
+
+runFuzzer { templateFuzz($0, $1) }
