@@ -16,6 +16,7 @@ func bytes(_ hex: String) -> [UInt8] {
 }
 
 /// Runs `body` over a mutable copy of `packet`.
+@discardableResult
 func withPacket<R>(_ packet: [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
     var copy = packet
     return try copy.withUnsafeMutableBytes { try body($0) }
