@@ -131,4 +131,39 @@ struct CloudFormationImportTests {
             _ = Self.importing(text: text)
         }
     }
+
+    /// IP targets named by an instance's address (one Privet designates when the template asks
+    /// for it and gives none), a subnet by its zone ID, target group attributes, a service's name
+    /// by `GetAtt`; an interface endpoint to an AWS service is skipped, saying so.
+    @Test func ipTargetsZoneIDsAttributesAndServicesOutsideTheTemplate() throws {
+        let result = Self.importing(text: """
+            Resources:
+              Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
+              A: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24, AvailabilityZoneId: use1-az2}}
+              Web: {Type: AWS::EC2::Instance, Properties: {SubnetId: !Ref A}}
+              Nlb: {Type: AWS::ElasticLoadBalancingV2::LoadBalancer, Properties: {Type: network, Subnets: [!Ref A]}}
+              Tg:
+                Type: AWS::ElasticLoadBalancingV2::TargetGroup
+                Properties:
+                  Protocol: TCP
+                  Port: 8080
+                  TargetType: ip
+                  Targets: [{Id: !GetAtt Web.PrivateIp}]
+                  TargetGroupAttributes: [{Key: preserve_client_ip.enabled, Value: "false"}, {Key: deregistration_delay.timeout_seconds, Value: "30"}]
+              L: {Type: AWS::ElasticLoadBalancingV2::Listener, Properties: {LoadBalancerArn: !Ref Nlb, Port: 80, DefaultActions: [{Type: forward, TargetGroupArn: !Ref Tg}]}}
+              Svc: {Type: AWS::EC2::VPCEndpointService, Properties: {NetworkLoadBalancerArns: [!Ref Nlb]}}
+              Own: {Type: AWS::EC2::VPCEndpoint, Properties: {VpcEndpointType: Interface, VpcId: !Ref Vpc, ServiceName: !GetAtt Svc.ServiceName, SubnetIds: [!Ref A]}}
+              Ssm: {Type: AWS::EC2::VPCEndpoint, Properties: {VpcEndpointType: Interface, VpcId: !Ref Vpc, ServiceName: !Sub "com.amazonaws.${AWS::Region}.ssm"}}
+            """)
+        let spec = try #require(result.spec)
+        #expect(spec.subnets.first?.zone.value == "us-east-1b")
+        #expect(spec.hosts.first?.addresses.map(\.value) == ["10.0.1.10"])
+        #expect(spec.hosts.first?.server?.port.value == 8080)
+        let group = try #require(spec.targetGroups.first)
+        #expect(group.targets.map(\.host.value) == ["Web"])
+        #expect(group.preserveClientIp?.value == false && group.deregistrationDelay?.value == 30)
+        #expect(spec.endpoints.map { $0.service?.value } == ["Svc"])
+        #expect(result.diagnostics.map(\.description)
+                == ["17:50: warning: Ssm: the Interface endpoint's service com.amazonaws.us-east-1.ssm is not in this template (an AWS service's, or another stack's); skipped"])
+    }
 }

@@ -27,6 +27,8 @@ final class SpecBuilder {
     private var byReference: [String: String] = [:]
     private var properties: [String: TemplateValue] = [:]
     private var evaluating: Set<String> = []
+    /// Addresses Privet designated for instances and ENIs the template gives none.
+    private var designated: [String: String] = [:]
 
     init(region: String, accountID: String, zones: [String], evaluator: IntrinsicEvaluator, log: DiagnosticLog) {
         spec = TopologySpec(region: Located(region, at: FilePosition(line: 1, column: 1)))
@@ -182,14 +184,14 @@ final class SpecBuilder {
             return .list(ipv6Blocks(ofVPC: logicalID).map { .string($0) })
         case ("AWS::EC2::VPC", "CidrBlockAssociations"), ("AWS::EC2::VPC", "DefaultSecurityGroup"):
             return nil
-        case ("AWS::EC2::Instance", "PrivateIp"):
-            return properties(of: logicalID)["PrivateIpAddress"]
+        case ("AWS::EC2::Instance", "PrivateIp"), ("AWS::EC2::NetworkInterface", "PrimaryPrivateIpAddress"):
+            return privateAddress(of: logicalID).map { .string($0) }
+        case ("AWS::EC2::VPCEndpointService", "ServiceName"):
+            return .string("com.amazonaws.vpce.\(spec.region.value).\(references[logicalID]!)")
         case ("AWS::EC2::Instance", "AvailabilityZone"):
             return properties(of: logicalID)["AvailabilityZone"]
                 ?? properties(of: logicalID)["SubnetId"].flatMap { $0.string }.flatMap { byReference[$0] }
                     .flatMap { properties(of: $0)["AvailabilityZone"] }
-        case ("AWS::EC2::NetworkInterface", "PrimaryPrivateIpAddress"):
-            return properties(of: logicalID)["PrivateIpAddress"]
         case ("AWS::ElasticLoadBalancingV2::LoadBalancer", "DNSName"):
             return .string("\(names[logicalID]!)-\(references[logicalID]!.suffix(8)).elb.\(spec.region.value).amazonaws.com")
         case ("AWS::ElasticLoadBalancingV2::LoadBalancer", "LoadBalancerName"), ("AWS::ElasticLoadBalancingV2::TargetGroup", "TargetGroupName"):
@@ -200,6 +202,26 @@ final class SpecBuilder {
         if let value = properties(of: logicalID)[name] { return value }
         if name == "Id" || name.hasSuffix("Id") || name.hasSuffix("Arn") { return .string(references[logicalID]!) }
         return nil
+    }
+
+    /// An instance's or ENI's IPv4 address: the one the template gives it, else one Privet
+    /// designates in its subnet (from .10 up, in the order asked), as AWS would pick one at
+    /// launch; a guess, said in the file.
+    private func privateAddress(of logicalID: String) -> String? {
+        if let given = properties(of: logicalID)["PrivateIpAddress"]?.string { return given }
+        if let chosen = designated[logicalID] { return chosen }
+        var props = properties(of: logicalID)
+        if let first = props["NetworkInterfaces"]?.list?.first { props = first }
+        guard let subnet = props["SubnetId"]?.string.flatMap({ byReference[$0] }),
+              let block = properties(of: subnet)["CidrBlock"]?.string.flatMap({ IPv4Prefix($0) }) else { return nil }
+        let taken = Set(designated.values)
+        var offset: UInt64 = 10
+        while taken.contains(block.address(at: offset).description) { offset += 1 }
+        guard offset < block.size - 1 else { return nil }
+        let address = block.address(at: offset).description
+        designated[logicalID] = address
+        guesses.append("\(names[logicalID]!) has address \(address) (its address is asked for; the template gives none)")
+        return address
     }
 
     /// The resource a value names (a Ref value, however it was built), as a name in the
@@ -249,7 +271,7 @@ final class SpecBuilder {
                 spec.vpcs.append(vpc)
             case "AWS::EC2::Subnet":
                 guard let vpc = self.name(props["VpcId"], ["AWS::EC2::VPC"], field: "VpcId", of: logical, at: location) else { continue }
-                var zone = props["AvailabilityZone"]?.string
+                var zone = props["AvailabilityZone"]?.string ?? props["AvailabilityZoneId"]?.string.flatMap(zoneName(ofID:))
                 if zone == nil {
                     zone = zones[0]
                     guesses.append("subnet \(name.value) in \(zones[0]) (the template names no AvailabilityZone)")
@@ -475,13 +497,13 @@ final class SpecBuilder {
         host.securityGroups = names(props["SecurityGroupIds"] ?? props["GroupSet"], ["AWS::EC2::SecurityGroup"],
                                     field: "SecurityGroupIds", of: logical, at: location)
         if props["SourceDestCheck"]?.string == "false" { host.sourceDestCheck = false }
-        host.addresses = [props["PrivateIpAddress"], props["Ipv6Addresses"]?.list?.first?["Ipv6Address"]]
-            .compactMap { text($0, at: location) }
+        host.addresses = [props["PrivateIpAddress"] ?? designated[logical].map { .string($0) },
+                          props["Ipv6Addresses"]?.list?.first?["Ipv6Address"]].compactMap { text($0, at: location) }
         if let server = guessedServer(for: logical) {
             host.server = server.spec
             guesses.append("host \(host.name.value)\(host.name.value == logical ? "" : " (\(logical))") runs \(server.what)")
         } else {
-            guesses.append("host \(host.name.value) stands for \(logical)")
+            guesses.append("host \(host.name.value) runs no server (no target group sends it traffic): a client")
         }
         spec.hosts.append(host)
         imported += 1
@@ -491,7 +513,12 @@ final class SpecBuilder {
     private func guessedServer(for logical: String) -> (spec: ServerSpec, what: String)? {
         for resource in resources where resource.type == "AWS::ElasticLoadBalancingV2::TargetGroup" {
             let props = properties(of: resource.logicalID.value)
-            guard (props["Targets"]?.list ?? []).contains(where: { $0["Id"]?.string == references[logical] }) else { continue }
+            // By its Ref, or (target type ip) by its address.
+            let address = properties(of: logical)["PrivateIpAddress"]?.string ?? designated[logical]
+            guard (props["Targets"]?.list ?? []).contains(where: { target in
+                let id = target["Id"]?.string
+                return id == references[logical] || (id != nil && id == address)
+            }) else { continue }
             let location = resource.node["Properties"]?.location ?? resource.logicalID.location
             return ServerSpec.guessed(targetProtocol: props["Protocol"]?.string ?? "TCP", port: props["Port"]?.string.flatMap { Int($0) },
                                       healthPort: props["HealthCheckPort"]?.string, at: location)
@@ -529,11 +556,18 @@ final class SpecBuilder {
         group.targetType = text(props["TargetType"], at: location)
         group.ipAddressType = text(props["IpAddressType"], at: location)
         for target in props["Targets"]?.list ?? [] {
-            guard let host = self.name(target["Id"], ["AWS::EC2::Instance", "AWS::EC2::NetworkInterface"], field: "Targets",
-                                       of: logical, at: location) else { continue }
+            // An instance, or (target type ip) the address of an instance or ENI of the template.
+            let owner = target["Id"]?.string.flatMap { id in
+                resources.first { ["AWS::EC2::Instance", "AWS::EC2::NetworkInterface"].contains($0.type)
+                    && (properties(of: $0.logicalID.value)["PrivateIpAddress"]?.string ?? designated[$0.logicalID.value]) == id }
+            }
+            guard let host = owner.map({ Located(names[$0.logicalID.value]!, at: location) })
+                    ?? self.name(target["Id"], ["AWS::EC2::Instance", "AWS::EC2::NetworkInterface"], field: "Targets",
+                                 of: logical, at: location) else { continue }
             group.targets.append(TargetSpec(location: location, host: host,
                                             port: target["Port"]?.string.flatMap { Int($0) }.map { Located($0, at: location) }))
         }
+        targetGroupAttributes(props["TargetGroupAttributes"]?.list ?? [], into: &group, at: location)
         if props["HealthCheckProtocol"] != nil || props["HealthCheckPort"] != nil || props["HealthCheckPath"] != nil {
             var check = HealthCheckSpec(location: location)
             check.protocolName = text(props["HealthCheckProtocol"], at: location)
@@ -546,6 +580,26 @@ final class SpecBuilder {
             group.healthCheck = check
         }
         spec.targetGroups.append(group)
+    }
+
+    /// The attributes Privet models (ELBv2 target group attributes), by key.
+    private func targetGroupAttributes(_ attributes: [TemplateValue], into group: inout TargetGroupSpec, at location: FilePosition) {
+        var values: [String: String] = [:]
+        for attribute in attributes {
+            if let key = attribute["Key"]?.string, let value = attribute["Value"]?.string { values[key] = value }
+        }
+        func flag(_ key: String) -> Located<Bool>? { values[key].map { Located($0 == "true", at: location) } }
+        group.deregistrationDelay = values["deregistration_delay.timeout_seconds"].flatMap { Int($0) }.map { Located($0, at: location) }
+        group.proxyProtocolV2 = flag("proxy_protocol_v2.enabled")
+        group.preserveClientIp = flag("preserve_client_ip.enabled")
+        group.connectionTermination = flag("target_health_state.unhealthy.connection_termination.enabled")
+        group.crossZone = values["load_balancing.cross_zone.enabled"].map { Located($0, at: location) }
+        if values["stickiness.enabled"] == "true" {
+            let kinds = ["source_ip_dest_ip": "2-tuple", "source_ip_dest_ip_proto": "3-tuple"]
+            group.stickiness = values["stickiness.type"].flatMap { kinds[$0] }.flatMap { GatewayStickiness(rawValue: $0) }
+                .map { Located($0, at: location) }
+        }
+        group.targetFailover = values["target_failover.on_unhealthy"].flatMap { TargetFailover(rawValue: $0) }.map { Located($0, at: location) }
     }
 
     private func listener(_ logical: String, _ props: TemplateValue, at location: FilePosition) {
@@ -580,8 +634,14 @@ final class SpecBuilder {
                 endpoint.decision = Located("accepted", at: location)
                 guesses.append("endpoint \(endpoint.name.value) accepted by its service's owner (the service requires acceptance)")
             }
-        } else if !serviceName.isEmpty {
+        } else if type == "Gateway" && !serviceName.isEmpty {
             endpoint.serviceName = Located(serviceName, at: location)
+        } else if !serviceName.isEmpty {
+            // Interface and GWLB endpoints reach the endpoint services of the topology only.
+            log.warning(location, "\(logical): the \(type) endpoint's service \(serviceName) is not in this template "
+                        + "(an AWS service's, or another stack's); skipped")
+            skipped.append(logical)
+            return
         } else {
             log.warning(location, "\(logical): an endpoint needs ServiceName; skipped")
             skipped.append(logical)
@@ -596,6 +656,12 @@ final class SpecBuilder {
         endpoint.ipAddressType = text(props["IpAddressType"], at: location)
         spec.endpoints.append(endpoint)
         imported += 1
+    }
+
+    /// The zone an AZ ID stands for, by the rule `zonesUsed` gives IDs (`use1-az2`: `us-east-1b`).
+    private func zoneName(ofID id: String) -> String? {
+        guard let number = id.split(separator: "-").last.flatMap({ Int($0.dropFirst(2)) }), (1...26).contains(number) else { return nil }
+        return spec.region.value + String(UnicodeScalar(UInt8(96 + number)))
     }
 
     /// The zones the subnets name, each with an AZ ID (`use1-az1` for `us-east-1a`: the region's
