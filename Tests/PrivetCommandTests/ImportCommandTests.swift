@@ -53,7 +53,10 @@ struct ImportCommandTests {
         defer { scratch.cleanUp() }
         let report = try Self.importAndReplay("inspection.json", in: scratch)
         let targets = report["targets"] as? [[String: Any]] ?? []
-        #expect(targets.first?["target"] as? String == "Appliance:6081" && (targets.first?["flows"] as? Int ?? 0) > 0, "\(targets)")
+        // The instance and the two of the Auto Scaling group, each inspecting flows.
+        #expect(Set(targets.compactMap { $0["target"] as? String }) == ["Appliance:6081", "ApplianceFleet-1:6081", "ApplianceFleet-2:6081"],
+                "\(targets)")
+        #expect(targets.allSatisfy { ($0["flows"] as? Int ?? 0) > 0 }, "\(targets)")
         // To the internet (through the appliance) and to S3 (the gateway endpoint's network).
         #expect(Self.sentPackets(report, port: "igw-consumer") > 0)
         #expect(Self.sentPackets(report, port: "com.amazonaws.us-east-1.s3") > 0)

@@ -21,7 +21,7 @@ public struct CloudFormationImport {
         "AWS::EC2::SecurityGroupEgress", "AWS::EC2::Instance", "AWS::EC2::NetworkInterface", "AWS::EC2::PrefixList",
         "AWS::EC2::VPCEndpoint", "AWS::EC2::VPCEndpointService", "AWS::EC2::VPCEndpointServicePermissions",
         "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::TargetGroup",
-        "AWS::ElasticLoadBalancingV2::Listener",
+        "AWS::ElasticLoadBalancingV2::Listener", "AWS::AutoScaling::AutoScalingGroup", "AWS::EC2::LaunchTemplate",
     ]
 
     public func run(template bytes: [UInt8]) -> TopologyImport {

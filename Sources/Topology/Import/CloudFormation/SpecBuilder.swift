@@ -86,7 +86,7 @@ final class SpecBuilder {
         let kind = type.split(separator: ":").last.map(String.init) ?? type
         let prefixes = ["VPC": "vpc", "Subnet": "subnet", "RouteTable": "rtb", "InternetGateway": "igw",
                         "SecurityGroup": "sg", "Instance": "i", "NetworkInterface": "eni", "PrefixList": "pl",
-                        "VPCEndpoint": "vpce", "VPCEndpointService": "vpce-svc"]
+                        "VPCEndpoint": "vpce", "VPCEndpointService": "vpce-svc", "LaunchTemplate": "lt"]
         if let prefix = prefixes[kind] { return Names.resourceID(prefix, kind: kind, name: name) }
         let suffix = Names.resourceID("", kind: kind, name: name).dropFirst()
         switch kind {
@@ -186,6 +186,8 @@ final class SpecBuilder {
             return nil
         case ("AWS::EC2::Instance", "PrivateIp"), ("AWS::EC2::NetworkInterface", "PrimaryPrivateIpAddress"):
             return privateAddress(of: logicalID).map { .string($0) }
+        case ("AWS::EC2::LaunchTemplate", "LatestVersionNumber"), ("AWS::EC2::LaunchTemplate", "DefaultVersionNumber"):
+            return .string("1")
         case ("AWS::EC2::VPCEndpointService", "ServiceName"):
             return .string("com.amazonaws.vpce.\(spec.region.value).\(references[logicalID]!)")
         case ("AWS::EC2::Instance", "AvailabilityZone"):
@@ -352,6 +354,11 @@ final class SpecBuilder {
                 imported += 1
             case "AWS::EC2::Instance", "AWS::EC2::NetworkInterface":
                 host(logical, type: resource.type, props, at: location)
+            case "AWS::AutoScaling::AutoScalingGroup":
+                autoScalingGroup(logical, props, at: location)
+            case "AWS::EC2::LaunchTemplate":
+                // Read by the groups that launch from it.
+                imported += 1
             case "AWS::ElasticLoadBalancingV2::Listener":
                 listener(logical, props, at: location)
             case "AWS::EC2::VPCEndpointServicePermissions":
@@ -506,6 +513,47 @@ final class SpecBuilder {
             guesses.append("host \(host.name.value) runs no server (no target group sends it traffic): a client")
         }
         spec.hosts.append(host)
+        imported += 1
+    }
+
+    /// An Auto Scaling group: its desired capacity (else its minimum, at most 16) of hosts,
+    /// spread over its subnets in turn, with its launch template's security groups, registered
+    /// with its target groups; named after the group (`appliances-1`, ...).
+    private func autoScalingGroup(_ logical: String, _ props: TemplateValue, at location: FilePosition) {
+        let subnets = names(props["VPCZoneIdentifier"], ["AWS::EC2::Subnet"], field: "VPCZoneIdentifier", of: logical, at: location)
+        guard !subnets.isEmpty else {
+            log.warning(location, "\(logical): an Auto Scaling group needs VPCZoneIdentifier subnets of this template; skipped")
+            skipped.append(logical)
+            return
+        }
+        let wanted = props["DesiredCapacity"]?.string.flatMap { Int($0) } ?? props["MinSize"]?.string.flatMap { Int($0) } ?? 1
+        let count = min(max(wanted, 0), 16)
+        let launch = props["LaunchTemplate"]?["LaunchTemplateId"]?.string.flatMap { byReference[$0] }
+        let data = launch.map { properties(of: $0)["LaunchTemplateData"] ?? .none } ?? .none
+        let groups = names(data["SecurityGroupIds"] ?? data["NetworkInterfaces"]?.list?.first?["Groups"],
+                           ["AWS::EC2::SecurityGroup"], field: "SecurityGroupIds", of: logical, at: location)
+        let targetGroups = names(props["TargetGroupARNs"], ["AWS::ElasticLoadBalancingV2::TargetGroup"], field: "TargetGroupARNs",
+                                 of: logical, at: location)
+        var made: [String] = []
+        for index in 0..<count {
+            var host = HostSpec(name: Located("\(names[logical]!)-\(index + 1)", at: location), subnet: subnets[index % subnets.count])
+            host.securityGroups = groups
+            for group in targetGroups {
+                guard let position = spec.targetGroups.firstIndex(where: { $0.name.value == group.value }) else { continue }
+                spec.targetGroups[position].targets.append(TargetSpec(location: location, host: host.name))
+                if host.server == nil, let resource = byReference.first(where: { names[$0.value] == group.value })?.value {
+                    let group = properties(of: resource)
+                    host.server = ServerSpec.guessed(targetProtocol: group["Protocol"]?.string ?? "TCP",
+                                                     port: group["Port"]?.string.flatMap { Int($0) },
+                                                     healthPort: group["HealthCheckPort"]?.string, at: location).spec
+                }
+            }
+            spec.hosts.append(host)
+            made.append(host.name.value)
+        }
+        let server = spec.hosts.last?.server.map { " running \($0.kind.value) on \($0.port.value)" } ?? ""
+        guesses.append("Auto Scaling group \(logical) is \(count) hosts (\(made.joined(separator: ", ")))\(server)"
+                       + (count < wanted ? ", of its \(wanted)" : ", its capacity"))
         imported += 1
     }
 
