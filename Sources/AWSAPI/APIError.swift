@@ -21,6 +21,7 @@ public struct APIError: Error, Sendable, Equatable {
         case routeTableNotFound = "InvalidRouteTableID.NotFound"
         case securityGroupNotFound = "InvalidGroup.NotFound"
         case networkInterfaceNotFound = "InvalidNetworkInterfaceID.NotFound"
+        case instanceNotFound = "InvalidInstanceID.NotFound"
         case prefixListNotFound = "InvalidPrefixListID.NotFound"
         case duplicatePermission = "InvalidPermission.Duplicate"
         case permissionNotFound = "InvalidPermission.NotFound"

@@ -13,7 +13,7 @@ enum EC2Actions {
         "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "CreateRoute", "ReplaceRoute", "DeleteRoute",
         "CreateVpcEndpoint", "ModifyVpcEndpoint", "DeleteVpcEndpoints", "CreateVpcEndpointServiceConfiguration",
         "ModifyVpcEndpointServiceConfiguration", "ModifyVpcEndpointServicePermissions", "DeleteVpcEndpointServiceConfigurations",
-        "CreateTags", "DeleteTags", "DescribeTags",
+        "CreateTags", "DeleteTags", "DescribeTags", "DescribeInstances",
     ]
 
     typealias Outcome = Result<(inout XMLWriter) -> Void, APIError>
@@ -51,6 +51,7 @@ enum EC2Actions {
             case "CreateTags": return .success(try createTags(&context))
             case "DeleteTags": return .success(try deleteTags(&context))
             case "DescribeTags": return .success(try describeTags(context))
+            case "DescribeInstances": return .success(try instances(context))
             case "AcceptVpcEndpointConnections": return .success(try decide(.accept, &context))
             case "RejectVpcEndpointConnections": return .success(try decide(.reject, &context))
             default: return .failure(APIError(.unsupportedOperation, "Privet does not implement the EC2 action \(action)"))

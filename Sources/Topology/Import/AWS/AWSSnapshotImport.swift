@@ -125,15 +125,22 @@ struct SnapshotBuilder {
             for route in table.items("Routes") {
                 let gateway = route.string("GatewayId") ?? ""
                 if gateway == "local" { continue }
-                // A gateway endpoint's routes are made from the endpoint's route tables.
-                if gateway.hasPrefix("vpce-") { continue }
+                // A route whose target is gone drops its traffic in AWS; here it is left out.
+                if route.string("State") == "blackhole" {
+                    notes.append("describe-route-tables.json: \(id): a blackhole route to \(route.string("DestinationCidrBlock") ?? "a destination") is left out")
+                    continue
+                }
+                // A gateway endpoint's routes (to its service's prefix list) are made from the
+                // endpoint's route tables.
+                if gateway.hasPrefix("vpce-") && route["DestinationPrefixListId"] != nil { continue }
                 guard let destination = route.string("DestinationCidrBlock") ?? route.string("DestinationIpv6CidrBlock")
                         ?? route.string("DestinationPrefixListId") else { continue }
                 let target: String
                 if gateway.hasPrefix("igw-") {
                     target = "internetGateway"
                     internetGateway(gateway, vpc: vpc.value)
-                } else if let endpoint = route.string("VpcEndpointId").flatMap({ names[$0] }) {
+                } else if let endpoint = (route.string("VpcEndpointId") ?? (gateway.hasPrefix("vpce-") ? gateway : nil)).flatMap({ names[$0] }) {
+                    // A GWLB endpoint: describe-route-tables gives its ID as the gateway.
                     target = endpoint
                 } else {
                     let kind = ["NatGatewayId", "TransitGatewayId", "VpcPeeringConnectionId", "InstanceId", "NetworkInterfaceId",
@@ -192,15 +199,16 @@ struct SnapshotBuilder {
         let groups = files.items("describe-security-groups", "SecurityGroups")
         for group in groups {
             guard let id = group.string("GroupId") else { continue }
-            // Group names are unique per VPC in AWS; names here are unique in the file.
-            _ = name(id, tag: group.string("GroupName").flatMap { taken.contains("securityGroup/" + $0) ? nil : $0 } ?? group.nameTag,
-                     kind: "securityGroup")
+            // Group names are unique per VPC (every VPC has its `default`).
+            _ = name(id, tag: group.string("GroupName"), kind: "securityGroup/" + (group.string("VpcId") ?? ""))
         }
         for group in groups {
             guard let id = group.string("GroupId"), let vpc = named(group.string("VpcId")) else { continue }
             var model = SecurityGroupSpec(name: Located(names[id]!, at: at), id: located(id), vpc: vpc)
-            model.ingress = group.items("IpPermissions").flatMap { rules($0) }
-            let egress = group.items("IpPermissionsEgress").flatMap { rules($0) }
+            var ingress: [RuleSpec] = [], egress: [RuleSpec] = []
+            for permission in group.items("IpPermissions") { ingress += rules(permission) }
+            for permission in group.items("IpPermissionsEgress") { egress += rules(permission) }
+            model.ingress = ingress
             // AWS's default egress (everything to everywhere) is what an absent list means.
             let isDefault = egress.count == 1 && egress[0].protocolName.value == "all" && egress[0].cidr?.value == "0.0.0.0/0"
             if !isDefault { model.egress = egress }
@@ -209,8 +217,9 @@ struct SnapshotBuilder {
         }
     }
 
-    /// One permission of a group: a rule for each peer it lists.
-    private func rules(_ permission: [String: Any]) -> [RuleSpec] {
+    /// One permission of a group: a rule for each peer it lists (a customer-managed prefix
+    /// list, whose entries the snapshot does not hold, is noted and left out).
+    private mutating func rules(_ permission: [String: Any]) -> [RuleSpec] {
         let protocols = ["-1": "all", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"]
         guard let given = permission.string("IpProtocol")?.lowercased() else { return [] }
         let proto = Located(protocols[given] ?? given, at: at)
@@ -231,8 +240,11 @@ struct SnapshotBuilder {
             }
         }
         for list in permission.items("PrefixListIds") {
-            if let id = list.string("PrefixListId"), spec.prefixLists.contains(where: { $0.id.value == id }) {
+            guard let id = list.string("PrefixListId") else { continue }
+            if spec.prefixLists.contains(where: { $0.id.value == id }) {
                 result.append(RuleSpec(location: at, protocolName: proto, ports: ports, prefixList: located(id)))
+            } else {
+                notes.append("describe-security-groups.json: a rule from prefix list \(id) is left out (its entries are not in the snapshot)")
             }
         }
         return result
@@ -255,7 +267,8 @@ struct SnapshotBuilder {
                 continue
             }
             var host = HostSpec(name: name(id, tag: instance.nameTag, kind: "host"), subnet: subnet)
-            host.addresses = [instance.string("PrivateIpAddress"), instance.string("Ipv6Address")].compactMap { located($0) }
+            let ipv6 = instance.string("Ipv6Address") ?? instance.items("NetworkInterfaces").first?.items("Ipv6Addresses").first?.string("Ipv6Address")
+            host.addresses = [instance.string("PrivateIpAddress"), ipv6].compactMap { located($0) }
             host.securityGroups = instance.items("SecurityGroups").compactMap { named($0.string("GroupId")) }
             if instance.bool("SourceDestCheck") == false { host.sourceDestCheck = false }
             spec.hosts.append(host)
@@ -339,6 +352,10 @@ struct SnapshotBuilder {
             guard let id = service.string("ServiceId") else { continue }
             let balancers = (service.strings("NetworkLoadBalancerArns") + service.strings("GatewayLoadBalancerArns")).compactMap { named($0) }
             var model = EndpointServiceSpec(name: name(id, tag: service.nameTag, kind: "service"), id: located(id), loadBalancers: balancers)
+            // The service's account is its load balancer's (the outputs name no owner).
+            model.account = balancers.first.flatMap { balancer in spec.loadBalancers.first { $0.name.value == balancer.value } }?
+                .subnets.first.flatMap { subnet in spec.subnets.first { $0.name.value == subnet.value } }
+                .flatMap { subnet in spec.vpcs.first { $0.name.value == subnet.vpc.value }?.account }
             model.acceptanceRequired = service.bool("AcceptanceRequired") ?? false
             model.privateDnsName = located(service.string("PrivateDnsName"))
             if let state = (service["PrivateDnsNameConfiguration"] as? [String: Any])?.string("State") {
@@ -370,8 +387,14 @@ struct SnapshotBuilder {
             var model = EndpointSpec(name: Located(names[id] ?? id, at: at), id: located(id), type: Located(type, at: at), vpc: vpc)
             if let service = names[serviceName] {
                 model.service = Located(service, at: at)
-            } else {
+            } else if type == "Gateway" {
                 model.serviceName = Located(serviceName, at: at)
+            } else {
+                // Interface and GWLB endpoints reach the endpoint services of the topology only.
+                notes.append("describe-vpc-endpoints.json: \(id): its service \(serviceName) is not in the snapshot "
+                             + "(an AWS service's, or another account's); skipped")
+                skipped.append(id)
+                continue
             }
             // Each ENI's address, as the endpoint has it.
             let eniIDs = endpoint.strings("NetworkInterfaceIds")
