@@ -30,6 +30,20 @@ struct AWSQueryAPIWriteTests {
                               + Self.topology.hosts.first { $0.name == "client-a" }!.instanceID!)
         #expect(host.body.contains("<interfaceType>interface</interfaceType>") && host.body.contains("<privateIpAddress>10.20.1.4</privateIpAddress>"))
 
+        // Hosts in VPCs are running instances; the internet's and S3's stand-ins are none.
+        let instances = API.answer("Action=DescribeInstances")
+        let inVPCs = Self.topology.hosts.compactMap(\.instanceID)
+        #expect(instances.body.components(separatedBy: "<instanceId>").count == inVPCs.count + 1)
+        let clientA = Self.topology.hosts.first { $0.name == "client-a" }!.instanceID!
+        let one = API.answer("Action=DescribeInstances&InstanceId.1=\(clientA)")
+        #expect(one.body.contains("<instanceState><code>16</code><name>running</name></instanceState>"))
+        #expect(one.body.contains("<privateIpAddress>10.20.1.4</privateIpAddress><ipv6Address>fd00:20:0:1::4</ipv6Address>"))
+        #expect(one.body.contains("<key>Name</key><value>client-a</value>"))
+        let subnet = API.answer("Action=DescribeInstances&Filter.1.Name=subnet-id&Filter.1.Value.1="
+                                + Self.topology.subnets.first { $0.name == "provider-a" }!.id)
+        #expect(subnet.body.components(separatedBy: "<instanceId>").count == 2, "web-a alone")
+        #expect(API.answer("Action=DescribeInstances&InstanceId.1=i-0000000000000000").body.contains("<Code>InvalidInstanceID.NotFound</Code>"))
+
         let lists = API.answer("Action=DescribePrefixLists")
         #expect(lists.body.contains("<prefixListName>com.amazonaws.us-east-1.s3</prefixListName><cidrSet><item>52.216.0.0/15</item>"))
         let services = API.answer("Action=DescribeVpcEndpointServices")
