@@ -126,6 +126,10 @@ struct CloudFormationImportTests {
         #expect(partial.spec?.vpcs.count == 1 && partial.spec?.subnets.isEmpty == true)
         #expect(partial.diagnostics.map(\.description).contains("7:25: warning: !Ref Vcp: no parameter or resource of that name (did you mean 'Vpc'?)"))
         #expect(partial.diagnostics.map(\.description).contains("8:3: warning: Thing: Custom::Thing is not modelled by Privet; skipped"))
+        // A transform is not run, and says so.
+        let transformed = Self.importing(text: "Transform: AWS::Serverless-2016-10-31\nResources:\n  V: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}\n")
+        #expect(transformed.diagnostics.map(\.description)
+                == ["1:12: warning: Transform: macros (such as AWS::Serverless) are not run; the template is imported as written"])
         // Neither text nor deep nesting crashes it.
         for text in ["", "[", "Resources: 3", "Resources: {A: {Type: [1]}}", String(repeating: "[", count: 500)] {
             _ = Self.importing(text: text)

@@ -36,6 +36,9 @@ public struct CloudFormationImport {
             result.diagnostics = log.sorted
             return result
         }
+        if let transform = root["Transform"] {
+            log.warning(transform.location, "Transform: macros (such as AWS::Serverless) are not run; the template is imported as written")
+        }
         let zones = ["a", "b", "c", "d"].map { region + $0 }
         let evaluator = IntrinsicEvaluator(region: region, accountID: accountID, stackName: stackName, zones: zones,
                                            mappings: root["Mappings"], conditions: root["Conditions"], log: log)
