@@ -44,6 +44,7 @@ struct AWSSnapshotImportTests {
         #expect(topology.endpoints.map(\.id) == ["vpce-0e0e0e0e0e0e0e0e0"])
         #expect(topology.endpointServices.map(\.id) == ["vpce-svc-0f0f0f0f0f0f0f0f0"])
         #expect(topology.zones.map(\.id) == ["use1-az1", "use1-az2"])
+        #expect(topology.hosts.compactMap(\.instanceID) == ["i-0aaa000000000000a", "i-0bbb000000000000b", "i-0ccc000000000000c", "i-0ddd000000000000d"])
         let endpointAddresses = fromSnapshot.endpoints[0].subnets.compactMap(\.ipv4?.value)
         #expect(endpointAddresses == ["10.20.1.100", "10.20.2.100"])
         #expect(fromSnapshot.hosts.first?.addresses.map(\.value) == ["10.10.1.4"])

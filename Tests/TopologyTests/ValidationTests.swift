@@ -33,6 +33,14 @@ struct ValidationTests {
                          "target group 'servers' refers to unknown host 'sever'; did you mean 'server'?")
     }
 
+    /// A host's instance ID (an account's, as `privet import aws` keeps it): of EC2's shape.
+    @Test func instanceIDs() {
+        let given = edited("{name: client, subnet: consumer-a}", "{name: client, id: i-0123456789abcdef0, subnet: consumer-a}")
+        #expect(expectValid(given)?.hosts.first { $0.name == "client" }?.instanceID == "i-0123456789abcdef0")
+        expectDiagnostic(edited("{name: client, subnet: consumer-a}", "{name: client, id: ⁁instance-1, subnet: consumer-a}"),
+                         "'instance-1' is not an instance ID: expected 'i-' and up to 17 lowercase hex digits")
+    }
+
     @Test func cidrThatIsNotACIDR() {
         expectDiagnostic(edited("cidr: 10.2.2.0/24}", "cidr: ⁁10.2.2.0/33}"),
                          "'cidr' of subnet 'consumer-b': '10.2.2.0/33' is not an IPv4 CIDR block")

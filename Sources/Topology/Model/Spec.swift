@@ -211,6 +211,8 @@ public struct RuleSpec: Sendable {
 
 public struct HostSpec: Sendable {
     public var name: Located<String>
+    /// The instance ID of a host in a VPC; derived from the name when not given.
+    public var id: Located<String>?
     /// The subnet of a host inside a VPC.
     public var subnet: Located<String>?
     /// For a host outside every VPC: `internet`, or the service name of a gateway endpoint's

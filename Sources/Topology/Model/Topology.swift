@@ -216,12 +216,15 @@ public struct Host: Sendable {
     public var name: String
     public var placement: Placement
     public var server: Server?
+    /// The instance ID the file gives (an account's, kept by `privet import aws`).
+    public var givenInstanceID: String?
 
-    /// A host in a VPC is an EC2 instance: its ID, made from its name as other IDs are (the
-    /// flow log's `instance-id`, an instance target's ID in the ELBv2 API); none outside VPCs.
+    /// A host in a VPC is an EC2 instance: its ID, the file's or made from its name as other IDs
+    /// are (the flow log's `instance-id`, an instance target's ID in the ELBv2 API); none
+    /// outside VPCs.
     public var instanceID: String? {
         guard case .vpc = placement else { return nil }
-        return Names.resourceID("i", kind: "instance", name: name)
+        return givenInstanceID ?? Names.resourceID("i", kind: "instance", name: name)
     }
 }
 

@@ -29,8 +29,10 @@ extension Resolver {
                     subnet: subnet, owner: .host(Ref(index)), idName: "host/\(host.name.value)", ipv4: ipv4, ipv6: ipv6,
                     securityGroups: securityGroups(host.securityGroups, vpc: vpc, for: subject),
                     sourceDestCheck: host.sourceDestCheck, requesterManaged: false, what: subject, location: host.name.location)
-                topology.hosts.append(Host(name: host.name.value, placement: .vpc(interface), server: server))
+                topology.hosts.append(Host(name: host.name.value, placement: .vpc(interface), server: server,
+                                           givenInstanceID: host.id.map { resourceID($0, prefix: "i", kind: "instance", name: host.name.value) }))
             } else {
+                if let id = host.id { log.error(id.location, "\(subject) is outside every VPC: only an instance in a VPC has an ID") }
                 topology.hosts.append(externalHost(host, subject: subject, server: server))
             }
         }

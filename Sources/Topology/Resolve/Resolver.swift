@@ -262,7 +262,8 @@ struct Resolver {
         let digits = given.value.dropFirst(prefix.count + 1)
         if !given.value.hasPrefix(prefix + "-") || digits.isEmpty || digits.count > 17
             || !digits.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) {
-            log.error(given.location, "'\(given.value)' is not a \(kind) ID: expected '\(prefix)-' and up to 17 lowercase hex digits")
+            let article = kind.first.map { "aeiou".contains($0) } == true ? "an" : "a"
+            log.error(given.location, "'\(given.value)' is not \(article) \(kind) ID: expected '\(prefix)-' and up to 17 lowercase hex digits")
         }
         return given.value
     }

@@ -131,6 +131,7 @@ struct SpecParser {
     private func host(_ reader: inout MappingReader) -> HostSpec? {
         guard let name = reader.string("name", required: true) else { return nil }
         var host = HostSpec(name: name, subnet: reader.string("subnet"), network: reader.string("network"))
+        host.id = reader.string("id")
         if (host.subnet == nil) == (host.network == nil) {
             log.error(reader.location, "\(reader.subject) needs exactly one of 'subnet' (a host in a VPC) or 'network' (outside: 'internet' or an AWS service name)")
         }

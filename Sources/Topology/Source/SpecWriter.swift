@@ -88,7 +88,7 @@ extension TopologySpec {
              ("ingress", .items(group.ingress.map(rule))), ("egress", group.egress.map { $0.isEmpty ? .strings([]) : .mappings($0.map(rule)) })]
         }), indent: "")
         emit("hosts", .items(hosts.map { host in
-            [("name", .string(host.name)), ("subnet", .string(host.subnet)), ("network", .string(host.network)),
+            [("name", .string(host.name)), ("id", .string(host.id)), ("subnet", .string(host.subnet)), ("network", .string(host.network)),
              ("addresses", .strings(host.addresses)), ("securityGroups", .strings(host.securityGroups)),
              ("sourceDestCheck", host.sourceDestCheck ? nil : .bool(false)),
              ("server", host.server.map { server in

@@ -267,6 +267,7 @@ struct SnapshotBuilder {
                 continue
             }
             var host = HostSpec(name: name(id, tag: instance.nameTag, kind: "host"), subnet: subnet)
+            host.id = located(id)
             let ipv6 = instance.string("Ipv6Address") ?? instance.items("NetworkInterfaces").first?.items("Ipv6Addresses").first?.string("Ipv6Address")
             host.addresses = [instance.string("PrivateIpAddress"), ipv6].compactMap { located($0) }
             host.securityGroups = instance.items("SecurityGroups").compactMap { named($0.string("GroupId")) }
