@@ -126,6 +126,30 @@ struct CloudFormationImportTests {
         #expect(partial.spec?.vpcs.count == 1 && partial.spec?.subnets.isEmpty == true)
         #expect(partial.diagnostics.map(\.description).contains("7:25: warning: !Ref Vcp: no parameter or resource of that name (did you mean 'Vpc'?)"))
         #expect(partial.diagnostics.map(\.description).contains("8:3: warning: Thing: Custom::Thing is not modelled by Privet; skipped"))
+        // A parameter with no value, and a resource Privet does not model, are said once, where
+        // they are declared, not again at each use; a modelled property that needs the skipped
+        // resource says so where it is.
+        let quiet = Self.importing(text: """
+            Parameters:
+              KeyName: {Type: "AWS::EC2::KeyPair::KeyName"}
+            Resources:
+              Vpc: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}
+              A: {Type: AWS::EC2::Subnet, Properties: {VpcId: !Ref Vpc, CidrBlock: 10.0.1.0/24}}
+              Profile: {Type: AWS::IAM::InstanceProfile, Properties: {Roles: [r]}}
+              Nat: {Type: AWS::EC2::NatGateway, Properties: {SubnetId: !Ref A}}
+              T: {Type: AWS::EC2::RouteTable, Properties: {VpcId: !Ref Vpc}}
+              R: {Type: AWS::EC2::Route, Properties: {RouteTableId: !Ref T, DestinationCidrBlock: 0.0.0.0/0, NatGatewayId: !Ref Nat}}
+              Web:
+                Type: AWS::EC2::Instance
+                Properties: {SubnetId: !Ref A, KeyName: !Ref KeyName, IamInstanceProfile: !Ref Profile, UserData: !Base64 {"Fn::Sub": "${Profile.Arn}"}}
+            """)
+        #expect(quiet.spec?.hosts.count == 1)
+        #expect(quiet.diagnostics.map(\.description) == [
+            "2:3: warning: parameter KeyName has no default: give it with --parameter KeyName=VALUE",
+            "6:3: warning: Profile: AWS::IAM::InstanceProfile is not modelled by Privet; skipped",
+            "7:3: warning: Nat: AWS::EC2::NatGateway is not modelled by Privet; skipped",
+            "9:42: warning: R: a route to NatGatewayId is not modelled; skipped",
+        ])
         // A transform is not run, and says so.
         let transformed = Self.importing(text: "Transform: AWS::Serverless-2016-10-31\nResources:\n  V: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}\n")
         #expect(transformed.diagnostics.map(\.description)

@@ -76,6 +76,7 @@ public struct CloudFormationImport {
                 text = value.string ?? value.strings.joined(separator: ",")
             } else {
                 log.warning(key.location, "parameter \(key.value) has no default: give it with --parameter \(key.value)=VALUE")
+                evaluator.unset.insert(key.value)
                 continue
             }
             if let allowed = node["AllowedValues"], case .list(let values) = allowed.value,

@@ -43,6 +43,11 @@ final class IntrinsicEvaluator {
     let conditionNodes: TemplateNode?
     /// Each resource's logical ID and the value its `Ref` gives (an AWS-shaped ID or ARN).
     var references: [String: String] = [:]
+    /// Resources skipped as not modelled (warned of once): their `Ref` and attributes give this
+    /// stand-in, and a property of a modelled resource that needs them says so where it is used.
+    var unmodelled: [String: String] = [:]
+    /// Parameters the template declares with no default and no value given (warned of once).
+    var unset: Set<String> = []
     /// Values for `Fn::ImportValue`, by export name.
     var imports: [String: String] = [:]
     /// A resource's attribute (`Fn::GetAtt`), or nil when it is not known.
@@ -175,12 +180,15 @@ final class IntrinsicEvaluator {
         }
         if let value = parameters[name] { return value }
         if let id = references[name] { return .string(id) }
+        if let standIn = unmodelled[name] { return .string(standIn) }
+        if unset.contains(name) { return .none }
         let known = Array(parameters.keys) + Array(references.keys)
         let hint = suggestion(for: name, among: known).map { " (did you mean '\($0)'?)" } ?? ""
         return unresolved(location, "!Ref \(name): no parameter or resource of that name\(hint)")
     }
 
     private func getAttribute(_ resource: String, _ name: String, at location: FilePosition) -> TemplateValue {
+        if let standIn = unmodelled[resource] { return .string("\(standIn).\(name)") }
         guard references[resource] != nil else {
             let hint = suggestion(for: resource, among: Array(references.keys)).map { " (did you mean '\($0)'?)" } ?? ""
             return unresolved(location, "!GetAtt \(resource).\(name): no resource \(resource)\(hint)")

@@ -56,6 +56,8 @@ final class SpecBuilder {
             guard CloudFormationImport.modelled.contains(type) else {
                 log.warning(key.location, "\(key.value): \(type) is not modelled by Privet; skipped")
                 skipped.append("\(key.value) (\(type))")
+                // Said once here: what names it (an instance profile, a role) gets a stand-in.
+                evaluator.unmodelled[key.value] = "\(key.value)-not-modelled"
                 continue
             }
             byLogicalID[key.value] = resources.count
