@@ -115,6 +115,7 @@ extension LiveNetwork {
         }
         /// The datagrams of the super-datagram being split, while the batch has room.
         func admitSplitDatagrams() {
+            guard !splitter.isEmpty else { return }
             let header = splitter.datagramHeader
             while !batch.isFull {
                 let start = pool + batch.count * slot + headroom

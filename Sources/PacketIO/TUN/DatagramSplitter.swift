@@ -94,8 +94,7 @@ public struct DatagramSplitter {
         if ipv4 {
             destination.writeU16(UInt16(truncatingIfNeeded: total), at: 2)
             destination.writeU16(source.readU16(at: 4) &+ UInt16(truncatingIfNeeded: made), at: 4)
-            destination.writeU16(0, at: 10)
-            destination.writeU16(InternetChecksum.finish(InternetChecksum.sum(destination, count: ipHeaderLength)), at: 10)
+            InternetChecksum.store(destination, count: ipHeaderLength, fieldOffset: IPv4Packet.Offset.checksum)
         } else {
             destination.writeU16(UInt16(truncatingIfNeeded: total - 40), at: 4)
         }

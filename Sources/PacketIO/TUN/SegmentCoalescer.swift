@@ -78,8 +78,7 @@ public struct SegmentCoalescer {
         }
         if ipv4 {
             base.writeU16(UInt16(length), at: 2)
-            base.writeU16(0, at: 10)
-            base.writeU16(InternetChecksum.finish(InternetChecksum.sum(base, count: ipHeaderLength)), at: 10)
+            InternetChecksum.store(base, count: ipHeaderLength, fieldOffset: IPv4Packet.Offset.checksum)
         } else {
             base.writeU16(UInt16(length - 40), at: 4)
         }

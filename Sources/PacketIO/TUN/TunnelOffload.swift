@@ -50,16 +50,14 @@ public enum TunnelOffload {
             let total = outerLength + headers + chunk
             // The outer IPv4 and UDP lengths, and the outer header checksum.
             out.writeU16(UInt16(truncatingIfNeeded: total), at: 2)
-            out.writeU16(0, at: 10)
-            out.writeU16(InternetChecksum.finish(InternetChecksum.sum(out, count: 20)), at: 10)
+            InternetChecksum.store(out, count: 20, fieldOffset: IPv4Packet.Offset.checksum)
             out.writeU16(UInt16(truncatingIfNeeded: total - 20), at: 24)
             let segment = out + outerLength
             if ipv4 {
                 let ihl = Int(segment.load(as: UInt8.self) & 0x0F) * 4
                 segment.writeU16(UInt16(truncatingIfNeeded: headers + chunk), at: 2)
                 segment.writeU16(identification &+ UInt16(truncatingIfNeeded: count), at: 4)
-                segment.writeU16(0, at: 10)
-                segment.writeU16(InternetChecksum.finish(InternetChecksum.sum(segment, count: ihl)), at: 10)
+                InternetChecksum.store(segment, count: ihl, fieldOffset: IPv4Packet.Offset.checksum)
             } else {
                 segment.writeU16(UInt16(truncatingIfNeeded: headers + chunk - 40), at: 4)
             }
@@ -110,8 +108,7 @@ public enum TunnelOffload {
                 return
             }
             out.writeU16(UInt16(truncatingIfNeeded: used), at: 2)
-            out.writeU16(0, at: 10)
-            out.writeU16(InternetChecksum.finish(InternetChecksum.sum(out, count: 20)), at: 10)
+            InternetChecksum.store(out, count: 20, fieldOffset: IPv4Packet.Offset.checksum)
             let udpLength = used - 20
             out.writeU16(UInt16(truncatingIfNeeded: udpLength), at: 24)
             // A checksum left to the device: the pseudo-header's sum, not complemented.

@@ -117,7 +117,10 @@ struct SnapshotBuilder {
     }
 
     private mutating func routeTables() {
-        for table in files.items("describe-route-tables", "RouteTables") {
+        let tables = files.items("describe-route-tables", "RouteTables")
+        // Subnets with a table of their own; the others use their VPC's main table.
+        let associated = Set(tables.flatMap { $0.items("Associations").compactMap { $0.string("SubnetId") } })
+        for table in tables {
             guard let id = table.string("RouteTableId"), let vpc = named(table.string("VpcId")) else { continue }
             let associations = table.items("Associations")
             let isMain = associations.contains { $0.bool("Main") == true }
@@ -169,9 +172,8 @@ struct SnapshotBuilder {
             }
             if isMain {
                 // Subnets with no table of their own use the main one.
-                for index in spec.subnets.indices where spec.subnets[index].vpc.value == vpc.value && spec.subnets[index].routeTable == nil
-                    && !files.items("describe-route-tables", "RouteTables").contains(where: { other in
-                        other.items("Associations").contains { $0.string("SubnetId") == spec.subnets[index].id?.value } }) {
+                for index in spec.subnets.indices where spec.subnets[index].vpc.value == vpc.value
+                    && !associated.contains(spec.subnets[index].id?.value ?? "") {
                     spec.subnets[index].routeTable = model.name
                 }
             }
